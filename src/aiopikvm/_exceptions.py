@@ -1,0 +1,177 @@
+"""Every error aiopikvm raises. No httpx, websockets or pydantic exception reaches the user.
+
+The tree::
+
+    PiKVMError
+    ├── InvalidInputError            a bad argument, refused before sending (also ValueError)
+    ├── PiKVMConnectionError         the device is unreachable, or the link broke
+    │   │                            (also ConnectionError)
+    │   ├── TLSError                 certificate verification failed
+    │   └── ConnectionClosedError    the WebSocket closed while in use
+    ├── PiKVMTimeoutError            no answer in time (also TimeoutError)
+    ├── ProtocolError                the device answered something that is not kvmd's protocol
+    └── APIError                     kvmd answered with an error status
+        ├── BadRequestError          400: validation or operation errors (ValidatorError, ...)
+        ├── AuthError                401 (no credentials) or 403 (wrong credentials)
+        ├── NotFoundError            404
+        ├── BusyError                409: the subsystem is busy (AtxIsBusyError, ...)
+        ├── UnavailableError         503: e.g. a snapshot while the video streamer is down
+        └── ServerError              other 5xx, e.g. nginx's 502 when kvmd is down
+
+``.request`` on each error names the method and URL that failed (never credentials).
+``APIError`` carries ``status_code`` and kvmd's ``error`` (the exception class name on the
+device) and ``error_msg`` when the body was kvmd's JSON envelope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "APIError",
+    "AuthError",
+    "BadRequestError",
+    "BusyError",
+    "ConnectionClosedError",
+    "InvalidInputError",
+    "NotFoundError",
+    "PiKVMConnectionError",
+    "PiKVMError",
+    "PiKVMTimeoutError",
+    "ProtocolError",
+    "RequestInfo",
+    "ServerError",
+    "TLSError",
+    "UnavailableError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """What was being asked when an error happened: safe to log, holds no credentials."""
+
+    method: str
+    url: str
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url}"
+
+
+class PiKVMError(Exception):
+    """Base of every aiopikvm error."""
+
+    def __init__(self, message: str, *, request: RequestInfo | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+
+
+class InvalidInputError(PiKVMError, ValueError):
+    """An argument that kvmd would reject or silently ignore; nothing was sent."""
+
+
+class PiKVMConnectionError(PiKVMError, ConnectionError):
+    """The device could not be reached, or the connection broke."""
+
+
+class TLSError(PiKVMConnectionError):
+    """The device's TLS certificate could not be verified."""
+
+
+class ConnectionClosedError(PiKVMConnectionError):
+    """The WebSocket closed while the session was in use."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        reason: str = "",
+        request: RequestInfo | None = None,
+    ) -> None:
+        super().__init__(message, request=request)
+        self.code = code
+        self.reason = reason
+
+
+class PiKVMTimeoutError(PiKVMError, TimeoutError):
+    """The device did not answer in time."""
+
+
+class ProtocolError(PiKVMError):
+    """The device sent something that is not kvmd's protocol (bad JSON, a missing envelope)."""
+
+
+class APIError(PiKVMError):
+    """kvmd answered with an error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        error: str | None = None,
+        error_msg: str | None = None,
+        request: RequestInfo | None = None,
+    ) -> None:
+        super().__init__(message, request=request)
+        self.status_code = status_code
+        self.error = error
+        self.error_msg = error_msg
+
+
+class BadRequestError(APIError):
+    """400: kvmd's validators or the subsystem refused the parameters."""
+
+
+class AuthError(APIError):
+    """401 (no credentials were sent) or 403 (they were wrong)."""
+
+
+class NotFoundError(APIError):
+    """404: no such endpoint on this device (older kvmd, or a disabled feature)."""
+
+
+class BusyError(APIError):
+    """409: the subsystem is busy with a previous operation."""
+
+
+class UnavailableError(APIError):
+    """503: the service behind the endpoint is not running right now."""
+
+
+class ServerError(APIError):
+    """Another 5xx: kvmd failed, or it is down behind nginx (502)."""
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthError,
+    403: AuthError,
+    404: NotFoundError,
+    409: BusyError,
+    503: UnavailableError,
+}
+
+
+def api_error_for(
+    status_code: int,
+    *,
+    error: str | None,
+    error_msg: str | None,
+    request: RequestInfo | None,
+    detail: str | None = None,
+) -> APIError:
+    """The APIError subclass for an HTTP status, with a message naming what failed."""
+    cls = _BY_STATUS.get(status_code)
+    if cls is None:
+        cls = ServerError if status_code >= 500 else APIError
+    what = f"{error}: {error_msg}" if error else (detail or "no details")
+    where = f" ({request})" if request else ""
+    return cls(
+        f"HTTP {status_code}{where}: {what}",
+        status_code=status_code,
+        error=error,
+        error_msg=error_msg,
+        request=request,
+    )
