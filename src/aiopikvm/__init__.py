@@ -1,0 +1,55 @@
+"""aiopikvm: an async client for PiKVM (kvmd), and a kvmd-compatible emulator to test with.
+
+    async with PiKVM("https://pikvm.local", user="admin", passwd="admin") as kvm:
+        async with kvm.ws() as ws:
+            await ws.send_key("KeyA")
+
+Everything public is importable from here; the modules behind it are private.
+"""
+
+from ._client import PiKVM
+from ._exceptions import (
+    APIError,
+    AuthError,
+    BadRequestError,
+    BusyError,
+    ConnectionClosedError,
+    InvalidInputError,
+    NotFoundError,
+    PiKVMConnectionError,
+    PiKVMError,
+    PiKVMTimeoutError,
+    ProtocolError,
+    RequestInfo,
+    ServerError,
+    TLSError,
+    UnavailableError,
+)
+from ._version import __version__
+from ._websocket import PiKVMWebSocket
+from .models import DeviceState
+from .protocol.keys import KEYS, MOUSE_BUTTONS
+
+__all__ = [
+    "KEYS",
+    "MOUSE_BUTTONS",
+    "APIError",
+    "AuthError",
+    "BadRequestError",
+    "BusyError",
+    "ConnectionClosedError",
+    "DeviceState",
+    "InvalidInputError",
+    "NotFoundError",
+    "PiKVM",
+    "PiKVMConnectionError",
+    "PiKVMError",
+    "PiKVMTimeoutError",
+    "PiKVMWebSocket",
+    "ProtocolError",
+    "RequestInfo",
+    "ServerError",
+    "TLSError",
+    "UnavailableError",
+    "__version__",
+]

@@ -1,0 +1,133 @@
+"""``PiKVM``: the client, holding credentials, TLS settings and the HTTP connection pool."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Literal, Self
+from urllib.parse import urlsplit
+
+import httpx
+
+from ._exceptions import InvalidInputError
+from ._websocket import DEFAULT_MAX_QUEUE, PiKVMWebSocket
+from .resources.atx import Atx
+from .resources.auth import Auth
+from .resources.hid import Hid
+from .resources.system import System
+from .transport.auth import Credentials
+from .transport.http import Expect, HTTPTransport, Params
+from .transport.tls import VerifySSL, make_ssl_context
+
+
+class PiKVM:
+    """An async client for one PiKVM.
+
+    ``url`` is the device's address (``https://pikvm.local``); requests go to
+    ``<url>/api/...``. With ``totp_secret`` (the base32 secret of the device's two-factor
+    authentication), a fresh code is appended to the password on every request and every
+    WebSocket connect. ``verify_ssl`` is ``True`` (system CAs), ``False`` (no check), a CA
+    file path or an ``ssl.SSLContext``. An ``http_client`` of the caller's is used for its
+    connections and TLS; the URL, credentials and ``timeout`` are still supplied here, and the
+    caller closes it.
+
+    Subsystems are namespaces: ``kvm.atx``, ``kvm.hid``, ``kvm.system``, ``kvm.auth``;
+    input and live events go through :meth:`ws`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        user: str = "admin",
+        passwd: str = "",
+        totp_secret: str | None = None,
+        verify_ssl: VerifySSL = True,
+        timeout: float | None = 10.0,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidInputError(f"not a device URL: {url!r} (expected https://host)")
+        if parts.query or parts.fragment:
+            raise InvalidInputError(f"the device URL must not have a query or fragment: {url!r}")
+        self.url = url.rstrip("/")
+        self._credentials = Credentials(user, passwd, totp_secret)
+        self._ssl = make_ssl_context(verify_ssl) if parts.scheme == "https" else None
+        self._transport = HTTPTransport(
+            self.url,
+            self._credentials,
+            ssl_context=self._ssl,
+            timeout=timeout,
+            http_client=http_client,
+        )
+        self.atx = Atx(self)
+        self.auth = Auth(self)
+        self.hid = Hid(self)
+        self.system = System(self)
+
+    def __repr__(self) -> str:
+        return f"PiKVM(url={self.url!r}, user={self._credentials.user!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (not a caller's ``http_client``)."""
+        await self._transport.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        content: bytes | str | None = None,
+        data: Mapping[str, str] | None = None,
+        expect: Expect = "json",
+        timeout: float | Literal["default"] | None = "default",
+    ) -> Any:
+        """Call any kvmd endpoint: ``path`` is relative to ``/api`` (``"hid"``,
+        ``"atx/power"``). Parameters go in the query string, booleans as 1/0 and lists
+        comma-joined, as kvmd reads them. Returns the envelope's ``result`` (or the text or
+        bytes with ``expect``); any failure raises one of aiopikvm's errors."""
+        return await self._transport.request(
+            method,
+            path,
+            params=params,
+            content=content,
+            data=data,
+            expect=expect,
+            timeout=timeout,
+        )
+
+    def ws(
+        self,
+        *,
+        stream: bool | int = False,
+        open_timeout: float | None = 10.0,
+        close_timeout: float | None = 10.0,
+        binary: bool = True,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+    ) -> PiKVMWebSocket:
+        """A WebSocket session with this client's credentials and TLS settings; use it as
+        ``async with kvm.ws() as ws:``. ``stream=True`` makes the session count as a video
+        viewer (kvmd keeps the streamer running); input-only sessions leave it off."""
+        return PiKVMWebSocket._for_client(
+            self.url,
+            self._credentials,
+            self._ssl,
+            stream=stream,
+            open_timeout=open_timeout,
+            close_timeout=close_timeout,
+            binary=binary,
+            max_queue=max_queue,
+        )

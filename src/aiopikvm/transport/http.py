@@ -1,0 +1,205 @@
+"""The one request path: query encoding, credentials, kvmd's envelope, and error mapping."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Mapping
+from typing import Any, Literal, TypeAlias
+
+import httpx
+
+from .._exceptions import (
+    PiKVMConnectionError,
+    PiKVMError,
+    PiKVMTimeoutError,
+    ProtocolError,
+    RequestInfo,
+    TLSError,
+    api_error_for,
+)
+from .auth import Credentials
+from .tls import TLS_HINT, is_certificate_error
+
+ParamValue: TypeAlias = str | int | float | bool | list[str] | tuple[str, ...] | None
+Params: TypeAlias = Mapping[str, ParamValue]
+Expect: TypeAlias = Literal["json", "text", "bytes"]
+
+
+def encode_params(params: Params | None) -> dict[str, str]:
+    """kvmd's query conventions: booleans as 1/0, lists comma-joined into one value
+    (a repeated key reaches kvmd as its first value only), ``None`` left out."""
+    if not params:
+        return {}
+    encoded: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            encoded[key] = "1" if value else "0"
+        elif isinstance(value, list | tuple):
+            encoded[key] = ",".join(value)
+        else:
+            encoded[key] = str(value)
+    return encoded
+
+
+def unwrap_envelope(body: Any, request: RequestInfo) -> Any:
+    """The ``result`` of a successful ``{"ok": true, "result": ...}`` envelope."""
+    if not isinstance(body, dict) or "ok" not in body:
+        raise ProtocolError(f"{request}: the answer is not kvmd's envelope", request=request)
+    if body["ok"] is not True:
+        raise ProtocolError(f"{request}: the envelope says ok={body['ok']!r}", request=request)
+    return body.get("result")
+
+
+def error_from_response(status_code: int, content: bytes, request: RequestInfo) -> PiKVMError:
+    """An APIError from an error response, whether kvmd's JSON or nginx's text or HTML."""
+    error = error_msg = None
+    detail: str | None = None
+    try:
+        body = json.loads(content)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("result"), dict):
+        result = body["result"]
+        error = result.get("error") if isinstance(result.get("error"), str) else None
+        error_msg = result.get("error_msg") if isinstance(result.get("error_msg"), str) else None
+    if error is None:
+        detail = _text_detail(content)
+    return api_error_for(
+        status_code, error=error, error_msg=error_msg, request=request, detail=detail
+    )
+
+
+def _text_detail(content: bytes) -> str:
+    text = content.decode("utf-8", "replace").strip()
+    if text.lstrip().startswith("<"):
+        # nginx's HTML error page: its <title> says all there is ("502 Bad Gateway")
+        start, end = text.find("<title>"), text.find("</title>")
+        text = text[start + 7 : end].strip() if 0 <= start < end else "HTML error page"
+    return " ".join(text.split())[:200] or "empty body"
+
+
+class HTTPTransport:
+    """Sends requests to ``<url>/api/<path>`` through an httpx client, ours or the user's.
+
+    The user's client is used as it is for connections and TLS; the URL, credentials and
+    timeouts are supplied on each request, so nothing is assumed about how it was built.
+    Redirects are never followed: kvmd does not redirect an API call that is right, and
+    following one would carry the credentials to wherever it points.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials,
+        *,
+        ssl_context: ssl.SSLContext | None,
+        timeout: float | None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.timeout = timeout
+        self._owns_client = http_client is None
+        self._client = http_client or httpx.AsyncClient(
+            verify=ssl_context if ssl_context is not None else True,
+            timeout=timeout,
+            follow_redirects=False,
+        )
+        self.cookies: dict[str, str] = {}
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/api/{path.lstrip('/')}"
+
+    def auth_headers(self) -> dict[str, str]:
+        if "auth_token" in self.cookies:
+            return {"Cookie": f"auth_token={self.cookies['auth_token']}"}
+        return self.credentials.headers()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        content: bytes | str | None = None,
+        data: Mapping[str, str] | None = None,
+        expect: Expect = "json",
+        envelope: bool = True,
+        authenticate: bool = True,
+        timeout: float | Literal["default"] | None = "default",
+    ) -> Any:
+        """Send one request; the unwrapped result (or text, or bytes) or one of our errors."""
+        url = self.url(path)
+        query = encode_params(params)
+        info = RequestInfo(method, str(httpx.URL(url, params=query)) if query else url)
+        response = await self._send(
+            method,
+            url,
+            info,
+            params=query,
+            content=content,
+            data=data,
+            headers=self.auth_headers() if authenticate else {},
+            timeout=self.timeout if timeout == "default" else timeout,
+        )
+        if response.status_code >= 300:
+            raise error_from_response(response.status_code, response.content, info)
+        if expect == "bytes":
+            return response.content
+        if expect == "text":
+            return response.text
+        try:
+            body = response.json()
+        except ValueError:
+            raise ProtocolError(
+                f"{info}: expected JSON, got {response.headers.get('content-type', 'nothing')}",
+                request=info,
+            ) from None
+        return unwrap_envelope(body, info) if envelope else body
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        info: RequestInfo,
+        *,
+        params: dict[str, str],
+        content: bytes | str | None,
+        data: Mapping[str, str] | None,
+        headers: dict[str, str],
+        timeout: float | None,
+    ) -> httpx.Response:
+        try:
+            response = await self._client.request(
+                method,
+                url,
+                params=params,
+                content=content,
+                data=data,
+                headers=headers,
+                timeout=timeout,
+                follow_redirects=False,
+            )
+        except httpx.TimeoutException as exc:
+            reason = type(exc).__name__
+            raise PiKVMTimeoutError(f"{info}: timed out ({reason})", request=info) from None
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, info) from None
+        if "auth_token" in response.cookies:
+            self.cookies["auth_token"] = response.cookies["auth_token"]
+        return response
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+
+def transport_error(exc: BaseException, info: RequestInfo) -> PiKVMConnectionError:
+    """A connection-level failure as our error; a certificate failure says how to fix it."""
+    if is_certificate_error(exc):
+        return TLSError(f"{info}: TLS certificate verification failed: {TLS_HINT}", request=info)
+    reason = str(exc) or type(exc).__name__
+    return PiKVMConnectionError(f"{info}: cannot reach the device: {reason}", request=info)

@@ -1,0 +1,52 @@
+"""TLS settings: verified by default; a CA file, an ``ssl.SSLContext``, or an explicit opt-out."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from typing import TypeAlias
+
+from .._exceptions import InvalidInputError
+
+VerifySSL: TypeAlias = bool | str | os.PathLike[str] | ssl.SSLContext
+"""``True`` (system CAs), ``False`` (no verification), a CA bundle path, or a ready context."""
+
+TLS_HINT = (
+    "the device's certificate is not trusted (a PiKVM ships a self-signed one): pass "
+    "verify_ssl='/path/to/device-ca.pem' or an ssl.SSLContext to trust it, or verify_ssl=False "
+    "to skip verification"
+)
+
+
+def make_ssl_context(verify_ssl: VerifySSL) -> ssl.SSLContext:
+    """One context for both HTTP and the WebSocket, so they trust the same certificates."""
+    if isinstance(verify_ssl, ssl.SSLContext):
+        return verify_ssl
+    if verify_ssl is True:
+        return ssl.create_default_context()
+    if verify_ssl is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if isinstance(verify_ssl, str | os.PathLike):
+        path = os.fspath(verify_ssl)
+        try:
+            return ssl.create_default_context(cafile=path)
+        except (OSError, ssl.SSLError) as exc:
+            raise InvalidInputError(f"cannot load CA file {path!r}: {exc}") from None
+    raise InvalidInputError(
+        f"verify_ssl must be a bool, a CA file path or an SSLContext, got {verify_ssl!r}"
+    )
+
+
+def is_certificate_error(exc: BaseException) -> bool:
+    """Whether ``exc`` or anything in its cause chain is a failed certificate check."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
