@@ -1,0 +1,396 @@
+"""The HID: kvmd's input queue in front of the simulated target, and its HTTP endpoints.
+
+Input from HTTP and from every WebSocket lands in one queue that a worker drains into the
+target, ``delay`` seconds per event (with no delay, input reaches the target at once and
+nothing is ever pending). As on kvmd:
+
+- a handler accepts input at once and the target sees it later, so an HTTP 200 or a
+  silent WebSocket does not mean the key has reached the host;
+- :meth:`Hid.clear_events` (called whenever a WebSocket session opens or closes) throws
+  away everything still queued and releases every key and button on the target;
+- accepted input resets the inactivity counter when it is accepted, not when applied;
+- a relative move while the mouse is absolute (and the reverse) is accepted and counted,
+  then dropped by the mouse device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
+
+from aiohttp import web
+
+from ..protocol.frames import (
+    Input,
+    KeyInput,
+    MouseButtonInput,
+    MouseMoveInput,
+    MouseRelativeInput,
+    MouseWheelInput,
+)
+from ..protocol.keys import DELTA_MAX, FINISH_EXEMPT, MOVE_MAX, MOVE_MIN
+from . import _captures
+from ._server import Broadcast, Route, json_response
+from ._target import (
+    ButtonEvent,
+    ClearEvent,
+    HidEvent,
+    KeyEvent,
+    MoveEvent,
+    RelativeEvent,
+    Target,
+    WheelEvent,
+)
+from ._validators import (
+    valid_bool,
+    valid_hid_key,
+    valid_keyboard_output,
+    valid_mouse_button,
+    valid_mouse_delta,
+    valid_mouse_move,
+    valid_mouse_output,
+    valid_string_list,
+)
+
+logger = logging.getLogger("aiopikvm.emulator.hid")
+
+_SHORTCUT_DELAY: Final = 0.05
+"""kvmd waits this long before each press and release of ``send_shortcut``."""
+
+_JIGGLER_POLL: Final = 1.0
+_JIGGLER_STEP: Final = 0.1
+_JIGGLE_ABSOLUTE: Final = (*([100, -100] * 5), 0)
+_JIGGLE_RELATIVE: Final = (10, -10) * 5
+
+_MOUSE_EVENTS: Final = (ButtonEvent, MoveEvent, RelativeEvent, WheelEvent)
+
+
+class Hid:
+    def __init__(self, target: Target, *, delay: float, broadcast: Broadcast) -> None:
+        recorded = _captures.result("hid.json")
+        self._target = target
+        self._delay = max(delay, 0.0)
+        self._broadcast = broadcast
+        self._keymaps = _captures.result("hid_keymaps.json")
+        self._keyboard_outputs: dict[str, Any] = recorded["keyboard"]["outputs"]
+        self._mouse_outputs: list[str] = list(recorded["mouse"]["outputs"]["available"])
+        self._mouse_output: str = recorded["mouse"]["outputs"]["active"]
+        self._jiggler: dict[str, Any] = dict(recorded["jiggler"])
+        self._queue: deque[HidEvent] = deque()
+        self._wakeup = asyncio.Event()
+        # The counter starts where the recorded device's stood, so that a reset shows at once.
+        recorded_inactivity: int = _captures.result("hid_inactivity.json")["inactivity"]
+        self._activity = _now() - recorded_inactivity
+        self._last_move = (0, 0)
+        self._last_state: dict[str, Any] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        target.add_listener(self.notify_state)
+
+    async def start(self) -> None:
+        self._wakeup = asyncio.Event()  # bound to the loop the emulator runs on
+        self._tasks = [
+            asyncio.create_task(self._worker(), name="emulator-hid-worker"),
+            asyncio.create_task(self._jiggler_loop(), name="emulator-hid-jiggler"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    # ----- state ----------------------------------------------------------------------
+
+    def get_state(self) -> dict[str, Any]:
+        online = self._target.powered
+        leds = self._target.leds
+        return {
+            "enabled": True,
+            "online": True,
+            "busy": False,
+            "connected": None,
+            "keyboard": {
+                "online": online,
+                "leds": {"caps": leds["caps"], "scroll": leds["scroll"], "num": leds["num"]},
+                "outputs": copy.deepcopy(self._keyboard_outputs),
+            },
+            "mouse": {
+                "outputs": {"available": list(self._mouse_outputs), "active": self._mouse_output},
+                "online": online,
+                "absolute": self._absolute,
+            },
+            "jiggler": dict(self._jiggler),
+        }
+
+    def get_keymaps(self) -> dict[str, Any]:
+        return copy.deepcopy(self._keymaps)
+
+    def full_state(self) -> dict[str, Any]:
+        """The state for a full-state burst; later broadcasts are only sent on change."""
+        state = self.get_state()
+        self._last_state = copy.deepcopy(state)
+        return state
+
+    def notify_state(self) -> None:
+        state = self.get_state()
+        if state != self._last_state:
+            self._last_state = copy.deepcopy(state)
+            self._broadcast("hid", state)
+
+    def inactivity(self) -> int:
+        return _now() - self._activity
+
+    @property
+    def _absolute(self) -> bool:
+        return self._mouse_output != "usb_rel"
+
+    # ----- input ----------------------------------------------------------------------
+
+    def send_input(self, message: Input) -> None:
+        match message:
+            case KeyInput(key, state, finish):
+                self.send_key(key, state, finish)
+            case MouseButtonInput(button, state):
+                self.send_mouse_button(button, state)
+            case MouseMoveInput(x, y):
+                self.send_mouse_move(x, y)
+            case MouseRelativeInput(deltas, squash):
+                self.send_mouse_relative(deltas, squash)
+            case MouseWheelInput(deltas, squash):
+                self.send_mouse_wheel(deltas, squash)
+            case _:
+                pass
+
+    def send_key(self, key: str, state: bool, finish: bool) -> None:
+        self._enqueue(KeyEvent(key, state))
+        if state and finish and key not in FINISH_EXEMPT:
+            self._enqueue(KeyEvent(key, False))
+        self._bump()
+
+    def send_mouse_button(self, button: str, state: bool) -> None:
+        self._enqueue(ButtonEvent(button, state))
+        self._bump()
+
+    def send_mouse_move(self, x: int, y: int) -> None:
+        self._last_move = (x, y)
+        if self._absolute:
+            self._enqueue(MoveEvent(x, y))
+        self._bump()
+
+    def send_mouse_relative(self, deltas: Iterable[tuple[int, int]], squash: bool) -> None:
+        for dx, dy in _squashed(deltas, squash):
+            if not self._absolute:
+                self._enqueue(RelativeEvent(dx, dy))
+            self._bump()
+
+    def send_mouse_wheel(self, deltas: Iterable[tuple[int, int]], squash: bool) -> None:
+        for dx, dy in _squashed(deltas, squash):
+            self._enqueue(WheelEvent(dx, dy))
+            self._bump()
+
+    def clear_events(self) -> None:
+        """Drop queued input and release everything (kvmd's ClearEvent); not activity."""
+        self._queue.clear()
+        self._enqueue(ClearEvent())
+
+    def _enqueue(self, event: HidEvent) -> None:
+        if self._delay == 0 and not self._queue:
+            # Without a delay the device keeps up with any client: nothing is ever pending.
+            self._target.apply(event)
+            return
+        self._queue.append(event)
+        self._wakeup.set()
+
+    def _bump(self) -> None:
+        self._activity = _now()
+
+    async def _worker(self) -> None:
+        while True:
+            if not self._queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            # Sleep before taking the event, so that a clear during the wait loses it.
+            await asyncio.sleep(self._delay)
+            if self._queue:
+                try:
+                    self._target.apply(self._queue.popleft())
+                except Exception:  # a bug must not stop the HID for good
+                    logger.exception("Could not deliver a HID event")
+
+    async def _jiggler_loop(self) -> None:
+        while True:
+            await asyncio.sleep(_JIGGLER_POLL)
+            if self._jiggler["active"] and self.inactivity() > self._jiggler["interval"]:
+                try:
+                    await self._jiggle()
+                except Exception:
+                    logger.exception("The mouse jiggler failed")
+
+    async def _jiggle(self) -> None:
+        if self._absolute:
+            x, y = self._last_move
+            for step in _JIGGLE_ABSOLUTE:
+                self.send_mouse_move(_clamp_move(x + step), _clamp_move(y + step))
+                await asyncio.sleep(_JIGGLER_STEP)
+        else:
+            for step in _JIGGLE_RELATIVE:
+                self.send_mouse_relative(((step, step),), False)
+                await asyncio.sleep(_JIGGLER_STEP)
+
+    # ----- settings -------------------------------------------------------------------
+
+    def _set_mouse_output(self, output: str) -> None:
+        # Only outputs this device has take effect; a valid but absent one is ignored.
+        if output not in self._mouse_outputs or output == self._mouse_output:
+            return
+        self._queue = deque(e for e in self._queue if not isinstance(e, _MOUSE_EVENTS))
+        self._enqueue(ClearEvent(keyboard=False, mouse=True))
+        self._mouse_output = output
+
+    def _set_jiggler(self, active: bool) -> None:
+        if self._jiggler["enabled"]:
+            self._jiggler["active"] = active
+
+    # ----- endpoints ------------------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("GET", "/hid", self._h_state),
+            Route("POST", "/hid/set_params", self._h_set_params),
+            Route("POST", "/hid/set_connected", self._h_set_connected),
+            Route("POST", "/hid/reset", self._h_reset),
+            Route("GET", "/hid/inactivity", self._h_inactivity),
+            Route("GET", "/hid/keymaps", self._h_keymaps),
+            Route("POST", "/hid/events/send_key", self._h_send_key),
+            Route("POST", "/hid/events/send_shortcut", self._h_send_shortcut),
+            Route("POST", "/hid/events/send_mouse_button", self._h_send_mouse_button),
+            Route("POST", "/hid/events/send_mouse_move", self._h_send_mouse_move),
+            Route("POST", "/hid/events/send_mouse_relative", self._h_send_mouse_relative),
+            Route("POST", "/hid/events/send_mouse_wheel", self._h_send_mouse_wheel),
+        ]
+
+    async def _h_state(self, _: web.Request) -> web.StreamResponse:
+        return json_response(self.get_state())
+
+    async def _h_set_params(self, request: web.Request) -> web.StreamResponse:
+        query = request.query
+        # Everything is validated before anything is applied, in kvmd's order.
+        keyboard = query.get("keyboard_output")
+        if keyboard is not None:
+            valid_keyboard_output(keyboard)  # the OTG keyboard has no outputs to switch
+        mouse = query.get("mouse_output")
+        mouse_output = valid_mouse_output(mouse) if mouse is not None else None
+        jiggler = query.get("jiggler")
+        jiggler_active = valid_bool(jiggler) if jiggler is not None else None
+        if mouse_output is not None:
+            self._set_mouse_output(mouse_output)
+        if jiggler_active is not None:
+            self._set_jiggler(jiggler_active)
+        self.notify_state()
+        return json_response()
+
+    async def _h_set_connected(self, request: web.Request) -> web.StreamResponse:
+        valid_bool(request.query.get("connected"))  # accepted; an OTG HID is always attached
+        return json_response()
+
+    async def _h_reset(self, _: web.Request) -> web.StreamResponse:
+        self.clear_events()
+        return json_response()
+
+    async def _h_inactivity(self, _: web.Request) -> web.StreamResponse:
+        return json_response({"inactivity": self.inactivity()})
+
+    async def _h_keymaps(self, _: web.Request) -> web.StreamResponse:
+        return json_response(self.get_keymaps())
+
+    async def _h_send_key(self, request: web.Request) -> web.StreamResponse:
+        query = request.query
+        key = valid_hid_key(query.get("key"))
+        if "state" in query:
+            state = valid_bool(query["state"])
+            finish = valid_bool(query.get("finish", False))
+            self.send_key(key, state, finish)
+        else:
+            # A press with finish, as kvmd does: so a modifier stays down.
+            self.send_key(key, True, True)
+        return json_response()
+
+    async def _h_send_shortcut(self, request: web.Request) -> web.StreamResponse:
+        keys = valid_string_list(request.query.get("keys"), "string list", valid_hid_key)
+        for key, state in _shortcut(keys):
+            await asyncio.sleep(_SHORTCUT_DELAY)
+            self.send_key(key, state, False)
+        return json_response()
+
+    async def _h_send_mouse_button(self, request: web.Request) -> web.StreamResponse:
+        query = request.query
+        button = valid_mouse_button(query.get("button"))
+        if "state" in query:
+            self.send_mouse_button(button, valid_bool(query["state"]))
+        else:
+            self.send_mouse_button(button, True)
+            self.send_mouse_button(button, False)
+        return json_response()
+
+    async def _h_send_mouse_move(self, request: web.Request) -> web.StreamResponse:
+        to_x = valid_mouse_move(request.query.get("to_x"))
+        to_y = valid_mouse_move(request.query.get("to_y"))
+        self.send_mouse_move(to_x, to_y)
+        return json_response()
+
+    async def _h_send_mouse_relative(self, request: web.Request) -> web.StreamResponse:
+        delta = self._delta(request)
+        self.send_mouse_relative((delta,), False)
+        return json_response()
+
+    async def _h_send_mouse_wheel(self, request: web.Request) -> web.StreamResponse:
+        delta = self._delta(request)
+        self.send_mouse_wheel((delta,), False)
+        return json_response()
+
+    @staticmethod
+    def _delta(request: web.Request) -> tuple[int, int]:
+        return (
+            valid_mouse_delta(request.query.get("delta_x")),
+            valid_mouse_delta(request.query.get("delta_y")),
+        )
+
+
+def _shortcut(keys: list[str]) -> Iterator[tuple[str, bool]]:
+    for key in keys:
+        yield key, True
+    for key in reversed(keys):
+        yield key, False
+
+
+def _squashed(deltas: Iterable[tuple[int, int]], squash: bool) -> Iterator[tuple[int, int]]:
+    """kvmd's squash: add steps up while the running sum still fits in one report."""
+    if not squash:
+        yield from deltas
+        return
+    sum_x = sum_y = 0
+    for dx, dy in deltas:
+        if abs(sum_x + dx) > DELTA_MAX or abs(sum_y + dy) > DELTA_MAX:
+            yield sum_x, sum_y
+            sum_x, sum_y = dx, dy
+        else:
+            sum_x, sum_y = sum_x + dx, sum_y + dy
+    if sum_x or sum_y:
+        yield sum_x, sum_y
+
+
+def _clamp_move(value: int) -> int:
+    return min(max(value, MOVE_MIN), MOVE_MAX)
+
+
+def _now() -> int:
+    return int(time.monotonic())

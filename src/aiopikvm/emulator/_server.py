@@ -1,0 +1,110 @@
+"""The aiohttp application: routing, kvmd's envelope, and the last-resort error page.
+
+Each subsystem module lists its own :class:`Route` objects; this module mounts them under
+``/api`` the way nginx exposes kvmd on a device, wraps each in kvmd's request wrapper
+(authentication first, then the handler, errors turned into the envelope) and adds the
+same path normalisation kvmd configures (trailing slash -> 308, no appending).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from aiohttp import web
+from aiohttp.typedefs import Handler as AiohttpHandler
+
+from ._errors import KvmdError
+
+logger = logging.getLogger("aiopikvm.emulator")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+AuthCheck = Callable[[web.Request], Awaitable[None]]
+Broadcast = Callable[[str, dict[str, Any]], None]
+"""Sends ``(event_type, event)`` to every open WebSocket session."""
+
+API_PREFIX: Final = "/api"
+_INTERNAL_ERROR_TEXT: Final = "500 Internal Server Error\n\nServer got itself in trouble"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One kvmd endpoint: ``path`` is relative to ``/api`` (``"/hid/reset"``)."""
+
+    method: str
+    path: str
+    handler: Handler
+    auth_required: bool = True
+
+
+def json_response(
+    result: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+    cookies: Mapping[str, str] | None = None,
+) -> web.Response:
+    """kvmd's envelope; ``ok`` is true exactly when the status is 200, keys sorted."""
+    body = json.dumps({"ok": status == 200, "result": dict(result or {})}, sort_keys=True, indent=4)
+    response = web.Response(text=body, status=status, content_type="application/json")
+    for name, value in (cookies or {}).items():
+        response.set_cookie(name, value, httponly=True, samesite="Strict")
+    return response
+
+
+def error_response(error: KvmdError) -> web.Response:
+    return json_response(
+        {"error": type(error).__name__, "error_msg": str(error)}, status=error.status
+    )
+
+
+def _wrap(route: Route, check_auth: AuthCheck) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            if route.auth_required:
+                await check_auth(request)
+            return await route.handler(request)
+        except KvmdError as error:
+            return error_response(error)
+
+    return handler
+
+
+@web.middleware
+async def _no_tracebacks(request: web.Request, handler: AiohttpHandler) -> web.StreamResponse:
+    # A bug in the emulator must look like a bug in kvmd: a bare 500, details only in the log.
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        logger.exception("Unexpected error on %s %s", request.method, request.path)
+        return web.Response(status=500, text=_INTERNAL_ERROR_TEXT, content_type="text/plain")
+
+
+def build_app(
+    routes: Iterable[Route],
+    check_auth: AuthCheck,
+    on_shutdown: Callable[[], Awaitable[None]] | None = None,
+) -> web.Application:
+    app = web.Application(
+        middlewares=[
+            _no_tracebacks,
+            web.normalize_path_middleware(
+                append_slash=False, remove_slash=True, merge_slashes=True
+            ),
+        ]
+    )
+    for route in routes:
+        # add_route, not add_get: kvmd's routes answer HEAD with 405.
+        app.router.add_route(route.method, API_PREFIX + route.path, _wrap(route, check_auth))
+    if on_shutdown is not None:
+        shutdown = on_shutdown
+
+        async def _shutdown(_: web.Application) -> None:
+            await shutdown()
+
+        app.on_shutdown.append(_shutdown)
+    return app

@@ -1,0 +1,172 @@
+"""Argument checks that fail exactly like kvmd's validators.
+
+Clients show kvmd's ``error_msg`` to their users and tests compare it, so the wording is
+kvmd's, typos included ("greater or equial than", "lesser or equal then"). Every check
+turns its argument into a string first, as kvmd does: query values are strings, but the
+same checks read JSON values too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from typing import Final, NoReturn
+
+from ..protocol.credentials import USER_PATTERN
+from ..protocol.keys import DELTA_MAX, DELTA_MIN, KEYS, MOUSE_BUTTONS, MOVE_MAX, MOVE_MIN
+from ._errors import ValidatorError
+
+_TRUE: Final = ("1", "true", "yes")
+_FALSE: Final = ("0", "false", "no")
+_BOOL_NAME: Final = f"bool ({list(_TRUE)!r} or {list(_FALSE)!r})"
+
+_LIST_DELIMITERS: Final = re.compile(r"[,\t ]+")
+_PASSWD_PATTERN: Final = r"^[\x20-\x7e]*\Z$"
+_TOKEN_PATTERN: Final = r"^[0-9a-f]{64}$"
+
+KEYBOARD_OUTPUTS: Final = ("usb", "ps2", "disabled")
+MOUSE_OUTPUTS: Final = ("usb", "usb_win98", "usb_rel", "ps2", "disabled")
+ATX_POWER_ACTIONS: Final = ("on", "off", "off_hard", "reset_hard")
+ATX_BUTTONS: Final = ("power", "power_long", "reset")
+
+
+def fail(arg: object, name: str, *, hide: bool = False) -> NoReturn:
+    if hide:
+        shown = " "
+    elif isinstance(arg, str | bytes):
+        shown = f" {arg!r} "
+    else:
+        shown = f" '{arg}' "
+    raise ValidatorError(f"The argument{shown}is not a valid {name}")
+
+
+def not_none_string(arg: object, name: str, *, strip: bool = True) -> str:
+    if arg is None:
+        raise ValidatorError(f"None argument is not a valid {name}")
+    text = str(arg)
+    return text.strip() if strip else text
+
+
+def not_empty_string(arg: object, name: str) -> str:
+    # kvmd treats a blank value as a missing one, hence "None argument" for ``?x=``.
+    if not str(arg).strip():
+        arg = None
+    return not_none_string(arg, name)
+
+
+def string_in(arg: object, name: str, variants: Collection[str], *, lower: bool = True) -> str:
+    text = not_none_string(arg, name)
+    if lower:
+        text = text.lower()
+    if text not in variants:
+        fail(text, name)
+    return text
+
+
+def re_match(
+    arg: object, name: str, pattern: str, *, strip: bool = True, hide: bool = False
+) -> str:
+    text = not_none_string(arg, name, strip=strip)
+    # MULTILINE as in kvmd: ``$`` may match before a newline inside the value.
+    if re.match(pattern, text, flags=re.MULTILINE) is None:
+        fail(text, name, hide=hide)
+    return text
+
+
+def valid_bool(arg: object) -> bool:
+    text = not_empty_string(arg, _BOOL_NAME).lower()
+    if text not in _TRUE + _FALSE:
+        fail(text, _BOOL_NAME)
+    return text in _TRUE
+
+
+def valid_int(arg: object, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    text = not_empty_string(arg, name)
+    try:
+        number = int(text[2:], 16) if text.startswith(("0x", "0X")) else int(text)
+    except ValueError:
+        fail(text, name)
+    if low is not None and number < low:
+        raise ValidatorError(
+            f"The argument '{number}' must be {name} and greater or equial than {low}"
+        )
+    if high is not None and number > high:
+        raise ValidatorError(
+            f"The argument '{number}' must be {name} and lesser or equal then {high}"
+        )
+    return number
+
+
+def valid_string_list(
+    arg: object, name: str, item: Callable[[str], str] | None = None
+) -> list[str]:
+    items = [part for part in _LIST_DELIMITERS.split(not_none_string(arg, name)) if part]
+    check = item or (lambda part: not_none_string(part, f"{name} item"))
+    try:
+        return [check(part) for part in items]
+    except Exception:
+        raise ValidatorError(f"Failed sub-validator on one of the item of {items!r}") from None
+
+
+# ----- auth ---------------------------------------------------------------------------
+
+
+def valid_user(arg: object) -> str:
+    return re_match(arg, "username characters", USER_PATTERN.pattern)
+
+
+def valid_passwd(arg: object) -> str:
+    return re_match(arg, "passwd characters", _PASSWD_PATTERN, strip=False, hide=True)
+
+
+def valid_expire(arg: object) -> int:
+    return valid_int(arg, "expiration time", low=0)
+
+
+def valid_auth_token(arg: object) -> str:
+    return re_match(arg, "auth token", _TOKEN_PATTERN, hide=True)
+
+
+# ----- hid ----------------------------------------------------------------------------
+
+
+def valid_hid_key(arg: object) -> str:
+    return string_in(arg, "Keyboard key", KEYS, lower=False)
+
+
+def valid_mouse_button(arg: object) -> str:
+    return string_in(arg, "Mouse button", MOUSE_BUTTONS)
+
+
+def valid_mouse_move(arg: object) -> int:
+    return min(max(valid_int(arg, "Mouse move"), MOVE_MIN), MOVE_MAX)
+
+
+def valid_mouse_delta(arg: object) -> int:
+    return min(max(valid_int(arg, "Mouse delta"), DELTA_MIN), DELTA_MAX)
+
+
+def valid_keyboard_output(arg: object) -> str:
+    return string_in(arg, "Keyboard output", KEYBOARD_OUTPUTS)
+
+
+def valid_mouse_output(arg: object) -> str:
+    return string_in(arg, "Mouse output", MOUSE_OUTPUTS)
+
+
+# ----- atx, info ----------------------------------------------------------------------
+
+
+def valid_atx_power_action(arg: object) -> str:
+    return string_in(arg, "ATX power action", ATX_POWER_ACTIONS)
+
+
+def valid_atx_button(arg: object) -> str:
+    return string_in(arg, "ATX button", ATX_BUTTONS)
+
+
+def valid_info_fields(arg: object, variants: Collection[str]) -> set[str]:
+    def field(part: str) -> str:
+        return string_in(part, "info field", variants)
+
+    return set(valid_string_list(str(arg).strip(), "info fields list", field))

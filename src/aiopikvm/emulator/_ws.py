@@ -1,0 +1,192 @@
+"""``GET /api/ws``: sessions, the full-state burst, broadcasts, and client input.
+
+What kvmd does and this copies:
+
+- the first frame is ``loop`` with the version; then the full state of every subsystem is
+  broadcast to *every* open session, so existing sessions get the burst again whenever
+  a client connects (the order is the recorded one, see :data:`BUNDLE`);
+- opening and closing a session clears the HID queue and releases everything on the
+  target, and broadcasts ``clients``: the number of open sessions, as the recording
+  shows (a lone ``stream=0`` session counts 1; kvmd's source reads as counting only
+  ``stream=1`` sessions, but the capture wins);
+- bad input is ignored without a word: malformed JSON, unknown event types, invalid
+  values, unknown binary operations, truncated frames;
+- an empty binary frame ends the session, and so does a well-formed "code mode" key or
+  button frame, since the emulator knows no evdev codes (kvmd closes on an unknown one);
+- the server pings every ``heartbeat`` seconds and drops a client that does not answer.
+
+Each session has its own outbox drained by a writer task, so a broadcast never waits for a
+slow client and every session sees events in the order they were produced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, Final
+
+from aiohttp import WSMsgType, web
+
+from ..protocol.frames import (
+    OP_KEY,
+    OP_MOUSE_BUTTON,
+    PONG_FRAME,
+    PingInput,
+    decode_binary,
+    decode_json_input,
+    encode_event,
+)
+from ._hid import Hid
+from ._validators import valid_bool
+
+logger = logging.getLogger("aiopikvm.emulator.ws")
+
+VERSION: Final = {"major": 4, "minor": 206}
+
+BUNDLE: Final[tuple[tuple[str, str | None], ...]] = (
+    ("clients", None),
+    ("gpio", None),
+    ("atx", None),
+    ("msd", None),
+    ("ocr", None),
+    ("streamer", None),
+    ("info", "auth"),
+    ("hid_keymaps", None),
+    ("switch", None),
+    ("info", "fan"),
+    ("clients", None),
+    ("hid", None),
+    ("info", "node"),
+    ("info", "meta"),
+    ("info", "uptime"),
+    ("info", "health"),
+    ("info", "system"),
+    ("info", "extras"),
+)
+"""The burst after ``loop`` as recorded from kvmd 4.206: ``(event_type, info field)``."""
+
+_CODE_MODE: Final = 0x80
+_CODE_FRAME_LEN: Final = 4  # op, flags, then a big-endian evdev code
+
+StateProvider = Callable[[str, str | None], dict[str, Any]]
+"""``(event_type, info field)`` -> the event to send for that line of the burst."""
+
+_Outgoing = str | bytes | None
+
+
+class WsSession:
+    def __init__(self, ws: web.WebSocketResponse, *, stream: bool) -> None:
+        self.ws = ws
+        self.stream = stream
+        self._outbox: asyncio.Queue[_Outgoing] = asyncio.Queue()
+        self._writer = asyncio.create_task(self._write(), name="emulator-ws-writer")
+
+    def send(self, frame: str | bytes) -> None:
+        if not self.ws.closed:
+            self._outbox.put_nowait(frame)
+
+    async def close(self) -> None:
+        self._outbox.put_nowait(None)
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+        await self.ws.close()
+
+    async def _write(self) -> None:
+        while (frame := await self._outbox.get()) is not None:
+            try:
+                if isinstance(frame, bytes):
+                    await self.ws.send_bytes(frame)
+                else:
+                    await self.ws.send_str(frame)
+            except (ConnectionError, RuntimeError):
+                return  # the peer is gone; the reader side notices and cleans up
+
+
+class WsHub:
+    def __init__(self, hid: Hid, state: StateProvider, *, heartbeat: float) -> None:
+        self._hid = hid
+        self._state = state
+        self._heartbeat = heartbeat
+        self._sessions: list[WsSession] = []
+
+    @property
+    def clients(self) -> int:
+        return len(self._sessions)
+
+    @property
+    def stream_clients(self) -> int:
+        return sum(session.stream for session in self._sessions)
+
+    def broadcast(self, event_type: str, event: dict[str, Any]) -> None:
+        frame = encode_event(event_type, event)
+        for session in self._sessions:
+            session.send(frame)
+
+    async def close_all(self) -> None:
+        for session in list(self._sessions):
+            await session.close()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        # Validated before the upgrade, so a bad value is an ordinary 400 answer.
+        stream = valid_bool(request.query.get("stream", True))
+        ws = web.WebSocketResponse(heartbeat=self._heartbeat)
+        await ws.prepare(request)
+        session = WsSession(ws, stream=stream)
+        session.send(encode_event("loop", {"version": dict(VERSION)}))
+        self._sessions.append(session)
+        self._hid.clear_events()
+        try:
+            for event_type, field in BUNDLE:
+                self.broadcast(event_type, self._state(event_type, field))
+            await self._read(session)
+        except Exception:
+            logger.exception("WebSocket session failed")
+        finally:
+            self._sessions.remove(session)
+            self._hid.clear_events()
+            self.broadcast("clients", {"count": self.clients})
+            await session.close()
+        return ws
+
+    async def _read(self, session: WsSession) -> None:
+        async for message in session.ws:
+            if message.type == WSMsgType.TEXT:
+                self._on_text(session, message.data)
+            elif message.type == WSMsgType.BINARY and message.data:
+                if not self._on_binary(session, message.data):
+                    return
+            else:
+                return
+
+    def _on_text(self, session: WsSession, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return
+        if not isinstance(message, dict):
+            return
+        event_type = message.get("event_type")
+        event = message.get("event")
+        if not isinstance(event_type, str) or not isinstance(event, dict):
+            return
+        if event_type == "ping":
+            session.send(encode_event("pong", {}))
+            return
+        decoded = decode_json_input(event_type, event)
+        if decoded is not None and not isinstance(decoded, PingInput):
+            self._hid.send_input(decoded)
+
+    def _on_binary(self, session: WsSession, data: bytes) -> bool:
+        """Handle one binary frame; ``False`` ends the session."""
+        if data[0] in (OP_KEY, OP_MOUSE_BUTTON) and len(data) > 1 and data[1] & _CODE_MODE:
+            # A code that does not parse is dropped; one that does is unknown to us.
+            return len(data) != _CODE_FRAME_LEN
+        decoded = decode_binary(data)
+        if isinstance(decoded, PingInput):
+            session.send(PONG_FRAME)
+        elif decoded is not None:
+            self._hid.send_input(decoded)
+        return True
