@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -13,10 +14,16 @@ from ._exceptions import InvalidInputError
 from ._websocket import DEFAULT_MAX_QUEUE, PiKVMWebSocket
 from .resources.atx import Atx
 from .resources.auth import Auth
+from .resources.gpio import Gpio
 from .resources.hid import Hid
+from .resources.msd import Msd
+from .resources.prometheus import Prometheus
+from .resources.redfish import Redfish
+from .resources.streamer import Streamer
+from .resources.switch import Switch
 from .resources.system import System
 from .transport.auth import Credentials
-from .transport.http import Expect, HTTPTransport, Params
+from .transport.http import Content, Expect, HTTPTransport, Params, Timeout
 from .transport.tls import VerifySSL, make_ssl_context
 
 
@@ -31,8 +38,9 @@ class PiKVM:
     connections and TLS; the URL, credentials and ``timeout`` are still supplied here, and the
     caller closes it.
 
-    Subsystems are namespaces: ``kvm.atx``, ``kvm.hid``, ``kvm.system``, ``kvm.auth``;
-    input and live events go through :meth:`ws`.
+    Subsystems are namespaces: ``kvm.atx``, ``kvm.auth``, ``kvm.gpio``, ``kvm.hid``,
+    ``kvm.msd``, ``kvm.prometheus``, ``kvm.redfish``, ``kvm.streamer``, ``kvm.switch``,
+    ``kvm.system``; input and live events go through :meth:`ws`.
     """
 
     def __init__(
@@ -63,7 +71,13 @@ class PiKVM:
         )
         self.atx = Atx(self)
         self.auth = Auth(self)
+        self.gpio = Gpio(self)
         self.hid = Hid(self)
+        self.msd = Msd(self)
+        self.prometheus = Prometheus(self)
+        self.redfish = Redfish(self)
+        self.streamer = Streamer(self)
+        self.switch = Switch(self)
         self.system = System(self)
 
     def __repr__(self) -> str:
@@ -90,23 +104,49 @@ class PiKVM:
         path: str,
         *,
         params: Params | None = None,
-        content: bytes | str | None = None,
+        content: Content | None = None,
         data: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
         expect: Expect = "json",
-        timeout: float | Literal["default"] | None = "default",
+        envelope: bool = True,
+        authenticate: bool = True,
+        timeout: Timeout = "default",
     ) -> Any:
         """Call any kvmd endpoint: ``path`` is relative to ``/api`` (``"hid"``,
         ``"atx/power"``). Parameters go in the query string, booleans as 1/0 and lists
-        comma-joined, as kvmd reads them. Returns the envelope's ``result`` (or the text or
-        bytes with ``expect``); any failure raises one of aiopikvm's errors."""
+        comma-joined, as kvmd reads them. Returns the envelope's ``result`` (the text or
+        bytes with ``expect``; the bare JSON with ``envelope=False``; None for a 204); any
+        failure raises one of aiopikvm's errors."""
         return await self._transport.request(
             method,
             path,
             params=params,
             content=content,
             data=data,
+            json=json,
+            headers=headers,
             expect=expect,
+            envelope=envelope,
+            authenticate=authenticate,
             timeout=timeout,
+        )
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        content: Content | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = "default",
+    ) -> contextlib.AbstractAsyncContextManager[httpx.Response]:
+        """Like :meth:`request`, for a body read in pieces (downloads, logs, NDJSON): an
+        async context manager giving the response before its body is read. An error status
+        has already raised by then."""
+        return self._transport.stream(
+            method, path, params=params, content=content, headers=headers, timeout=timeout
         )
 
     def ws(

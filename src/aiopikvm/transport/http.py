@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import Any, Literal, TypeAlias
 
 import httpx
@@ -24,6 +25,8 @@ from .tls import TLS_HINT, is_certificate_error
 ParamValue: TypeAlias = str | int | float | bool | list[str] | tuple[str, ...] | None
 Params: TypeAlias = Mapping[str, ParamValue]
 Expect: TypeAlias = Literal["json", "text", "bytes"]
+Content: TypeAlias = bytes | str | AsyncIterable[bytes]
+Timeout: TypeAlias = float | Literal["default"] | None
 
 
 def encode_params(params: Params | None) -> dict[str, str]:
@@ -124,29 +127,39 @@ class HTTPTransport:
         path: str,
         *,
         params: Params | None = None,
-        content: bytes | str | None = None,
+        content: Content | None = None,
         data: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
         expect: Expect = "json",
         envelope: bool = True,
         authenticate: bool = True,
-        timeout: float | Literal["default"] | None = "default",
+        timeout: Timeout = "default",
     ) -> Any:
-        """Send one request; the unwrapped result (or text, or bytes) or one of our errors."""
-        url = self.url(path)
-        query = encode_params(params)
-        info = RequestInfo(method, str(httpx.URL(url, params=query)) if query else url)
-        response = await self._send(
+        """Send one request; the unwrapped result (or text, or bytes) or one of our errors.
+
+        ``envelope=False`` returns the JSON body as it is (Redfish); a 204 returns None.
+        """
+        async with self.stream(
             method,
-            url,
-            info,
-            params=query,
+            path,
+            params=params,
             content=content,
             data=data,
-            headers=self.auth_headers() if authenticate else {},
-            timeout=self.timeout if timeout == "default" else timeout,
-        )
-        if response.status_code >= 300:
-            raise error_from_response(response.status_code, response.content, info)
+            json=json,
+            headers=headers,
+            authenticate=authenticate,
+            timeout=timeout,
+        ) as response:
+            info = self._info(response.request)
+            try:
+                await response.aread()
+            except httpx.TimeoutException:
+                raise PiKVMTimeoutError(f"{info}: timed out reading", request=info) from None
+            except httpx.HTTPError as exc:
+                raise transport_error(exc, info) from None
+        if response.status_code == 204:
+            return None
         if expect == "bytes":
             return response.content
         if expect == "text":
@@ -160,37 +173,64 @@ class HTTPTransport:
             ) from None
         return unwrap_envelope(body, info) if envelope else body
 
-    async def _send(
+    @contextlib.asynccontextmanager
+    async def stream(
         self,
         method: str,
-        url: str,
-        info: RequestInfo,
+        path: str,
         *,
-        params: dict[str, str],
-        content: bytes | str | None,
-        data: Mapping[str, str] | None,
-        headers: dict[str, str],
-        timeout: float | None,
-    ) -> httpx.Response:
+        params: Params | None = None,
+        content: Content | None = None,
+        data: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        authenticate: bool = True,
+        timeout: Timeout = "default",
+    ) -> AsyncIterator[httpx.Response]:
+        """A response whose body is not read yet (downloads, logs, NDJSON progress).
+
+        An error status is raised as our error before the body is handed over; errors
+        while reading the body are the caller's to map (see :func:`transport_error`).
+        """
+        url = self.url(path)
+        query = encode_params(params)
+        info = RequestInfo(method, str(httpx.URL(url, params=query)) if query else url)
+        all_headers = dict(headers or {})
+        if authenticate:
+            all_headers.update(self.auth_headers())
+        request = self._client.build_request(
+            method,
+            url,
+            params=query,
+            content=content,
+            data=data,
+            json=json,
+            headers=all_headers,
+            timeout=self.timeout if timeout == "default" else timeout,
+        )
         try:
-            response = await self._client.request(
-                method,
-                url,
-                params=params,
-                content=content,
-                data=data,
-                headers=headers,
-                timeout=timeout,
-                follow_redirects=False,
-            )
+            response = await self._client.send(request, stream=True, follow_redirects=False)
         except httpx.TimeoutException as exc:
             reason = type(exc).__name__
             raise PiKVMTimeoutError(f"{info}: timed out ({reason})", request=info) from None
         except httpx.HTTPError as exc:
             raise transport_error(exc, info) from None
-        if "auth_token" in response.cookies:
-            self.cookies["auth_token"] = response.cookies["auth_token"]
-        return response
+        try:
+            if "auth_token" in response.cookies:
+                self.cookies["auth_token"] = response.cookies["auth_token"]
+            if response.status_code >= 300:
+                try:
+                    body = await response.aread()
+                except httpx.HTTPError:
+                    body = b""
+                raise error_from_response(response.status_code, body, info)
+            yield response
+        finally:
+            await response.aclose()
+
+    @staticmethod
+    def _info(request: httpx.Request) -> RequestInfo:
+        return RequestInfo(request.method, str(request.url))
 
     async def aclose(self) -> None:
         if self._owns_client:
