@@ -5,26 +5,48 @@ from typing import Any
 from ._base import Model
 
 
+class GpioHardware(Model):
+    """Where a channel is wired: the driver instance and its pin (as a string)."""
+
+    driver: str
+    pin: str
+
+
 class GpioPulse(Model):
+    """Pulse lengths in seconds; ``delay`` 0 means the channel cannot pulse."""
+
     delay: float
     min_delay: float
     max_delay: float
 
 
+class GpioInputScheme(Model):
+    hw: GpioHardware | None = None
+
+
 class GpioOutputScheme(Model):
     switch: bool
     pulse: GpioPulse
-    hw: dict[str, Any] = {}
+    hw: GpioHardware | None = None
 
 
 class GpioScheme(Model):
-    inputs: dict[str, dict[str, Any]] = {}
+    inputs: dict[str, GpioInputScheme] = {}
     outputs: dict[str, GpioOutputScheme] = {}
 
 
+class GpioView(Model):
+    """How kvmd's web UI lays the channels out: a header and rows of items."""
+
+    header: dict[str, Any] = {}
+    table: list[list[dict[str, Any]] | None] = []
+
+
 class GpioModel(Model):
+    """What the channels are (fixed by the device's configuration)."""
+
     scheme: GpioScheme
-    view: dict[str, Any] = {}
+    view: GpioView = GpioView()
 
 
 class GpioInput(Model):
@@ -33,6 +55,8 @@ class GpioInput(Model):
 
 
 class GpioOutput(Model):
+    """An output's level; kvmd reports ``state`` false while the channel is ``busy``."""
+
     online: bool
     state: bool
     busy: bool = False
@@ -44,7 +68,8 @@ class GpioChannels(Model):
 
 
 class GpioState(Model):
-    """``GET /api/gpio`` and the merged ``gpio`` events: the scheme and the live channels."""
+    """``GET /api/gpio`` and the merged ``gpio`` events: the model (``scheme``, ``view``)
+    and the live ``state`` of each channel, both split into ``inputs`` and ``outputs``."""
 
     model: GpioModel
     state: GpioChannels

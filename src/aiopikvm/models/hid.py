@@ -53,3 +53,9 @@ class HidKeymaps(Model):
     """``GET /api/hid/keymaps`` and the ``hid_keymaps`` event."""
 
     keymaps: Keymaps
+
+
+class HidInactivity(Model):
+    """``GET /api/hid/inactivity``: seconds since the last input kvmd accepted."""
+
+    inactivity: int

@@ -98,15 +98,29 @@ class Fan(Model):
     state: dict[str, Any] | None = None
 
 
+class AuthInfo(Model):
+    enabled: bool
+
+
+class NodeInfo(Model):
+    host: str = ""
+
+
 class Info(Model):
-    """``GET /api/info``, and the fields the ``info`` events carry one at a time."""
+    """``GET /api/info``, and the fields the ``info`` events carry one at a time.
+
+    The ``legacy=0`` shape (what :meth:`~aiopikvm.resources.system.System.get_info` asks for
+    by default) has ``health`` at the top and ``platform`` under ``system``; kvmd's default
+    ``legacy=1`` folds both into ``hw`` instead. ``meta`` is the device's free-form
+    ``meta.yaml``. A field is None when it was not asked for.
+    """
 
     system: SystemInfo | None = None
-    auth: dict[str, Any] | None = None
+    auth: AuthInfo | None = None
     meta: dict[str, Any] | None = None
     extras: dict[str, Extra] | None = None
     health: Health | None = None
     hw: Hardware | None = None
     uptime: Uptime | None = None
-    node: dict[str, Any] | None = None
+    node: NodeInfo | None = None
     fan: Fan | None = None

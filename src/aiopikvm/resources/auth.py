@@ -1,12 +1,62 @@
 from __future__ import annotations
 
+from .._exceptions import InvalidInputError
+from ..protocol.credentials import passwd_problem, user_problem
 from ._base import Resource
+
+_COOKIE = "auth_token"
 
 
 class Auth(Resource):
-    """Checking credentials (``/api/auth``)."""
+    """Checking credentials, and kvmd's session cookie (``/api/auth``).
+
+    After :meth:`login`, HTTP requests carry the session cookie instead of the password
+    (WebSocket sessions keep using the credentials). kvmd drops the session on
+    :meth:`logout`, when ``expire`` runs out, and when *any* client logs the same user out;
+    from then on requests raise :class:`~aiopikvm.AuthError` (403) until you log in again
+    or call :meth:`logout`, which always returns the client to its credentials.
+    """
 
     async def check(self) -> None:
-        """Returns if the device accepts the credentials; raises
+        """Returns if the device accepts the credentials (or the session cookie); raises
         :class:`~aiopikvm.AuthError` (401 or 403) if not."""
         await self._kvm.request("GET", "auth/check")
+
+    async def login(
+        self, user: str | None = None, passwd: str | None = None, *, expire: int | None = None
+    ) -> None:
+        """Open a session: kvmd answers with a cookie that authenticates every later HTTP
+        request of this client in place of the credentials.
+
+        ``user`` and ``passwd`` default to the client's own (with a fresh two-factor code
+        when the client has a TOTP secret); a ``passwd`` given here is sent as it is, so on
+        a two-factor device it must end with the current code. ``expire`` is the session's
+        lifetime in seconds (``0`` or ``None``: as long as the device allows).
+        """
+        credentials = self._kvm._credentials
+        user = credentials.user if user is None else user
+        passwd = credentials.password() if passwd is None else passwd
+        if not isinstance(user, str) or (problem := user_problem(user)):
+            raise InvalidInputError(f"invalid user name {user!r}: {problem or 'not a string'}")
+        if not isinstance(passwd, str) or (problem := passwd_problem(passwd)):
+            raise InvalidInputError(f"invalid password: {problem or 'not a string'}")
+        form = {"user": user, "passwd": passwd}
+        if expire is not None:
+            if isinstance(expire, bool) or not isinstance(expire, int) or expire < 0:
+                raise InvalidInputError(f"expire must be an int of seconds >= 0, got {expire!r}")
+            form["expire"] = str(expire)
+        # kvmd reads only the form here. With its auth disabled it answers without a
+        # cookie, and the client simply goes on without one.
+        await self._kvm.request("POST", "auth/login", data=form, authenticate=False)
+
+    async def logout(self) -> None:
+        """End the session opened by :meth:`login`. kvmd ends **every** session of that
+        user, other clients' included. The client goes back to its credentials even if the
+        device refuses (a session that had already ended answers 403)."""
+        cookies = self._kvm._transport.cookies
+        if _COOKIE not in cookies:
+            raise InvalidInputError("no session to end: logout() needs a login() first")
+        try:
+            await self._kvm.request("POST", "auth/logout")
+        finally:
+            cookies.pop(_COOKIE, None)

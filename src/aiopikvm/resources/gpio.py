@@ -1,7 +1,57 @@
 from __future__ import annotations
 
+import math
+import re
+from typing import Final
+
+from .._exceptions import InvalidInputError
+from ..models import GpioState
+from ..models._base import parse
+from ..transport.http import Params
 from ._base import Resource
+
+_CHANNEL: Final = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]*\Z")
+_CHANNEL_LIMIT: Final = 255
+
+
+def _channel(channel: str) -> str:
+    if not isinstance(channel, str) or not _CHANNEL.match(channel) or len(channel) > _CHANNEL_LIMIT:
+        raise InvalidInputError(f"not a GPIO channel name kvmd accepts: {channel!r}")
+    return channel
 
 
 class Gpio(Resource):
-    """GPIO channels: inputs to read, outputs to switch and pulse (``/api/gpio``)."""
+    """User GPIO channels (``/api/gpio``): inputs to read, outputs to switch and pulse.
+
+    Only outputs can be switched or pulsed; kvmd answers an unknown or input channel with
+    ``GpioChannelNotFoundError``, an output that cannot do it with
+    ``GpioSwitchNotSupported`` / ``GpioPulseNotSupported`` (all
+    :class:`~aiopikvm.BadRequestError`), and an operation on a channel still busy with the
+    last one with :class:`~aiopikvm.BusyError` (``GpioChannelIsBusyError``).
+    """
+
+    async def get_state(self) -> GpioState:
+        """The channels' ``model`` (what each can do) and their live ``state``."""
+        return parse(GpioState, await self._kvm.request("GET", "gpio"), "gpio state")
+
+    async def switch(self, channel: str, state: bool, *, wait: bool = False) -> None:
+        """Set an output to ``state``. With ``wait=True`` the call returns once it is set
+        (and the channel's busy time has passed); otherwise as soon as it started."""
+        if not isinstance(state, bool):
+            raise InvalidInputError(f"state must be a bool, not {state!r}")
+        params: Params = {"channel": _channel(channel), "state": state, "wait": wait}
+        await self._kvm.request("POST", "gpio/switch", params=params)
+
+    async def pulse(self, channel: str, *, delay: float | None = None, wait: bool = False) -> None:
+        """Turn an output on for ``delay`` seconds, then off. ``None`` (or 0) uses the
+        channel's own delay; kvmd clamps any delay to the channel's min/max (see
+        ``model.scheme.outputs[channel].pulse``)."""
+        if delay is not None and (
+            isinstance(delay, bool)
+            or not isinstance(delay, int | float)
+            or not math.isfinite(delay)
+            or delay < 0
+        ):
+            raise InvalidInputError(f"delay must be a number of seconds >= 0, not {delay!r}")
+        params: Params = {"channel": _channel(channel), "delay": delay, "wait": wait}
+        await self._kvm.request("POST", "gpio/pulse", params=params)

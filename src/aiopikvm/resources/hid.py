@@ -1,13 +1,246 @@
 from __future__ import annotations
 
-from ..models import HidState
+from typing import Final, Literal
+
+import httpx
+
+from .._exceptions import InvalidInputError
+from ..models import HidInactivity, HidKeymaps, HidState
 from ..models._base import parse
+from ..protocol.frames import (
+    KeyInput,
+    MouseButtonInput,
+    MouseMoveInput,
+    MouseRelativeInput,
+    MouseWheelInput,
+    check_key,
+    validate,
+)
+from ..protocol.keys import FINISH_EXEMPT
+from ..transport.http import Params, Timeout
 from ._base import Resource
+
+KeyboardOutput = Literal["usb", "ps2", "disabled"]
+MouseOutput = Literal["usb", "usb_win98", "usb_rel", "ps2", "disabled"]
+KEYBOARD_OUTPUTS: Final[tuple[KeyboardOutput, ...]] = ("usb", "ps2", "disabled")
+MOUSE_OUTPUTS: Final[tuple[MouseOutput, ...]] = ("usb", "usb_win98", "usb_rel", "ps2", "disabled")
+
+MAX_PRINT_DELAY: Final = 5.0
+"""kvmd's upper bound for ``hid/print``'s ``delay``, in seconds."""
+_SLOW_DELAY: Final = 0.02
+"""The delay kvmd uses for ``slow=1`` when no ``delay`` is given."""
+_EVENTS_PER_CHAR: Final = 4
+"""At most: one modifier released, one pressed, the key down and up."""
+_SHORTCUT_DELAY: Final = 0.05
+"""kvmd sleeps this long before each press and release of ``send_shortcut``."""
 
 
 class Hid(Resource):
-    """The keyboard and mouse the device emulates (``/api/hid``). For input, prefer a
-    WebSocket session (:meth:`PiKVM.ws`): one frame per event instead of one request."""
+    """The keyboard and mouse the device emulates (``/api/hid``).
+
+    Each input call here is one HTTP request. For interactive input prefer a WebSocket
+    session (:meth:`PiKVM.ws <aiopikvm.PiKVM.ws>`): one frame per event, and held keys are
+    released when it ends. Everything is validated before it is sent.
+    """
 
     async def get_state(self) -> HidState:
         return parse(HidState, await self._kvm.request("GET", "hid"), "hid state")
+
+    async def set_params(
+        self,
+        *,
+        keyboard_output: KeyboardOutput | None = None,
+        mouse_output: MouseOutput | None = None,
+        jiggler: bool | None = None,
+    ) -> None:
+        """Switch the keyboard or mouse output, or the mouse jiggler. kvmd ignores an output
+        the device does not have (see ``get_state().mouse.outputs.available``); ``usb_rel``
+        makes the mouse relative."""
+        if keyboard_output is not None and keyboard_output not in KEYBOARD_OUTPUTS:
+            raise InvalidInputError(
+                f"unknown keyboard output {keyboard_output!r}; expected one of {KEYBOARD_OUTPUTS}"
+            )
+        if mouse_output is not None and mouse_output not in MOUSE_OUTPUTS:
+            raise InvalidInputError(
+                f"unknown mouse output {mouse_output!r}; expected one of {MOUSE_OUTPUTS}"
+            )
+        if jiggler is not None:
+            _check_bool(jiggler, "jiggler")
+        params: Params = {
+            "keyboard_output": keyboard_output,
+            "mouse_output": mouse_output,
+            "jiggler": jiggler,
+        }
+        if all(value is None for value in params.values()):
+            raise InvalidInputError("set_params() needs keyboard_output, mouse_output or jiggler")
+        await self._kvm.request("POST", "hid/set_params", params=params)
+
+    async def set_connected(self, connected: bool) -> None:
+        """Attach or detach the HID from the host (devices with a switchable HID)."""
+        _check_bool(connected, "connected")
+        await self._kvm.request("POST", "hid/set_connected", params={"connected": connected})
+
+    async def reset(self) -> None:
+        """Reset the HID: everything held is released."""
+        await self._kvm.request("POST", "hid/reset")
+
+    async def get_keymaps(self) -> HidKeymaps:
+        """The keymaps :meth:`type_text` can use, and the device's default."""
+        return parse(HidKeymaps, await self._kvm.request("GET", "hid/keymaps"), "hid keymaps")
+
+    async def get_inactivity(self) -> int:
+        """Seconds since kvmd last accepted keyboard or mouse input."""
+        data = await self._kvm.request("GET", "hid/inactivity")
+        return parse(HidInactivity, data, "hid inactivity").inactivity
+
+    # ----- typing -------------------------------------------------------------------------
+
+    async def type_text(
+        self,
+        text: str,
+        *,
+        keymap: str | None = None,
+        limit: int | None = None,
+        slow: bool = False,
+        delay: float | None = None,
+    ) -> None:
+        """Type ``text`` on the host through kvmd's ``hid/print``; returns when kvmd has
+        handed the last keystroke to the HID.
+
+        kvmd turns each character into key presses with ``keymap`` (one of
+        :meth:`get_keymaps`; default: the device's). That keymap must match the layout the
+        host's OS uses. **Characters the keymap cannot type are dropped without a word** by
+        kvmd (so are control characters other than newline and tab); nothing in the answer
+        says so.
+
+        kvmd cuts the text at 1024 characters unless told otherwise: this method always
+        has it type the whole text. ``limit`` is your own cap: a longer text raises
+        :class:`InvalidInputError` instead of being cut. ``delay`` (0 to 5 s) is the pause
+        kvmd makes before each key event; ``slow=True`` without a ``delay`` means 0.02 s.
+        The request's timeout is stretched to cover that typing time.
+        """
+        if not isinstance(text, str):
+            raise InvalidInputError(f"text must be a str, got {type(text).__name__}")
+        try:
+            body = text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInputError("text holds characters that UTF-8 cannot carry") from None
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+                raise InvalidInputError(f"limit must be an int >= 0, got {limit!r}")
+            if limit and len(text) > limit:
+                raise InvalidInputError(
+                    f"text is {len(text)} characters, over limit={limit}; nothing was typed"
+                )
+        if keymap is not None and not _is_keymap_name(keymap):
+            raise InvalidInputError(f"not a keymap name: {keymap!r}")
+        _check_bool(slow, "slow")
+        if delay is not None and (
+            isinstance(delay, bool)
+            or not isinstance(delay, int | float)
+            or not 0 <= delay <= MAX_PRINT_DELAY
+        ):
+            raise InvalidInputError(f"delay must be 0..{MAX_PRINT_DELAY} seconds, got {delay!r}")
+        pause = delay if delay is not None else (_SLOW_DELAY if slow else 0.0)
+        params: Params = {
+            "limit": 0,  # kvmd's "no limit": its default would cut at 1024 characters
+            "keymap": keymap,
+            "slow": slow or None,
+            "delay": delay,
+        }
+        await self._kvm.request(
+            "POST",
+            "hid/print",
+            params=params,
+            content=body,
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+            timeout=self._stretched((_EVENTS_PER_CHAR * len(text) + 2) * pause),
+        )
+
+    # ----- events -------------------------------------------------------------------------
+
+    async def send_key(self, key: str, state: bool | None = None, *, finish: bool = False) -> None:
+        """Press (``state=True``), release (``False``) or tap (``None``) a key.
+
+        ``key`` is a physical key named like ``KeyboardEvent.code`` (``"KeyA"``,
+        ``"Enter"``). ``finish=True`` on a press asks kvmd to release it right after,
+        except modifiers and PrintScreen. A tap of those is sent as a press and a release
+        (two requests): kvmd's own tap would leave them held.
+        """
+        validate(KeyInput(key, True if state is None else state, finish))
+        if state is not None:
+            params: Params = {"key": key, "state": state, "finish": finish}
+            await self._kvm.request("POST", "hid/events/send_key", params=params)
+        elif key in FINISH_EXEMPT:
+            await self._kvm.request(
+                "POST", "hid/events/send_key", params={"key": key, "state": True}
+            )
+            await self._kvm.request(
+                "POST", "hid/events/send_key", params={"key": key, "state": False}
+            )
+        else:
+            await self._kvm.request("POST", "hid/events/send_key", params={"key": key})
+
+    async def send_shortcut(self, *keys: str) -> None:
+        """Press ``keys`` in order, then release them in reverse (``"ControlLeft", "AltLeft",
+        "Delete"``); kvmd pauses 50 ms before each step and answers when done."""
+        if not keys:
+            raise InvalidInputError("send_shortcut() needs at least one key")
+        for key in keys:
+            check_key(key)
+        await self._kvm.request(
+            "POST",
+            "hid/events/send_shortcut",
+            params={"keys": list(keys)},
+            timeout=self._stretched(2 * len(keys) * _SHORTCUT_DELAY),
+        )
+
+    async def send_mouse_button(self, button: str, state: bool | None = None) -> None:
+        """Press (``True``), release (``False``) or click (``None``) ``left``, ``right``,
+        ``middle``, ``up`` or ``down`` (the side buttons)."""
+        validate(MouseButtonInput(button, True if state is None else state))
+        await self._kvm.request(
+            "POST", "hid/events/send_mouse_button", params={"button": button, "state": state}
+        )
+
+    async def send_mouse_move(self, x: int, y: int) -> None:
+        """Move the absolute pointer: -32768..32767 on each axis, (0, 0) is the centre."""
+        validate(MouseMoveInput(x, y))
+        await self._kvm.request("POST", "hid/events/send_mouse_move", params={"to_x": x, "to_y": y})
+
+    async def send_mouse_relative(self, dx: int, dy: int) -> None:
+        """Move a relative mouse by -127..127 on each axis (ignored while it is absolute)."""
+        validate(MouseRelativeInput(((dx, dy),)))
+        await self._kvm.request(
+            "POST", "hid/events/send_mouse_relative", params={"delta_x": dx, "delta_y": dy}
+        )
+
+    async def send_mouse_wheel(self, dx: int, dy: int) -> None:
+        """Scroll by -127..127 steps on each axis."""
+        validate(MouseWheelInput(((dx, dy),)))
+        await self._kvm.request(
+            "POST", "hid/events/send_mouse_wheel", params={"delta_x": dx, "delta_y": dy}
+        )
+
+    def _stretched(self, busy: float) -> Timeout:
+        """The client's timeout, with ``busy`` seconds more to wait for the answer."""
+        base = self._kvm._transport.timeout
+        if base is None or busy <= 0:
+            return "default"
+        return httpx.Timeout(base, read=base + busy)
+
+
+def _check_bool(value: object, what: str) -> None:
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{what} must be a bool, got {value!r}")
+
+
+def _is_keymap_name(name: object) -> bool:
+    # What kvmd's file-name check lets through; whether the device has it is its call.
+    return (
+        isinstance(name, str)
+        and bool(name.strip())
+        and "/" not in name
+        and "\0" not in name
+        and not name.startswith(".")
+    )

@@ -1,7 +1,496 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import enum
+import inspect
+import io
+import json
+import math
+import os
+import re
+import time
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from typing import IO, Any, Final, Literal, TypeAlias
+
+import httpx
+
+from .._exceptions import (
+    InvalidInputError,
+    PiKVMTimeoutError,
+    ProtocolError,
+    RequestInfo,
+    StreamError,
+)
+from ..models import MsdImage, MsdState, MsdWriteResult
+from ..models._base import parse
+from ..transport.http import Params, transport_error
 from ._base import Resource
+
+UploadSource: TypeAlias = (
+    bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes] | AsyncIterable[bytes]
+)
+"""What :meth:`Msd.upload` sends: bytes, a file's path, a binary file object, or an async
+iterator of bytes (with ``size=``)."""
+DownloadDest: TypeAlias = str | os.PathLike[str] | IO[bytes]
+Progress: TypeAlias = Callable[[int, int], Awaitable[object] | object]
+"""``progress(done, total)`` in bytes; it may be a coroutine function."""
+Compress: TypeAlias = Literal["lzma", "zstd"]
+
+_CHUNK: Final = 256 * 1024
+_NAME_LIMIT: Final = 255  # kvmd cuts each part of a name to this many characters
+_URL_PATTERN: Final = re.compile(r"^(?:https?)://[\[\w]+\S*", re.IGNORECASE | re.MULTILINE)
+_MIN_REMOTE_TIMEOUT: Final = 0.1
+_POLL_INTERVAL: Final = 0.1
+
+
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+_UNSET: Final = _Unset.UNSET
 
 
 class Msd(Resource):
-    """Virtual media (``/api/msd``): images in storage, shown to the host as a drive."""
+    """Virtual media (``/api/msd``): images in the device's storage, shown to the host as a
+    USB drive (a CD-ROM or a flash drive).
+
+    The usual sequence: :meth:`upload` an image, :meth:`wait_for_image` until the storage
+    lists it, :meth:`set_params` to select it, ``set_connected(True)`` to plug it in.
+    kvmd refuses changes while the drive is connected (``MsdConnectedError``) and any
+    operation while another runs (:class:`~aiopikvm.BusyError`, ``MsdIsBusyError``).
+
+    Transfers (:meth:`upload`, :meth:`upload_remote`, :meth:`download`) keep the client's
+    timeout for connecting only: the body itself may take as long as it takes. Bound one
+    with ``asyncio.timeout()`` if you need to.
+    """
+
+    async def get_state(self) -> MsdState:
+        return parse(MsdState, await self._kvm.request("GET", "msd"), "msd state")
+
+    async def set_params(
+        self,
+        *,
+        image: str | _Unset | None = _UNSET,
+        cdrom: bool | None = None,
+        rw: bool | None = None,
+    ) -> None:
+        """Select an ``image`` from storage (``None`` unselects), and how the host sees
+        the drive: ``cdrom=True`` a CD-ROM, ``False`` a flash drive, writable with
+        ``rw=True`` (a CD-ROM never is). Only the arguments given change. Refused while
+        the drive is connected."""
+        params: dict[str, str | bool] = {}
+        if image is not _UNSET:
+            if image is None:
+                params["image"] = ""  # kvmd's way to unselect
+            else:
+                if isinstance(image, str) and not image.strip():
+                    raise InvalidInputError("image must name an image; image=None unselects")
+                params["image"] = _check_image_name(image)
+        if cdrom is not None:
+            params["cdrom"] = _check_bool(cdrom, "cdrom")
+        if rw is not None:
+            params["rw"] = _check_bool(rw, "rw")
+        if cdrom and rw:
+            # kvmd would quietly make it a read-only CD-ROM.
+            raise InvalidInputError("a CD-ROM is read-only: cdrom=True and rw=True conflict")
+        if not params:
+            raise InvalidInputError("set_params() needs image, cdrom or rw")
+        await self._kvm.request("POST", "msd/set_params", params=params)
+
+    async def set_connected(self, connected: bool) -> None:
+        """Plug the drive into the host (``True``; an image must be selected) or unplug
+        it."""
+        params = {"connected": _check_bool(connected, "connected")}
+        await self._kvm.request("POST", "msd/set_connected", params=params)
+
+    async def remove(self, image: str) -> None:
+        """Delete an image from storage (refused while the drive is connected)."""
+        params = {"image": _check_image_name(image)}
+        await self._kvm.request("POST", "msd/remove", params=params)
+
+    async def reset(self) -> None:
+        """Reset the drive: kvmd unplugs it from the host."""
+        await self._kvm.request("POST", "msd/reset")
+
+    async def wait_for_image(self, name: str, *, timeout: float = 10.0) -> MsdImage:
+        """Wait until the storage lists ``name`` as complete, and return it.
+
+        kvmd lists a new image only when its storage watcher notices the file, a moment
+        after the upload returned; selecting it before that fails with
+        ``MsdUnknownImageError``."""
+        name = _check_image_name(name)
+        deadline = time.monotonic() + timeout
+        while True:
+            storage = (await self.get_state()).storage
+            image = storage.images.get(name) if storage is not None else None
+            if image is not None and image.complete:
+                return image
+            if time.monotonic() >= deadline:
+                raise PiKVMTimeoutError(f"the image {name!r} did not show up in {timeout} s")
+            await asyncio.sleep(_POLL_INTERVAL)
+
+    # ----- uploads ------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        name: str,
+        source: UploadSource,
+        *,
+        size: int | None = None,
+        prefix: str | None = None,
+        remove_incomplete: bool | None = None,
+        progress: Progress | None = None,
+    ) -> MsdWriteResult:
+        """Upload an image into storage as ``name`` (under the directory ``prefix``).
+
+        ``source`` is the content (bytes), a file's path (a ``str`` is always a path), a
+        binary file object (read from its current position), or an async iterator of
+        bytes, which needs ``size=``. It is streamed in pieces, never read whole, and sent
+        with a ``Content-Length`` (kvmd refuses anything else). ``progress(sent, total)``
+        is called as the bytes go out. With ``remove_incomplete=True`` kvmd deletes an
+        image whose upload stopped short; otherwise it keeps it, marked incomplete.
+
+        Returns what kvmd stored (``name`` includes the prefix). The storage lists the new
+        image a moment later: see :meth:`wait_for_image`.
+        """
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInputError(f"name must be a non-empty image name, got {name!r}")
+        if prefix is not None and not isinstance(prefix, str):
+            raise InvalidInputError(f"prefix must be a str, got {prefix!r}")
+        _check_image_name(f"{prefix or ''}/{name}")
+        if remove_incomplete is not None:
+            _check_bool(remove_incomplete, "remove_incomplete")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            raise InvalidInputError(f"size must be an int >= 0, got {size!r}")
+        params: Params = {"image": name, "prefix": prefix, "remove_incomplete": remove_incomplete}
+        async with _open_source(source, size) as (chunks, total):
+            result = await self._kvm.request(
+                "POST",
+                "msd/write",
+                params=params,
+                content=_counted(chunks, total, progress),
+                headers={
+                    "Content-Length": str(total),
+                    "Content-Type": "application/octet-stream",
+                },
+                timeout=self._transfer_timeout(),
+            )
+        return _write_result(result)
+
+    async def upload_remote(
+        self,
+        url: str,
+        *,
+        image: str | None = None,
+        prefix: str | None = None,
+        insecure: bool | None = None,
+        timeout: float | None = None,
+        remove_incomplete: bool | None = None,
+        progress: Progress | None = None,
+    ) -> MsdWriteResult:
+        """Have the device download an image from ``url`` (http or https) into storage.
+
+        ``image`` names it (default: the name the server gives, or the URL's last part);
+        ``insecure=True`` skips the server's certificate check; ``timeout`` is how long
+        the device waits to connect (kvmd's default 10 s). ``progress(written, total)`` is
+        called for each progress record kvmd sends (about one a second).
+
+        A failure after the download started raises :class:`~aiopikvm.StreamError` with
+        kvmd's ``error`` and ``error_msg`` (e.g. ``ClientPayloadError`` when the server
+        closed early); a connection that breaks raises
+        :class:`~aiopikvm.PiKVMConnectionError`.
+        """
+        if not isinstance(url, str) or _URL_PATTERN.match(url.strip()) is None:
+            raise InvalidInputError(f"url must be an http or https URL, got {url!r}")
+        if image is not None:
+            if not isinstance(image, str) or not image.strip():
+                raise InvalidInputError(
+                    f"image must be a non-empty name (None takes it from the URL), got {image!r}"
+                )
+            _check_image_name(f"{prefix or ''}/{image}")
+        if prefix is not None:
+            if not isinstance(prefix, str):
+                raise InvalidInputError(f"prefix must be a str, got {prefix!r}")
+            if prefix.strip("/ "):
+                _check_image_name(prefix, "prefix")
+        if insecure is not None:
+            _check_bool(insecure, "insecure")
+        if remove_incomplete is not None:
+            _check_bool(remove_incomplete, "remove_incomplete")
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or math.isnan(timeout)
+            or timeout < _MIN_REMOTE_TIMEOUT
+        ):
+            raise InvalidInputError(f"timeout must be a number >= 0.1, got {timeout!r}")
+        params: Params = {
+            "url": url,
+            "image": image,
+            "prefix": prefix,
+            "insecure": insecure,
+            "timeout": timeout,
+            "remove_incomplete": remove_incomplete,
+        }
+        async with self._kvm.stream(
+            "POST", "msd/write_remote", params=params, timeout=self._transfer_timeout()
+        ) as response:
+            info = RequestInfo(response.request.method, str(response.request.url))
+            result: MsdWriteResult | None = None
+            try:
+                async for line in response.aiter_lines():
+                    if line.strip():
+                        result = _progress_record(line, info)
+                        if progress is not None:
+                            await _report(progress, result.written, result.size)
+            except httpx.TimeoutException:
+                raise PiKVMTimeoutError(f"{info}: timed out reading", request=info) from None
+            except httpx.HTTPError as exc:
+                raise transport_error(exc, info) from None
+        if result is None:
+            raise ProtocolError(f"{info}: the progress stream was empty", request=info)
+        return result
+
+    # ----- downloads ----------------------------------------------------------------------
+
+    def iter_download(
+        self, name: str, *, compress: Compress | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """An image's bytes, in pieces as they arrive (``compress``: ``"lzma"`` or
+        ``"zstd"``, done by the device). kvmd counts the MSD busy until the body ends:
+        break out of the loop inside ``contextlib.aclosing`` to end it at once::
+
+            async with contextlib.aclosing(kvm.msd.iter_download("os.iso")) as chunks:
+                async for chunk in chunks:
+                    ...
+        """
+        return self._read(_read_params(name, compress))
+
+    async def download(
+        self, name: str, dest: DownloadDest, *, compress: Compress | None = None
+    ) -> int:
+        """Save an image to ``dest`` (a path, or a binary file object written from its
+        current position), streamed with constant memory. Returns the bytes written. A
+        file this call created is deleted again if the download fails."""
+        params = _read_params(name, compress)
+        if isinstance(dest, str | os.PathLike):
+            try:
+                file = await asyncio.to_thread(open, dest, "wb")
+            except OSError as exc:
+                raise InvalidInputError(f"cannot write {os.fspath(dest)!r}: {exc}") from None
+            try:
+                written = await self._save(params, file)
+            except BaseException:
+                await asyncio.to_thread(_discard, file, dest)
+                raise
+            await asyncio.to_thread(file.close)
+            return written
+        if isinstance(dest, io.TextIOBase) or not callable(getattr(dest, "write", None)):
+            raise InvalidInputError(f"dest must be a path or a binary file object, got {dest!r}")
+        return await self._save(params, dest)
+
+    async def _save(self, params: Params, file: IO[bytes]) -> int:
+        written = 0
+        async with contextlib.aclosing(self._read(params)) as chunks:
+            async for chunk in chunks:
+                await asyncio.to_thread(file.write, chunk)
+                written += len(chunk)
+        return written
+
+    async def _read(self, params: Params) -> AsyncGenerator[bytes, None]:
+        async with self._kvm.stream(
+            "GET", "msd/read", params=params, timeout=self._transfer_timeout()
+        ) as response:
+            info = RequestInfo(response.request.method, str(response.request.url))
+            try:
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+            except httpx.TimeoutException:
+                raise PiKVMTimeoutError(f"{info}: timed out reading", request=info) from None
+            except httpx.HTTPError as exc:
+                raise transport_error(exc, info) from None
+
+    def _transfer_timeout(self) -> httpx.Timeout:
+        # Connecting keeps the client's timeout; the transfer does not have one.
+        return httpx.Timeout(self._kvm._transport.timeout, read=None, write=None)
+
+
+# ----- checks -------------------------------------------------------------------------------
+
+
+def _check_bool(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{what} must be a bool, got {value!r}")
+    return value
+
+
+def _check_image_name(name: object, what: str = "image name") -> str:
+    """kvmd's image name rules: a path relative to the storage, whose parts do not start
+    with a dot and are not ``lost+found``. Names kvmd would silently change (unprintable
+    characters, parts over 255 characters) are refused too, so an image is never stored,
+    selected or removed under a name the caller did not give."""
+    if not isinstance(name, str):
+        raise InvalidInputError(f"{what} must be a str, got {name!r}")
+    parts = [part.strip() for part in name.strip().split("/") if part]
+    if not parts:
+        raise InvalidInputError(f"{what} {name!r} is empty")
+    for part in parts:
+        if not part or part.startswith(".") or part == "lost+found" or "\0" in part:
+            raise InvalidInputError(
+                f"{what} {name!r}: {part!r} is not allowed (empty, hidden or lost+found)"
+            )
+        if len(part) > _NAME_LIMIT or not part.isprintable():
+            raise InvalidInputError(
+                f"{what} {name!r}: each part must be printable and at most {_NAME_LIMIT} "
+                "characters (kvmd would change it)"
+            )
+    return name
+
+
+def _read_params(name: str, compress: Compress | None) -> Params:
+    if compress not in (None, "lzma", "zstd"):
+        raise InvalidInputError(f"compress must be None, 'lzma' or 'zstd', got {compress!r}")
+    return {"image": _check_image_name(name), "compress": compress}
+
+
+# ----- upload bodies ------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def _open_source(
+    source: UploadSource, size: int | None
+) -> AsyncIterator[tuple[AsyncIterator[bytes], int]]:
+    """The source as pieces of bytes and its exact size, checked before anything is sent."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        view = memoryview(source).cast("B")
+        _check_size(size, len(view))
+        yield _memory_chunks(view), len(view)
+    elif isinstance(source, str | os.PathLike):
+        try:
+            file = await asyncio.to_thread(open, source, "rb")
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read {os.fspath(source)!r}: {exc}") from None
+        try:
+            total = (await asyncio.to_thread(os.fstat, file.fileno())).st_size
+            _check_size(size, total)
+            yield _file_chunks(file), total
+        finally:
+            await asyncio.to_thread(file.close)
+    elif isinstance(source, AsyncIterable):
+        if size is None:
+            raise InvalidInputError("an async iterator as source needs size= (its byte count)")
+        yield _async_chunks(source), size
+    else:
+        read = getattr(source, "read", None)
+        if isinstance(source, io.TextIOBase) or not callable(read):
+            raise InvalidInputError(
+                "source must be bytes, a path, a binary file object or an async iterator of "
+                f"bytes, got {type(source).__name__}"
+            )
+        stream: IO[bytes] = source
+        remaining = await asyncio.to_thread(_remaining, stream)
+        if size is None:
+            if remaining is None:
+                raise InvalidInputError("a file object that cannot seek needs size=")
+            size = remaining
+        elif remaining is not None:
+            _check_size(size, remaining)
+        yield _file_chunks(stream), size
+
+
+def _check_size(size: int | None, actual: int) -> None:
+    if size is not None and size != actual:
+        raise InvalidInputError(f"size={size} but the source has {actual} bytes")
+
+
+def _remaining(file: IO[bytes]) -> int | None:
+    try:
+        if not file.seekable():
+            return None
+        position = file.tell()
+        end = file.seek(0, os.SEEK_END)
+        file.seek(position)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return max(end - position, 0)
+
+
+async def _memory_chunks(view: memoryview) -> AsyncIterator[bytes]:
+    for start in range(0, len(view), _CHUNK):
+        yield view[start : start + _CHUNK].tobytes()
+
+
+async def _file_chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
+    while chunk := await asyncio.to_thread(file.read, _CHUNK):
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise InvalidInputError(f"the file gave {type(chunk).__name__}, not bytes")
+        yield bytes(chunk)
+
+
+async def _async_chunks(source: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    async for chunk in source:
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise InvalidInputError(f"the source gave {type(chunk).__name__}, not bytes")
+        yield bytes(chunk)
+
+
+async def _counted(
+    chunks: AsyncIterator[bytes], total: int, progress: Progress | None
+) -> AsyncIterator[bytes]:
+    """The body as announced in Content-Length, with progress reported as it goes out."""
+    sent = 0
+    async for chunk in chunks:
+        if not chunk:
+            continue
+        if sent + len(chunk) > total:
+            raise InvalidInputError(f"the source has more than the {total} bytes announced")
+        yield chunk
+        # Resumed only when the transport asks for the next piece: this one is out.
+        sent += len(chunk)
+        if progress is not None:
+            await _report(progress, sent, total)
+    if sent != total:
+        raise InvalidInputError(f"the source ended after {sent} of the {total} bytes announced")
+
+
+async def _report(progress: Progress, done: int, total: int) -> None:
+    result = progress(done, total)
+    if inspect.isawaitable(result):
+        await result
+
+
+# ----- results ------------------------------------------------------------------------------
+
+
+def _write_result(result: Any) -> MsdWriteResult:
+    image = result.get("image") if isinstance(result, dict) else None
+    return parse(MsdWriteResult, image, "msd write result")
+
+
+def _progress_record(line: str, info: RequestInfo) -> MsdWriteResult:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        raise ProtocolError(f"{info}: a progress record is not JSON", request=info) from None
+    if not isinstance(record, dict) or "ok" not in record:
+        raise ProtocolError(f"{info}: a progress record is not kvmd's envelope", request=info)
+    result = record.get("result")
+    if record["ok"] is not True:
+        details = result if isinstance(result, dict) else {}
+        error = details.get("error") if isinstance(details.get("error"), str) else None
+        error_msg = details.get("error_msg") if isinstance(details.get("error_msg"), str) else None
+        raise StreamError(
+            f"{info}: failed after the transfer started: {error}: {error_msg}",
+            status_code=200,
+            error=error,
+            error_msg=error_msg,
+            request=info,
+        )
+    return _write_result(result)
+
+
+def _discard(file: IO[bytes], path: str | os.PathLike[str]) -> None:
+    file.close()
+    with contextlib.suppress(OSError):
+        os.unlink(path)

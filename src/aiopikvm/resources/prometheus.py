@@ -1,7 +1,19 @@
 from __future__ import annotations
 
+from ..models.prometheus import MetricSample, parse_metrics
 from ._base import Resource
 
 
 class Prometheus(Resource):
-    """Metrics in the Prometheus text format (``/api/export/prometheus/metrics``)."""
+    """kvmd's metrics in the Prometheus text format (``/api/export/prometheus/metrics``):
+    the ATX, GPIO channels (except those named ``__...``), health and fan, all gauges.
+    kvmd caches the answer for 5 seconds, so a change can take that long to show."""
+
+    async def get_metrics(self) -> str:
+        """The exposition as kvmd sends it, e.g. to hand to another scraper."""
+        text: str = await self._kvm.request("GET", "export/prometheus/metrics", expect="text")
+        return text
+
+    async def get_samples(self) -> list[MetricSample]:
+        """The exposition parsed: one :class:`~aiopikvm.models.MetricSample` per line."""
+        return parse_metrics(await self.get_metrics())

@@ -1,7 +1,126 @@
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any, Final, Literal, TypeAlias, get_args
+
+from .._exceptions import InvalidInputError
+from ..models import (
+    RedfishCollection,
+    RedfishManager,
+    RedfishRoot,
+    RedfishSystem,
+    RedfishVirtualMedia,
+)
+from ..models._base import parse
 from ._base import Resource
+from .msd import _check_image_name
+
+ResetType: TypeAlias = Literal[
+    "On", "ForceOff", "GracefulShutdown", "ForceRestart", "ForceOn", "PushPowerButton"
+]
+"""The six ``ResetType`` values kvmd implements (case-sensitive). On the host behind the
+ATX: ``On``/``ForceOn`` press power if it is off, ``GracefulShutdown`` presses it if it
+is on, ``ForceOff`` holds it if it is on, ``ForceRestart`` presses reset if it is on,
+``PushPowerButton`` always presses power."""
+
+_BASE: Final = "redfish/v1"
+_VIRTUAL_MEDIA: Final = f"{_BASE}/Managers/BMC/VirtualMedia"
+_SYSTEM_ID: Final = re.compile(r"^(0|SwitchPort\d+)\Z")
+
+
+def _system(system_id: str) -> str:
+    if not isinstance(system_id, str) or not _SYSTEM_ID.match(system_id):
+        raise InvalidInputError(
+            f"not a Redfish system id kvmd knows: {system_id!r} ('0' or 'SwitchPort<N>')"
+        )
+    return f"{_BASE}/Systems/{system_id}"
 
 
 class Redfish(Resource):
-    """The DMTF Redfish API kvmd serves (``/api/redfish/v1``): plain JSON, no envelope."""
+    """kvmd's DMTF Redfish service (``/api/redfish/v1``): plain JSON documents, no kvmd
+    envelope. Actions answer 204 with no body and return None.
+
+    kvmd refuses what it cannot do in its own envelope, so errors come as usual:
+    :class:`~aiopikvm.BadRequestError` with ``error`` ``"HttpError"`` ("Missing or invalid
+    Server ID", "Non-existent Switch Port ID", ...), ``"ValidatorError"``, or the MSD's
+    and ATX's own errors (409 :class:`~aiopikvm.BusyError` while an ATX click runs).
+    """
+
+    async def _get(self, path: str, *, authenticate: bool = True) -> Any:
+        return await self._kvm.request("GET", path, envelope=False, authenticate=authenticate)
+
+    async def _post(self, path: str, body: Mapping[str, Any] | None) -> None:
+        await self._kvm.request("POST", path, json=body, envelope=False)
+
+    async def get_root(self) -> RedfishRoot:
+        """The service root; readable without credentials (none are sent)."""
+        return parse(RedfishRoot, await self._get(_BASE, authenticate=False), "Redfish root")
+
+    async def get_systems(self) -> RedfishCollection:
+        """The systems: ``0`` while the device's ATX is enabled, and ``SwitchPort<N>`` for
+        each port of an attached PiKVM Switch."""
+        data = await self._get(f"{_BASE}/Systems")
+        return parse(RedfishCollection, data, "Redfish systems")
+
+    async def get_system(self, system_id: str = "0") -> RedfishSystem:
+        """A system, with its ``power_state`` (the host's power LED)."""
+        return parse(RedfishSystem, await self._get(_system(system_id)), "Redfish system")
+
+    async def patch_system(
+        self, system_id: str = "0", changes: Mapping[str, Any] | None = None
+    ) -> None:
+        """PATCH a system. kvmd accepts it for compatibility with Redfish tools and changes
+        nothing."""
+        path = _system(system_id)
+        await self._kvm.request("PATCH", path, json=dict(changes or {}), envelope=False)
+
+    async def reset_system(self, reset_type: ResetType, *, system_id: str = "0") -> None:
+        """Run a power action (see :data:`ResetType`). kvmd does not wait for the button
+        press, and on ``0`` does nothing at all while its ATX is disabled."""
+        if reset_type not in get_args(ResetType):
+            raise InvalidInputError(
+                f"not a ResetType kvmd implements: {reset_type!r} (one of {get_args(ResetType)})"
+            )
+        path = f"{_system(system_id)}/Actions/ComputerSystem.Reset"
+        await self._post(path, {"ResetType": reset_type})
+
+    async def get_managers(self) -> RedfishCollection:
+        data = await self._get(f"{_BASE}/Managers")
+        return parse(RedfishCollection, data, "Redfish managers")
+
+    async def get_manager(self, manager_id: str = "BMC") -> RedfishManager:
+        """The one manager kvmd has, ``BMC``: PiKVM itself."""
+        if manager_id != "BMC":
+            raise InvalidInputError(f"kvmd's only Redfish manager is 'BMC', not {manager_id!r}")
+        return parse(RedfishManager, await self._get(f"{_BASE}/Managers/BMC"), "Redfish manager")
+
+    async def get_virtual_media_collection(self) -> RedfishCollection:
+        data = await self._get(_VIRTUAL_MEDIA)
+        return parse(RedfishCollection, data, "Redfish virtual media collection")
+
+    async def get_virtual_media(self) -> RedfishVirtualMedia:
+        """The MSD as virtual media: the image in the drive and whether it is inserted."""
+        data = await self._get(f"{_VIRTUAL_MEDIA}/MSD")
+        return parse(RedfishVirtualMedia, data, "Redfish virtual media")
+
+    async def insert_media(
+        self, image: str, *, inserted: bool = True, write_protected: bool = True
+    ) -> None:
+        """Put a stored MSD image (by name, as in the MSD's storage, not a URL) in the
+        drive, unplugging the one that was there, and plug it in unless
+        ``inserted=False``. ``write_protected=False`` makes the drive writable. An image the
+        storage does not have is refused by the MSD (``MsdUnknownImageError``); with the MSD
+        offline kvmd fails with a 500 (:class:`~aiopikvm.ServerError`)."""
+        _check_image_name(image)
+        if "://" in image:
+            raise InvalidInputError(
+                f"kvmd inserts images from its storage, not URLs: {image!r} "
+                "(upload it first, e.g. with kvm.msd.upload_remote)"
+            )
+        body = {"Image": image, "Inserted": bool(inserted), "WriteProtected": bool(write_protected)}
+        await self._post(f"{_VIRTUAL_MEDIA}/MSD/Actions/VirtualMedia.InsertMedia", body)
+
+    async def eject_media(self) -> None:
+        """Unplug the drive and empty it."""
+        await self._post(f"{_VIRTUAL_MEDIA}/MSD/Actions/VirtualMedia.EjectMedia", None)
