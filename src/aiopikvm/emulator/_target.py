@@ -3,11 +3,19 @@
 The emulator's HID worker hands events to :class:`Target` one by one, the way kvmd's
 USB gadget writes reports to a real host. The target keeps the state a host would see
 (keys and buttons down, the absolute pointer position, the keyboard LEDs it set) and the
-text the keystrokes produced on a US-layout screen, so tests can assert on outcomes rather
-than on frames.
+text the keystrokes produced on its console, so tests can assert on outcomes rather than
+on frames.
 
-The layout is a small table of its own (:class:`UsLayout`), kept apart from the rest so it
-can later be replaced by the shared keyboard-layout module.
+The console reads keys with the target's own keyboard layout (one of
+:data:`aiopikvm.protocol.layout.LAYOUTS`, ``"en-us"`` unless told otherwise), as that OS
+would: Shift and AltGr (``AltRight``, on layouts that have an AltGr level; elsewhere it is
+a plain Alt) pick the level, dead keys wait for the next key and compose with it (see
+:mod:`aiopikvm.protocol.layout`), Caps Lock inverts Shift on letter keys. So a client that
+types for another layout than the target's gets the wrong characters here, exactly as on a
+real machine. Enter types ``"\\n"``, Tab ``"\\t"``, Backspace deletes the last character
+(or cancels a pending dead key, as does Escape); Ctrl, Alt and Meta combinations are
+shortcuts and type nothing. The numeric keypad types digits and ``.`` while Num Lock is on,
+its operators and Enter always.
 
 All reads are thread-safe: a thread-backed emulator's target is read from the test's thread
 while the emulator's loop writes to it.
@@ -18,9 +26,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final
 
 from ..protocol.keys import MODIFIERS
+from ..protocol.layout import ALTGR, DeadKeyComposer, Layout, load_layout
 
 TargetEvent = tuple[str | int | bool, ...]
 """One entry of :attr:`Target.events`, e.g. ``("key", "KeyA", True)``.
@@ -74,63 +83,25 @@ class ClearEvent:
 HidEvent = KeyEvent | ButtonEvent | MoveEvent | RelativeEvent | WheelEvent | ClearEvent
 
 
-# ----- the target's keyboard layout ---------------------------------------------------
+# ----- the keypad, the same on every layout ------------------------------------------
 
-
-class Layout(Protocol):
-    """Turns one key press into a change of the typed text."""
-
-    def press(self, text: str, key: str, *, shift: bool, caps: bool, num: bool) -> str: ...
-
-
-_US_PAIRS: Final[dict[str, tuple[str, str]]] = {
-    **{f"Key{c}": (c.lower(), c) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
-    **{f"Digit{d}": (d, s) for d, s in zip("1234567890", "!@#$%^&*()", strict=True)},
-    "Minus": ("-", "_"),
-    "Equal": ("=", "+"),
-    "BracketLeft": ("[", "{"),
-    "BracketRight": ("]", "}"),
-    "Backslash": ("\\", "|"),
-    "Semicolon": (";", ":"),
-    "Quote": ("'", '"'),
-    "Backquote": ("`", "~"),
-    "Comma": (",", "<"),
-    "Period": (".", ">"),
-    "Slash": ("/", "?"),
-    "Space": (" ", " "),
-    "Tab": ("\t", "\t"),
-    "Enter": ("\n", "\n"),
-    "NumpadEnter": ("\n", "\n"),
-    "NumpadDivide": ("/", "/"),
-    "NumpadMultiply": ("*", "*"),
-    "NumpadSubtract": ("-", "-"),
-    "NumpadAdd": ("+", "+"),
-}
-_US_NUMLOCK: Final[dict[str, str]] = {
+_NUMPAD_NUMLOCK: Final[dict[str, str]] = {
     **{f"Numpad{d}": d for d in "0123456789"},
     "NumpadDecimal": ".",
 }
-
-
-class UsLayout:
-    """A US keyboard: Shift gives the upper symbol, Caps Lock only affects letters."""
-
-    def press(self, text: str, key: str, *, shift: bool, caps: bool, num: bool) -> str:
-        if key == "Backspace":
-            return text[:-1]
-        if num and key in _US_NUMLOCK:
-            return text + _US_NUMLOCK[key]
-        pair = _US_PAIRS.get(key)
-        if pair is None:
-            return text
-        upper = shift != caps if key.startswith("Key") else shift
-        return text + pair[1 if upper else 0]
+_NUMPAD_ALWAYS: Final[dict[str, str]] = {
+    "NumpadDivide": "/",
+    "NumpadMultiply": "*",
+    "NumpadSubtract": "-",
+    "NumpadAdd": "+",
+    "NumpadEnter": "\n",
+}
 
 
 # ----- the target ---------------------------------------------------------------------
 
 _SHIFTS: Final = frozenset({"ShiftLeft", "ShiftRight"})
-_SHORTCUT_MODIFIERS: Final = MODIFIERS - _SHIFTS
+_SHORTCUT_MODIFIERS: Final = MODIFIERS - _SHIFTS - {ALTGR}
 _LOCK_LEDS: Final = {"CapsLock": "caps", "NumLock": "num", "ScrollLock": "scroll"}
 _KEY_SLOTS: Final = 6
 """kvmd's USB keyboard is 6-key rollover: a seventh key releases the other six first."""
@@ -144,10 +115,12 @@ class Target:
         *,
         powered: bool = True,
         leds: tuple[bool, bool, bool] = (False, True, False),
-        layout: Layout | None = None,
+        layout: str | Layout = "en-us",
     ) -> None:
         self._lock = threading.RLock()
-        self._layout: Layout = layout or UsLayout()
+        self._layout = _layout(layout)
+        self._altgr = _has_altgr(self._layout)
+        self._composer = DeadKeyComposer()
         self._powered = powered
         self._modifiers: set[str] = set()
         self._keys: list[str] = []
@@ -186,9 +159,30 @@ class Target:
 
     @property
     def screen_text(self) -> str:
-        """The text the keystrokes typed so far, read with a US layout."""
+        """The console's text: what the keystrokes typed so far, read with the target's
+        layout. It is what the screen shows (snapshots, OCR)."""
         with self._lock:
             return self._text
+
+    @property
+    def layout(self) -> Layout:
+        """The keyboard layout the target's OS is set to."""
+        with self._lock:
+            return self._layout
+
+    def set_layout(self, layout: str | Layout) -> None:
+        """Switch the OS to another keyboard layout (a pending dead key is dropped)."""
+        resolved = _layout(layout)
+        with self._lock:
+            self._layout = resolved
+            self._altgr = _has_altgr(resolved)
+            self._composer.reset()
+
+    def clear_screen(self) -> None:
+        """Empty the console (and drop a pending dead key)."""
+        with self._lock:
+            self._text = ""
+            self._composer.reset()
 
     @property
     def leds(self) -> dict[str, bool]:
@@ -217,6 +211,7 @@ class Target:
             self._modifiers.clear()
             self._keys.clear()
             self._buttons.clear()
+            self._composer.reset()
             self._events.append(("power", powered))
         self._notify()
 
@@ -284,16 +279,52 @@ class Target:
         if led is not None:
             self._leds[led] = not self._leds[led]
             return
-        if self._modifiers & _SHORTCUT_MODIFIERS:
+        altgr = ALTGR in self._modifiers and self._altgr
+        if self._modifiers & _SHORTCUT_MODIFIERS or (ALTGR in self._modifiers and not altgr):
             return  # Ctrl/Alt/Meta + key is a shortcut, not text
-        self._text = self._layout.press(
-            self._text,
-            key,
-            shift=bool(self._modifiers & _SHIFTS),
-            caps=self._leds["caps"],
-            num=self._leds["num"],
+        if key == "Backspace":
+            if self._composer.pending is not None:
+                self._composer.reset()
+            else:
+                self._text = self._text[:-1]
+            return
+        if key == "Escape":
+            self._composer.reset()
+            return
+        symbol = _NUMPAD_ALWAYS.get(key)
+        if symbol is None and self._leds["num"]:
+            symbol = _NUMPAD_NUMLOCK.get(key)
+        if symbol is None:
+            shift = bool(self._modifiers & _SHIFTS)
+            if self._leds["caps"] and not altgr and self._is_letter_key(key):
+                shift = not shift
+            symbol = self._layout.char_for(key, shift=shift, altgr=altgr)
+        if symbol is not None:  # a key with nothing on this level types nothing
+            self._text += self._composer.feed(symbol)
+
+    def _is_letter_key(self, key: str) -> bool:
+        # Caps Lock acts on keys whose two first levels are a letter's two cases.
+        levels = self._layout.keys.get(key)
+        if levels is None:
+            return False
+        lower, upper = levels[0], levels[1]
+        return (
+            lower is not None
+            and upper is not None
+            and lower != upper
+            and len(lower) == 1
+            and lower.upper() == upper
         )
 
     def _notify(self) -> None:
         for listener in self._listeners:
             listener()
+
+
+def _layout(layout: str | Layout) -> Layout:
+    return layout if isinstance(layout, Layout) else load_layout(layout)
+
+
+def _has_altgr(layout: Layout) -> bool:
+    """Whether ``AltRight`` is AltGr on this layout; on the others it is a plain Alt."""
+    return any(levels[2] or levels[3] for levels in layout.keys.values())

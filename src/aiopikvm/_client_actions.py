@@ -1,0 +1,265 @@
+"""What a :class:`~aiopikvm.PiKVM` client does across subsystems: type text over a short
+WebSocket session, and wait for the screen (OCR text, a change, a still picture).
+
+Mixed into :class:`~aiopikvm.PiKVM`; see its methods for the API.
+
+The screen waits poll the device: ``streamer/snapshot?ocr=1`` for text, snapshots for the
+picture. kvmd runs the video streamer only while some ``stream=1`` session watches, and
+answers a snapshot with 503 until the streamer has a picture; so while a wait runs it holds
+a ``stream=1`` WebSocket session of its own (``keep_video=False`` does without), and a 503
+counts as "nothing on the screen yet". Opening and closing that session makes kvmd drop HID
+input still queued from other sessions, as every session does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Final
+
+from ._exceptions import InvalidInputError, ScreenTimeoutError, TextNotFoundError, UnavailableError
+from ._ws_actions import (
+    DEFAULT_ACK_EVERY,
+    DEFAULT_TYPING_DELAY,
+    Progress,
+    check_pacing,
+    check_timeout,
+)
+from .protocol.layout import Layout
+from .protocol.typing import check_typable
+
+if TYPE_CHECKING:
+    from ._websocket import PiKVMWebSocket
+    from .resources.streamer import Streamer
+
+OCR_INTERVAL: Final = 1.0
+"""Seconds between two OCR reads: Tesseract on the device takes about that for a screen."""
+SNAPSHOT_INTERVAL: Final = 0.5
+VIDEO_RETRY: Final = 0.25
+"""Seconds between tries while the video is not up yet (503): it comes within a few."""
+STABLE_DURATION: Final = 2.0
+
+
+class ClientActions:
+    """Typing and screen waits for a client."""
+
+    if TYPE_CHECKING:
+        # Provided by PiKVM.
+        streamer: Streamer
+
+        def ws(
+            self,
+            *,
+            stream: bool | int = False,
+            open_timeout: float | None = 10.0,
+            close_timeout: float | None = 10.0,
+            binary: bool = True,
+            max_queue: int = ...,
+        ) -> PiKVMWebSocket: ...
+
+    async def type_text(
+        self,
+        text: str,
+        *,
+        layout: str | Layout = "en-us",
+        delay: float = DEFAULT_TYPING_DELAY,
+        progress: Progress | None = None,
+        ack_every: int = DEFAULT_ACK_EVERY,
+    ) -> None:
+        """Type ``text`` on the target over a short input-only (``stream=0``) WebSocket
+        session: see :meth:`PiKVMWebSocket.type_text`, which takes the same arguments.
+
+        The text is checked before the session opens (an untypable character raises
+        :class:`~aiopikvm.UntypableTextError` and nothing happens). Not to be confused with
+        ``kvm.hid.type_text``, kvmd's ``hid/print``, which drops what its keymap cannot
+        type and stops at 1024 characters by default. Opening a session makes kvmd drop
+        input still queued from other sessions: type from one place at a time.
+        """
+        check_pacing(delay, ack_every)
+        check_typable(text, layout)
+        async with self.ws(stream=False) as ws:
+            await ws.type_text(
+                text, layout=layout, delay=delay, progress=progress, ack_every=ack_every
+            )
+
+    # ----- waiting for the screen ---------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _video(self, keep_video: bool) -> AsyncIterator[None]:
+        if not keep_video:
+            yield
+            return
+        async with self.ws(stream=True):
+            yield
+
+    async def _snapshot(self) -> bytes | None:
+        try:
+            return await self.streamer.snapshot()
+        except UnavailableError:
+            return None  # no video yet
+
+    async def wait_for_text(
+        self,
+        pattern: str | re.Pattern[str],
+        *,
+        timeout: float,
+        region: tuple[int, int, int, int] | None = None,
+        langs: str | Sequence[str] | None = None,
+        interval: float = OCR_INTERVAL,
+        keep_video: bool = True,
+    ) -> re.Match[str]:
+        """Read the screen with the device's OCR every ``interval`` seconds until
+        ``pattern`` — a substring, or a compiled regular expression — shows up; return the
+        match (``match.string`` is the whole text read).
+
+        ``region`` is ``(left, top, right, bottom)`` in screen pixels, ``langs`` Tesseract
+        languages (see ``kvm.streamer.ocr``). After ``timeout`` seconds raises
+        :class:`~aiopikvm.TextNotFoundError` with ``last_text`` (the last OCR text) and
+        ``last_snapshot`` (a JPEG of the screen when it gave up; ``save_snapshot(path)``
+        writes it). The video is kept running meanwhile (see the module notes).
+        """
+        regex = _regex(pattern)
+        check_timeout(timeout)
+        _check_interval(interval)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        last_text: str | None = None
+        async with self._video(keep_video):
+            while True:
+                try:
+                    text = await self.streamer.ocr(langs=langs, region=region)
+                except UnavailableError:
+                    video = False
+                else:
+                    video = True
+                    last_text = text
+                    match = regex.search(text)
+                    if match is not None:
+                        return match
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                await asyncio.sleep(min(_pause(interval, video), remaining))
+            snapshot = await self._last_snapshot()
+        read = "no video came up" if last_text is None else f"last read: {last_text!r}"
+        raise TextNotFoundError(
+            f"{regex.pattern!r} did not appear on the screen within {timeout} s ({read})",
+            last_text=last_text or "",
+            last_snapshot=snapshot,
+        )
+
+    async def _last_snapshot(self) -> bytes | None:
+        try:
+            # With no signal this is the streamer's "no signal" picture: worth seeing too.
+            return await self.streamer.snapshot(allow_offline=True)
+        except UnavailableError:
+            return None
+
+    async def wait_for_screen_change(
+        self,
+        *,
+        timeout: float,
+        since: bytes | None = None,
+        interval: float = SNAPSHOT_INTERVAL,
+        keep_video: bool = True,
+    ) -> bytes:
+        """Take a snapshot every ``interval`` seconds until the screen differs from
+        ``since`` (a snapshot you took before, e.g. before a click), or from the first
+        snapshot taken here; return the new snapshot (JPEG).
+
+        Snapshots are compared exactly, byte for byte: right for a digital source (HDMI),
+        whose still picture gives identical frames; an analogue one's noise counts as a
+        change. Raises :class:`~aiopikvm.ScreenTimeoutError` (``last_snapshot``) after
+        ``timeout`` seconds.
+        """
+        check_timeout(timeout)
+        _check_interval(interval)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        baseline = since
+        last: bytes | None = None
+        async with self._video(keep_video):
+            while True:
+                shot = await self._snapshot()
+                if shot is not None:
+                    last = shot
+                    if baseline is None:
+                        baseline = shot
+                    elif shot != baseline:
+                        return shot
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                await asyncio.sleep(min(_pause(interval, shot is not None), remaining))
+        raise ScreenTimeoutError(
+            f"the screen did not change within {timeout} s"
+            + ("" if last is not None else " (no video came up)"),
+            last_snapshot=last,
+        )
+
+    async def wait_for_screen_stable(
+        self,
+        *,
+        timeout: float,
+        duration: float = STABLE_DURATION,
+        interval: float = SNAPSHOT_INTERVAL,
+        keep_video: bool = True,
+    ) -> bytes:
+        """Take a snapshot every ``interval`` seconds until the screen has stayed the same
+        for ``duration`` seconds (e.g. a boot has settled); return that snapshot (JPEG).
+
+        Snapshots are compared exactly (see :meth:`wait_for_screen_change`). Raises
+        :class:`~aiopikvm.ScreenTimeoutError` (``last_snapshot``) after ``timeout``
+        seconds.
+        """
+        check_timeout(timeout)
+        _check_interval(interval)
+        if isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
+            raise InvalidInputError(f"duration must be a number of seconds >= 0, got {duration!r}")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        last: bytes | None = None
+        still_since: float | None = None
+        async with self._video(keep_video):
+            while True:
+                shot = await self._snapshot()
+                now = loop.time()
+                if shot is None:
+                    still_since = None  # the video went away: start over
+                else:
+                    if shot != last or still_since is None:
+                        last, still_since = shot, now
+                    if now - still_since >= duration:
+                        return shot
+                remaining = deadline - now
+                if remaining <= 0:
+                    break
+                await asyncio.sleep(min(_pause(interval, shot is not None), remaining))
+        raise ScreenTimeoutError(
+            f"the screen did not stay still for {duration} s within {timeout} s"
+            + ("" if last is not None else " (no video came up)"),
+            last_snapshot=last,
+        )
+
+
+def _regex(pattern: str | re.Pattern[str]) -> re.Pattern[str]:
+    if isinstance(pattern, re.Pattern):
+        if not isinstance(pattern.pattern, str):
+            raise InvalidInputError("pattern must be a str regular expression, not bytes")
+        return pattern
+    if not isinstance(pattern, str) or not pattern:
+        raise InvalidInputError(
+            f"pattern must be a non-empty str or a compiled regular expression, got {pattern!r}"
+        )
+    return re.compile(re.escape(pattern))
+
+
+def _pause(interval: float, video: bool) -> float:
+    return interval if video else min(interval, VIDEO_RETRY)
+
+
+def _check_interval(interval: float) -> None:
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or not interval > 0:
+        raise InvalidInputError(f"interval must be a positive number of seconds, got {interval!r}")

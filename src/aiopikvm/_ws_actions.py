@@ -1,0 +1,504 @@
+"""What a WebSocket session does on top of single keys and mouse events: typing text,
+shortcuts, held keys, the mouse in screen pixels, and waiting for the live state.
+
+Mixed into :class:`~aiopikvm.PiKVMWebSocket`; see its methods for the API.
+
+Pacing of :meth:`SessionActions.type_text`, from kvmd's source
+(``kvmd/plugins/hid/...``): every key press or release becomes one event on the HID's
+queue, a ``multiprocessing`` queue with no size limit. A separate process takes one event
+at a time and hands it to the hardware: on the USB gadget (``otg``) it writes a report to
+``/dev/hidgN`` and waits up to 0.1 s for the host to take it — with more events queued, a
+report the host has not taken by then is skipped, fresh input first; a CH9329 serial chip
+(9600 baud by default) needs about 22 ms per event for the command and its answer; the
+serial/SPI microcontrollers have a round trip per event and drop the *whole* queue on an
+error. And whenever any session opens or closes, kvmd drops everything still queued.
+So text sent faster than the slowest link drains sits in that queue, where an unrelated
+session (another browser tab, a script's next ``kvm.type_text``) or a glitch throws it away.
+
+The default, ``delay=0.025`` s per HID event (40 events/s; a tap is two events, a press or
+release of Shift/AltGr one), stays under the CH9329's 45 events/s, and near kvmd's own
+``hid/print?slow=1`` (20 ms per event); about 20 plain characters per second. A USB OTG
+PiKVM takes far more (its host polls the keyboard every 1-10 ms): ``delay=0.005`` is safe
+there. Frames are not sent before their time (the pace is kept from a schedule, so a slow
+send does not make the next ones bunch up), and every ``ack_every`` characters a ping round
+trip waits until kvmd has read everything sent so far: a network stall can hold frames back
+and then deliver them at once, and the ping caps such a burst at ``ack_every`` characters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import math
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from ._exceptions import (
+    ConnectionClosedError,
+    InvalidInputError,
+    PiKVMError,
+    PiKVMTimeoutError,
+    RequestInfo,
+)
+from .models import DeviceState
+from .protocol.keys import DELTA_MAX, FINISH_EXEMPT, KEYS, MODIFIERS, MOUSE_BUTTONS
+from .protocol.layout import Layout
+from .protocol.pointer import to_absolute
+from .protocol.typing import plan_typing
+
+DEFAULT_TYPING_DELAY: Final = 0.025
+"""Seconds per HID event while typing (see the module docstring)."""
+DEFAULT_ACK_EVERY: Final = 20
+"""Characters typed between two ping round trips."""
+SHORTCUT_DELAY: Final = 0.05
+"""Seconds between the presses and releases of a shortcut: what kvmd's own
+``hid/events/send_shortcut`` waits."""
+DRAG_STEPS: Final = 10
+DRAG_DELAY: Final = 0.01
+"""Seconds between the moves of a drag (kvmd's web UI sends a move every 10 ms at most)."""
+_STATE_WAIT: Final = 1.0
+"""How long typing waits for the session's first ``hid`` event (to read Caps Lock)."""
+
+Progress = Callable[[int, int], object]
+"""``progress(typed, total)``: characters typed so far, of the text's length (a coroutine
+function is awaited)."""
+
+
+class SessionActions:
+    """Typing, shortcuts, held keys, the mouse in pixels and state waits for a session."""
+
+    _state_changed: asyncio.Event | None = None
+    _input_lock: asyncio.Lock | None = None
+
+    if TYPE_CHECKING:
+        # Provided by PiKVMWebSocket.
+        _held_keys: dict[str, None]
+        _close_error: ConnectionClosedError | None
+        _request: RequestInfo
+
+        @property
+        def state(self) -> DeviceState: ...
+
+        @property
+        def is_open(self) -> bool: ...
+
+        async def send_key(
+            self, key: str, state: bool | None = None, *, finish: bool = False
+        ) -> None: ...
+
+        async def send_mouse_button(self, button: str, state: bool | None = None) -> None: ...
+
+        async def send_mouse_move(self, x: int, y: int) -> None: ...
+
+        async def send_mouse_wheel(self, dx: int, dy: int) -> None: ...
+
+        async def ping(self, timeout: float | None = 10.0) -> float: ...
+
+    # ----- the live state -----------------------------------------------------------------
+
+    def _notify_state_waiters(self) -> None:
+        """Called by the reader after every event, and when the session ends."""
+        changed, self._state_changed = self._state_changed, None
+        if changed is not None:
+            changed.set()
+
+    async def wait_for(
+        self, predicate: Callable[[DeviceState], bool], *, timeout: float | None
+    ) -> DeviceState:
+        """Wait until ``predicate(ws.state)`` holds, and return that state.
+
+        The predicate is checked now and after every event the session receives, e.g.
+        ``await ws.wait_for(lambda s: s.atx is not None and s.atx.leds.power, timeout=30)``.
+        Raises :class:`PiKVMTimeoutError` when ``timeout`` seconds pass first (None waits
+        for ever), :class:`ConnectionClosedError` if the session ends.
+        """
+        check_timeout(timeout)
+        deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        while True:
+            if not self.is_open:
+                raise self._closed()
+            state = self.state
+            if predicate(state):
+                return state
+            if self._state_changed is None:
+                self._state_changed = asyncio.Event()
+            changed = self._state_changed
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await changed.wait()
+            except TimeoutError:
+                raise PiKVMTimeoutError(
+                    f"{self._request}: the device state did not match within {timeout} s",
+                    request=self._request,
+                ) from None
+
+    def _closed(self) -> ConnectionClosedError:
+        return self._close_error or ConnectionClosedError(
+            f"{self._request}: the session is not open", request=self._request
+        )
+
+    # ----- typing -------------------------------------------------------------------------
+
+    async def type_text(
+        self,
+        text: str,
+        *,
+        layout: str | Layout = "en-us",
+        delay: float = DEFAULT_TYPING_DELAY,
+        progress: Progress | None = None,
+        ack_every: int = DEFAULT_ACK_EVERY,
+    ) -> None:
+        """Type ``text`` on a target whose keyboard layout is ``layout``.
+
+        ``layout`` is the layout configured on the *target's* OS, as a kvmd keymap name
+        (``"de"``, ``"fr"``, ``"en-gb"``; :data:`aiopikvm.protocol.layout.LAYOUTS`). Each
+        character becomes the keys that type it there — Shift, AltGr, a dead key and its
+        base — each key tapped with ``finish`` (kvmd releases it at once). ``"\\n"`` is
+        Enter, ``"\\t"`` Tab. The whole text is checked first: if any character cannot be
+        typed on that layout, :class:`~aiopikvm.UntypableTextError` lists each one with its
+        position, and nothing is sent. There is no length limit.
+
+        Typing is paced at ``delay`` seconds per HID event (a tap is two events), with a
+        ping round trip every ``ack_every`` characters, so the device's queue never backs
+        up; the call returns once the last key has had its time. ``progress(typed, total)``
+        is called after each character. If Caps Lock is on (as the device reports it), it is
+        switched off for the typing and back on after. Keys held on this session would turn
+        the text into shortcuts, so they are refused. Whatever the typing pressed is
+        released before an exception or a cancellation propagates; the target may still
+        hold a dead key then.
+        """
+        check_pacing(delay, ack_every)
+        plan = plan_typing(text, layout)
+        if not self.is_open:
+            raise self._closed()
+        async with self._lock():
+            if self._held_keys:
+                raise InvalidInputError(
+                    "keys are held on this session and would turn the text into shortcuts: "
+                    + ", ".join(self._held_keys)
+                )
+            if self.state.hid is None:
+                with contextlib.suppress(PiKVMTimeoutError):
+                    await self.wait_for(lambda s: s.hid is not None, timeout=_STATE_WAIT)
+            hid = self.state.hid
+            caps = hid is not None and hid.keyboard.leds.caps
+            pacer = _Pacer(delay)
+            pressed: list[str] = []
+            caps_off = False  # whether this call switched Caps Lock off
+            try:
+                if caps:
+                    await self.send_key("CapsLock")
+                    caps_off = True
+                    pacer.sent(2)
+                typed = since_ack = 0
+                for step in plan:
+                    await pacer.wait()
+                    key = step.input
+                    await self.send_key(key.key, key.state, finish=key.finish)
+                    if key.key in MODIFIERS:
+                        if key.state:
+                            pressed.append(key.key)
+                        else:
+                            pressed.remove(key.key)
+                    pacer.sent(step.hid_events)
+                    if step.typed > typed:
+                        since_ack += step.typed - typed
+                        typed = step.typed
+                        if progress is not None:
+                            result = progress(typed, len(text))
+                            if inspect.isawaitable(result):
+                                await result
+                        if since_ack >= ack_every:
+                            since_ack = 0
+                            await self.ping()
+                if caps_off:
+                    await pacer.wait()
+                    await self.send_key("CapsLock")
+                    caps_off = False
+                    pacer.sent(2)
+                await pacer.wait()
+                await self.ping()
+            finally:
+                if pressed or caps_off:
+                    await _shielded(self._undo_typing(pressed, caps_off))
+
+    async def _undo_typing(self, pressed: list[str], caps_off: bool) -> None:
+        with contextlib.suppress(PiKVMError):
+            for key in reversed(pressed):
+                await self.send_key(key, False)
+            if caps_off:
+                await self.send_key("CapsLock")
+
+    def _lock(self) -> asyncio.Lock:
+        if self._input_lock is None:
+            self._input_lock = asyncio.Lock()
+        return self._input_lock
+
+    # ----- shortcuts and held keys --------------------------------------------------------
+
+    async def send_shortcut(self, *keys: str, delay: float = SHORTCUT_DELAY) -> None:
+        """Press ``keys`` in order, then release them in reverse: ``send_shortcut(
+        "ControlLeft", "AltLeft", "Delete")``. The last key is pressed with ``finish`` so
+        it cannot auto-repeat; ``delay`` seconds pass between steps, as in kvmd's own
+        shortcut endpoint. Everything pressed is released, also on exception or
+        cancellation."""
+        _check_keys(keys)
+        _check_delay(delay)
+        *chord, last = keys
+        async with self._lock():
+            pressed: list[str] = []
+            try:
+                for key in chord:
+                    await self.send_key(key, True)
+                    pressed.append(key)
+                    await asyncio.sleep(delay)
+                if last in FINISH_EXEMPT:
+                    await self.send_key(last, True)
+                    pressed.append(last)
+                else:
+                    await self.send_key(last, True, finish=True)
+                while pressed:
+                    await asyncio.sleep(delay)
+                    await self.send_key(pressed[-1], False)
+                    pressed.pop()
+            finally:
+                if pressed:
+                    await _shielded(self._release_keys(pressed))
+
+    @contextlib.asynccontextmanager
+    async def held(self, *keys: str) -> AsyncIterator[None]:
+        """Hold ``keys`` down for the ``async with`` block: pressed in order on entry,
+        released in reverse on exit — normally, by an exception or by cancellation::
+
+            async with ws.held("ShiftLeft"):
+                await ws.click(100, 200)  # a shift-click
+        """
+        _check_keys(keys)
+        pressed: list[str] = []
+        try:
+            for key in keys:
+                await self.send_key(key, True)
+                pressed.append(key)
+            yield
+        finally:
+            if pressed:
+                await _shielded(self._release_keys(pressed))
+
+    async def _release_keys(self, pressed: list[str]) -> None:
+        with contextlib.suppress(PiKVMError):
+            for key in reversed(pressed):
+                await self.send_key(key, False)
+
+    # ----- the mouse in screen pixels -----------------------------------------------------
+
+    def screen_size(self) -> tuple[int, int]:
+        """The captured screen's ``(width, height)`` in pixels, from the streamer's live
+        state. Raises :class:`InvalidInputError` while it is unknown: the session has seen
+        no streamer report yet (a ``stream=0`` session before the video ever ran), or the
+        streamer has no signal from the host (its 640x480 is then a placeholder)."""
+        streamer = self.state.streamer
+        process = streamer.streamer if streamer is not None else None
+        if process is None:
+            raise InvalidInputError(
+                "the screen's resolution is unknown: this session has no report from a running"
+                " video streamer (open it with stream=True, or pass screen_size=(width, height))"
+            )
+        source = process.source
+        if not source.online or source.resolution.width < 1 or source.resolution.height < 1:
+            raise InvalidInputError(
+                "the screen's resolution is unknown: the video streamer has no signal from the"
+                " host (pass screen_size=(width, height) to use the mouse anyway)"
+            )
+        return source.resolution.width, source.resolution.height
+
+    def _absolute(self, x: float, y: float, screen_size: tuple[int, int] | None) -> tuple[int, int]:
+        width, height = self.screen_size() if screen_size is None else _size(screen_size)
+        return (
+            to_absolute(_pixel("x", x, width), width),
+            to_absolute(_pixel("y", y, height), height),
+        )
+
+    async def move_to(
+        self, x: float, y: float, *, screen_size: tuple[int, int] | None = None
+    ) -> None:
+        """Move the pointer to pixel ``(x, y)`` of the captured screen (``(0, 0)`` top left).
+
+        Converted to kvmd's -32768..32767 as kvmd's web UI does, with the resolution from the
+        streamer's live state (so it follows a change of video mode), or ``screen_size``.
+        A pixel outside the screen raises :class:`InvalidInputError`."""
+        await self.send_mouse_move(*self._absolute(x, y, screen_size))
+
+    async def click(
+        self,
+        x: float,
+        y: float,
+        button: str = "left",
+        *,
+        screen_size: tuple[int, int] | None = None,
+    ) -> None:
+        """Move to pixel ``(x, y)`` and click ``button`` (press and release)."""
+        _check_button(button)
+        await self.send_mouse_move(*self._absolute(x, y, screen_size))
+        await self.send_mouse_button(button)
+
+    async def drag(
+        self,
+        start: tuple[float, float],
+        end: tuple[float, float],
+        button: str = "left",
+        *,
+        steps: int = DRAG_STEPS,
+        delay: float = DRAG_DELAY,
+        screen_size: tuple[int, int] | None = None,
+    ) -> None:
+        """Press ``button`` at pixel ``start``, move to ``end`` in ``steps`` even moves
+        ``delay`` seconds apart (so the host sees the pointer travel), and release it —
+        also on exception or cancellation."""
+        _check_button(button)
+        _check_delay(delay)
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise InvalidInputError(f"steps must be a positive int, got {steps!r}")
+        size = self.screen_size() if screen_size is None else _size(screen_size)
+        path = [_pair(start, "start"), _pair(end, "end")]
+        (x1, y1), (x2, y2) = path
+        self._absolute(x1, y1, size)
+        self._absolute(x2, y2, size)  # both ends valid before anything is sent
+        await self.send_mouse_move(*self._absolute(x1, y1, size))
+        await self.send_mouse_button(button, True)
+        try:
+            for i in range(1, steps + 1):
+                await asyncio.sleep(delay)
+                x = x1 + (x2 - x1) * i / steps
+                y = y1 + (y2 - y1) * i / steps
+                await self.send_mouse_move(*self._absolute(x, y, size))
+            await self.send_mouse_button(button, False)
+        except BaseException:
+            await _shielded(self._release_button(button))
+            raise
+
+    async def _release_button(self, button: str) -> None:
+        with contextlib.suppress(PiKVMError):
+            await self.send_mouse_button(button, False)
+
+    async def scroll(
+        self,
+        dx: int = 0,
+        dy: int = 0,
+        *,
+        at: tuple[float, float] | None = None,
+        screen_size: tuple[int, int] | None = None,
+    ) -> None:
+        """Turn the wheel by ``dy`` notches down (negative: up) and ``dx`` right (negative:
+        left), after moving to pixel ``at`` if given.
+
+        The directions are the screen's (y grows downwards, as in :meth:`move_to`). kvmd's
+        wheel follows USB HID, where positive y scrolls up, so ``dy`` is sent negated; more
+        than 127 notches go out as several reports."""
+        for name, value in (("dx", dx), ("dy", dy)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidInputError(f"{name} must be an int (wheel notches), got {value!r}")
+        target = None if at is None else self._absolute(*_pair(at, "at"), screen_size)
+        if target is not None:
+            await self.send_mouse_move(*target)
+        rest_x, rest_y = dx, -dy
+        while rest_x or rest_y:
+            step_x = max(-DELTA_MAX, min(DELTA_MAX, rest_x))
+            step_y = max(-DELTA_MAX, min(DELTA_MAX, rest_y))
+            await self.send_mouse_wheel(step_x, step_y)
+            rest_x -= step_x
+            rest_y -= step_y
+
+
+# ----- helpers --------------------------------------------------------------------------
+
+
+class _Pacer:
+    """Keeps frames to ``delay`` seconds per HID event, from a schedule: a frame is never
+    sent before its time, and time lost in a slow send is not made up by a burst."""
+
+    def __init__(self, delay: float) -> None:
+        self._delay = delay
+        self._next = time.monotonic()
+
+    async def wait(self) -> None:
+        wait = self._next - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def sent(self, events: int) -> None:
+        self._next = max(self._next, time.monotonic()) + events * self._delay
+
+
+async def _shielded(cleanup: Coroutine[Any, Any, None]) -> None:
+    """Run ``cleanup`` to the end even if the caller is cancelled (again) meanwhile."""
+    await asyncio.shield(asyncio.ensure_future(cleanup))
+
+
+def check_pacing(delay: float, ack_every: int) -> None:
+    """Refuse typing's pacing arguments before anything is sent."""
+    _check_delay(delay)
+    if isinstance(ack_every, bool) or not isinstance(ack_every, int) or ack_every < 1:
+        raise InvalidInputError(f"ack_every must be a positive int, got {ack_every!r}")
+
+
+def _check_delay(delay: float) -> None:
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or not delay >= 0:
+        raise InvalidInputError(f"delay must be a number of seconds >= 0, got {delay!r}")
+
+
+def check_timeout(timeout: float | None) -> None:
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
+        raise InvalidInputError(
+            f"timeout must be a number of seconds >= 0 or None, got {timeout!r}"
+        )
+
+
+def _check_keys(keys: Sequence[str]) -> None:
+    if not keys:
+        raise InvalidInputError("no keys given")
+    for key in keys:
+        if key not in KEYS:
+            raise InvalidInputError(f"unknown key {key!r} (kvmd knows the names in KEYS)")
+    if len(set(keys)) != len(keys):
+        raise InvalidInputError(f"a key appears twice: {', '.join(keys)}")
+
+
+def _check_button(button: str) -> None:
+    if button not in MOUSE_BUTTONS:
+        raise InvalidInputError(
+            f"unknown mouse button {button!r} (one of {', '.join(sorted(MOUSE_BUTTONS))})"
+        )
+
+
+def _size(size: tuple[int, int]) -> tuple[int, int]:
+    try:
+        width, height = size
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"screen_size must be (width, height), got {size!r}") from None
+    for value in (width, height):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidInputError(f"screen_size must be two positive ints, got {size!r}")
+    return width, height
+
+
+def _pair(point: tuple[float, float], name: str) -> tuple[float, float]:
+    try:
+        x, y = point
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name} must be a pixel (x, y), got {point!r}") from None
+    return x, y
+
+
+def _pixel(name: str, value: float, size: int) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInputError(f"{name} must be a pixel coordinate, got {value!r}")
+    if not 0 <= value < size:
+        across = "wide" if name == "x" else "high"
+        raise InvalidInputError(
+            f"{name}={value} is off the screen: 0..{size - 1} on a screen {size} pixels {across}"
+        )
+    return value

@@ -1,0 +1,225 @@
+"""Typing text, shortcuts and held keys over the WebSocket, against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from aiopikvm import InvalidInputError, PiKVM, UntypableTextError
+from aiopikvm.emulator import Emulator
+
+from .conftest import eventually
+
+PASSWORD = "Grüße-Ä€ß@{µ}~^°²"
+"""Typable on a German keyboard only with Shift, AltGr and dead keys."""
+
+
+async def test_a_german_password_into_a_german_target() -> None:
+    async with Emulator(target_layout="de") as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        await kvm.type_text(PASSWORD + "\n", layout="de", delay=0.005)
+        assert emu.target.screen_text == PASSWORD + "\n"
+        assert emu.target.held_keys == frozenset()
+
+
+@pytest.mark.parametrize("binary", [True, False])
+async def test_json_and_binary_frames_type_the_same(binary: bool) -> None:
+    async with Emulator(target_layout="fr") as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        async with kvm.ws(binary=binary) as ws:
+            await ws.type_text("Où est-ce ? ê", layout="fr", delay=0)
+        assert emu.target.screen_text == "Où est-ce ? ê"
+
+
+async def test_untypable_text_raises_before_anything_is_sent(emu: Emulator) -> None:
+    async with PiKVM(emu.url, passwd="admin") as kvm:
+        with pytest.raises(UntypableTextError) as caught:
+            await kvm.type_text("abc€def\u00e7", layout="en-us")
+        assert caught.value.characters == [(3, "€"), (7, "ç")]
+        async with kvm.ws() as ws:
+            await ws.send_key("KeyX", True)  # a key held on the target...
+            await ws.ping()
+            with pytest.raises(UntypableTextError, match="'€' at 1"):
+                await ws.type_text("a€", layout="en-us")
+            await ws.ping()
+            # ... and not one more event: not even the "a" before the bad character
+            assert emu.target.events == [("key", "KeyX", True)]
+    assert emu.target.screen_text == "x"
+
+
+async def test_mismatched_layouts_type_the_wrong_characters() -> None:
+    # Documented behaviour: keys are positions, so the client must name the target's layout.
+    async with Emulator(target_layout="de") as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        await kvm.type_text('yz@"', layout="en-us", delay=0)
+        assert emu.target.screen_text == 'zy"Ä'
+        emu.target.clear_screen()
+        emu.target.set_layout("en-us")
+        await kvm.type_text("Grüße", layout="de", delay=0)
+        assert emu.target.screen_text == "Gr[-e"
+
+
+async def test_default_pacing_under_a_rate_limit_loses_nothing() -> None:
+    # 45 HID events a second: a CH9329 at 9600 baud. Queued input is lost when the session
+    # closes, so typing faster than the device drains loses the tail of the text.
+    text = "Paced, not lost!"
+    async with (
+        Emulator(hid_rate_limit=45) as emu,
+        PiKVM(emu.url, passwd="admin") as kvm,
+    ):
+        await kvm.type_text(text)
+        assert emu.target.screen_text == text
+
+        emu.target.clear_screen()
+        await kvm.type_text(text, delay=0)
+        typed = emu.target.screen_text
+        assert len(typed) < len(text) and text.startswith(typed)
+
+
+async def test_progress_is_reported_per_character(emu: Emulator) -> None:
+    calls: list[tuple[int, int]] = []
+    async with PiKVM(emu.url, passwd="admin") as kvm:
+        await kvm.type_text(
+            "Hi!\n", delay=0, progress=lambda typed, total: calls.append((typed, total))
+        )
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+async def test_cancellation_mid_text_leaves_no_key_held(emu: Emulator) -> None:
+    text = "SHIFTED" * 40  # Shift stays down the whole time
+    async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
+        task = asyncio.create_task(ws.type_text(text, delay=0.002, ack_every=5))
+        await eventually(lambda: len(emu.target.screen_text) >= 10)
+        assert "ShiftLeft" in emu.target.held_keys
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert ws.is_open and ws.held_keys == ()
+        await ws.ping()
+        assert emu.target.held_keys == frozenset()
+        typed = emu.target.screen_text
+        assert 10 <= len(typed) < len(text) and text.startswith(typed)
+
+
+async def test_an_error_mid_text_releases_what_typing_pressed(emu: Emulator) -> None:
+    def progress(typed: int, total: int) -> None:
+        if typed == 3:
+            raise RuntimeError("stop here")
+
+    async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
+        with pytest.raises(RuntimeError, match="stop here"):
+            await ws.type_text("ABCDEF", delay=0, progress=progress)
+        assert ws.held_keys == ()
+        await ws.ping()
+        assert emu.target.held_keys == frozenset()
+        assert emu.target.screen_text == "ABC"
+
+
+async def test_caps_lock_is_switched_off_for_typing_and_back_on(emu: Emulator) -> None:
+    async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
+        await ws.send_key("CapsLock")
+        await ws.wait_for(lambda s: s.hid is not None and s.hid.keyboard.leds.caps, timeout=5)
+        await ws.type_text("Hello, World", delay=0)
+        assert emu.target.screen_text == "Hello, World"
+        assert emu.target.leds["caps"] is True
+
+
+async def test_keys_held_on_the_session_are_refused(emu: Emulator) -> None:
+    async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
+        async with ws.held("ControlLeft"):
+            with pytest.raises(InvalidInputError, match="ControlLeft"):
+                await ws.type_text("c")
+        await ws.ping()
+    assert emu.target.screen_text == ""
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"delay": -1}, "delay"),
+        ({"delay": True}, "delay"),
+        ({"ack_every": 0}, "ack_every"),
+        ({"layout": "xx"}, "unknown layout"),
+    ],
+)
+async def test_bad_arguments_send_nothing(
+    emu: Emulator, kwargs: dict[str, object], message: str
+) -> None:
+    async with PiKVM(emu.url, passwd="admin") as kvm:
+        with pytest.raises(InvalidInputError, match=message):
+            await kvm.type_text("a", **kwargs)  # type: ignore[arg-type]
+    assert emu.target.events == []
+
+
+# ----- shortcuts and held keys ----------------------------------------------------------
+
+
+async def test_shortcut_presses_in_order_and_releases_in_reverse(emu: Emulator) -> None:
+    async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
+        await ws.send_shortcut("ControlLeft", "AltLeft", "Delete", delay=0)
+        await ws.ping()
+        assert ws.held_keys == ()
+    assert emu.target.events == [
+        ("key", "ControlLeft", True),
+        ("key", "AltLeft", True),
+        ("key", "Delete", True),
+        ("key", "Delete", False),
+        ("key", "AltLeft", False),
+        ("key", "ControlLeft", False),
+    ]
+
+
+async def test_a_shortcut_cancelled_midway_releases_its_keys(emu: Emulator) -> None:
+    async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
+        task = asyncio.create_task(ws.send_shortcut("ControlLeft", "ShiftLeft", "Escape", delay=5))
+        await eventually(lambda: "ControlLeft" in emu.target.held_keys)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert ws.held_keys == ()
+        await ws.ping()
+        assert emu.target.held_keys == frozenset()
+        assert ("key", "Escape", True) not in emu.target.events
+
+
+async def test_bad_shortcuts_send_nothing(emu: Emulator) -> None:
+    async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
+        for keys in [(), ("ControlLeft", "Nope"), ("KeyA", "KeyA")]:
+            with pytest.raises(InvalidInputError):
+                await ws.send_shortcut(*keys)
+        with pytest.raises(InvalidInputError):
+            async with ws.held("ShiftLeft", "Shift"):
+                pass
+    assert emu.target.events == []
+
+
+async def test_held_keys_are_released_on_exit_and_on_error(emu: Emulator) -> None:
+    async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
+        async with ws.held("ShiftLeft"):
+            await ws.send_key("KeyA")
+            await ws.ping()
+            assert emu.target.held_keys == {"ShiftLeft"}
+        await ws.ping()
+        assert emu.target.held_keys == frozenset()
+        with pytest.raises(RuntimeError):
+            async with ws.held("ControlLeft", "AltLeft"):
+                raise RuntimeError
+        assert ws.held_keys == ()
+        await ws.ping()
+        assert emu.target.held_keys == frozenset()
+        assert emu.target.events[-2:] == [("key", "AltLeft", False), ("key", "ControlLeft", False)]
+    assert emu.target.screen_text == "A"
+
+
+async def test_held_keys_are_released_on_cancellation(emu: Emulator) -> None:
+    async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
+
+        async def hold_for_ever() -> None:
+            async with ws.held("MetaLeft"):
+                await asyncio.Event().wait()
+
+        task = asyncio.create_task(hold_for_ever())
+        await eventually(lambda: "MetaLeft" in emu.target.held_keys)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await ws.ping()
+        assert emu.target.held_keys == frozenset()
