@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+from typing import Literal, TypeAlias
+
 from .._exceptions import InvalidInputError
 from ..protocol import totp
 from ..protocol.credentials import passwd_problem, user_problem
+
+AuthMode: TypeAlias = Literal["headers", "basic"]
+"""How credentials travel: kvmd's ``X-KVMD-User``/``X-KVMD-Passwd`` headers, or HTTP Basic."""
 
 
 class Credentials:
@@ -14,16 +20,29 @@ class Credentials:
     are built: a code computed once at start-up would expire within ~90 seconds.
     """
 
-    __slots__ = ("_passwd", "_totp_secret", "user")
+    __slots__ = ("_passwd", "_totp_secret", "mode", "user")
 
-    def __init__(self, user: str, passwd: str, totp_secret: str | None = None) -> None:
+    def __init__(
+        self,
+        user: str,
+        passwd: str,
+        totp_secret: str | None = None,
+        *,
+        mode: AuthMode = "headers",
+    ) -> None:
         if not isinstance(user, str) or (problem := user_problem(user)):
             raise InvalidInputError(f"invalid user name {user!r}: {problem or 'not a string'}")
         if not isinstance(passwd, str) or (problem := passwd_problem(passwd)):
             raise InvalidInputError(f"invalid password: {problem or 'not a string'}")
+        if mode not in ("headers", "basic"):
+            raise InvalidInputError(f"auth must be 'headers' or 'basic', not {mode!r}")
+        if mode == "basic" and ":" in passwd:
+            # kvmd splits the Basic pair on every colon: such a password can never match.
+            raise InvalidInputError("a password containing ':' cannot use HTTP Basic on kvmd")
         if totp_secret is not None:
             totp.decode_secret(totp_secret)  # fail now, not on the first request
         self.user = user
+        self.mode: AuthMode = mode
         self._passwd = passwd
         self._totp_secret = totp_secret
 
@@ -34,8 +53,13 @@ class Credentials:
         return self._passwd + totp.totp(self._totp_secret)
 
     def headers(self) -> dict[str, str]:
+        """The headers that authenticate one request (or one WebSocket upgrade)."""
+        if self.mode == "basic":
+            pair = f"{self.user}:{self.password()}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
         return {"X-KVMD-User": self.user, "X-KVMD-Passwd": self.password()}
 
     def __repr__(self) -> str:
         two_factor = ", totp=True" if self._totp_secret else ""
-        return f"Credentials(user={self.user!r}, passwd='***'{two_factor})"
+        mode = ", mode='basic'" if self.mode == "basic" else ""
+        return f"Credentials(user={self.user!r}, passwd='***'{two_factor}{mode})"

@@ -20,13 +20,18 @@ from .._exceptions import (
     api_error_for,
 )
 from .auth import Credentials
+from .pinning import PinnedSSLContext
+from .redaction import redact_httpcore_logs
+from .retry import RetryPolicy
 from .tls import TLS_HINT, is_certificate_error
 
 ParamValue: TypeAlias = str | int | float | bool | list[str] | tuple[str, ...] | None
 Params: TypeAlias = Mapping[str, ParamValue]
 Expect: TypeAlias = Literal["json", "text", "bytes"]
 Content: TypeAlias = bytes | str | AsyncIterable[bytes]
-Timeout: TypeAlias = float | Literal["default"] | None
+Timeout: TypeAlias = float | httpx.Timeout | Literal["default"] | None
+
+redact_httpcore_logs()  # its DEBUG log would show kvmd's session cookie
 
 
 def encode_params(params: Params | None) -> dict[str, str]:
@@ -101,10 +106,13 @@ class HTTPTransport:
         ssl_context: ssl.SSLContext | None,
         timeout: float | None,
         http_client: httpx.AsyncClient | None = None,
+        retries: RetryPolicy | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.timeout = timeout
+        self.retries = retries
+        self._pinned = ssl_context if isinstance(ssl_context, PinnedSSLContext) else None
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
             verify=ssl_context if ssl_context is not None else True,
@@ -195,35 +203,57 @@ class HTTPTransport:
         url = self.url(path)
         query = encode_params(params)
         info = RequestInfo(method, str(httpx.URL(url, params=query)) if query else url)
-        all_headers = dict(headers or {})
-        if authenticate:
-            all_headers.update(self.auth_headers())
-        request = self._client.build_request(
-            method,
-            url,
-            params=query,
-            content=content,
-            data=data,
-            json=json,
-            headers=all_headers,
-            timeout=self.timeout if timeout == "default" else timeout,
-        )
-        try:
-            response = await self._client.send(request, stream=True, follow_redirects=False)
-        except httpx.TimeoutException as exc:
-            reason = type(exc).__name__
-            raise PiKVMTimeoutError(f"{info}: timed out ({reason})", request=info) from None
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, info) from None
-        try:
+        request_timeout = self.timeout if timeout == "default" else timeout
+
+        async def attempt() -> httpx.Response:
+            if self._pinned is not None:  # before any credentials leave
+                probe_timeout = (
+                    request_timeout.connect
+                    if isinstance(request_timeout, httpx.Timeout)
+                    else request_timeout
+                )
+                await self._pinned.verify_peer(url, timeout=probe_timeout, request=info)
+            all_headers = dict(headers or {})
+            if authenticate:
+                all_headers.update(self.auth_headers())  # per attempt: a fresh TOTP code
+            request = self._client.build_request(
+                method,
+                url,
+                params=query,
+                content=content,
+                data=data,
+                json=json,
+                headers=all_headers,
+                timeout=request_timeout,
+            )
+            try:
+                response = await self._client.send(request, stream=True, follow_redirects=False)
+            except httpx.TimeoutException as exc:
+                reason = type(exc).__name__
+                raise PiKVMTimeoutError(f"{info}: timed out ({reason})", request=info) from None
+            except httpx.HTTPError as exc:
+                raise transport_error(exc, info) from None
             if "auth_token" in response.cookies:
                 self.cookies["auth_token"] = response.cookies["auth_token"]
+                # Kept only here: left in httpx's jar, it would ride along with every later
+                # request, and after a logout kvmd reads a dead cookie before HTTP Basic.
+                self._client.cookies.delete("auth_token")
             if response.status_code >= 300:
                 try:
                     body = await response.aread()
                 except httpx.HTTPError:
                     body = b""
+                finally:
+                    await response.aclose()
                 raise error_from_response(response.status_code, body, info)
+            return response
+
+        # A streamed body cannot be sent twice.
+        if self.retries is None or isinstance(content, AsyncIterable):
+            response = await attempt()
+        else:
+            response = await self.retries.run(method, info, attempt)
+        try:
             yield response
         finally:
             await response.aclose()
@@ -239,6 +269,8 @@ class HTTPTransport:
 
 def transport_error(exc: BaseException, info: RequestInfo) -> PiKVMConnectionError:
     """A connection-level failure as our error; a certificate failure says how to fix it."""
+    if isinstance(exc, PiKVMConnectionError):
+        return exc  # ours already (a pinned certificate's check, say)
     if is_certificate_error(exc):
         return TLSError(f"{info}: TLS certificate verification failed: {TLS_HINT}", request=info)
     reason = str(exc) or type(exc).__name__

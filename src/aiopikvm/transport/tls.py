@@ -1,4 +1,5 @@
-"""TLS settings: verified by default; a CA file, an ``ssl.SSLContext``, or an explicit opt-out."""
+"""TLS settings: verified by default; a CA file, an ``ssl.SSLContext``, a pinned certificate,
+or an explicit opt-out."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import ssl
 from typing import TypeAlias
 
 from .._exceptions import InvalidInputError
+from .pinning import CertificateFingerprint, PinnedSSLContext
 
-VerifySSL: TypeAlias = bool | str | os.PathLike[str] | ssl.SSLContext
-"""``True`` (system CAs), ``False`` (no verification), a CA bundle path, or a ready context."""
+VerifySSL: TypeAlias = bool | str | os.PathLike[str] | ssl.SSLContext | CertificateFingerprint
+"""``True`` (system CAs), ``False`` (no verification), a CA bundle path, a ready context, or
+the SHA-256 fingerprint of the one certificate to trust."""
 
 TLS_HINT = (
-    "the device's certificate is not trusted (a PiKVM ships a self-signed one): pass "
-    "verify_ssl='/path/to/device-ca.pem' or an ssl.SSLContext to trust it, or verify_ssl=False "
-    "to skip verification"
+    "the device's certificate is not trusted (a PiKVM ships a self-signed one): pin it with "
+    "verify_ssl=CertificateFingerprint('<its SHA-256>'), pass verify_ssl='/path/to/ca.pem' or "
+    "an ssl.SSLContext to trust it, or verify_ssl=False to skip verification"
 )
 
 
@@ -22,6 +25,8 @@ def make_ssl_context(verify_ssl: VerifySSL) -> ssl.SSLContext:
     """One context for both HTTP and the WebSocket, so they trust the same certificates."""
     if isinstance(verify_ssl, ssl.SSLContext):
         return verify_ssl
+    if isinstance(verify_ssl, CertificateFingerprint):
+        return PinnedSSLContext.create(verify_ssl)
     if verify_ssl is True:
         return ssl.create_default_context()
     if verify_ssl is False:
@@ -34,9 +39,13 @@ def make_ssl_context(verify_ssl: VerifySSL) -> ssl.SSLContext:
         try:
             return ssl.create_default_context(cafile=path)
         except (OSError, ssl.SSLError) as exc:
-            raise InvalidInputError(f"cannot load CA file {path!r}: {exc}") from None
+            hint = ""
+            if len(path.replace(":", "")) == 64 and not os.path.exists(path):
+                hint = " (a fingerprint? pass verify_ssl=CertificateFingerprint(...))"
+            raise InvalidInputError(f"cannot load CA file {path!r}: {exc}{hint}") from None
     raise InvalidInputError(
-        f"verify_ssl must be a bool, a CA file path or an SSLContext, got {verify_ssl!r}"
+        "verify_ssl must be a bool, a CA file path, an SSLContext or a CertificateFingerprint, "
+        f"got {verify_ssl!r}"
     )
 
 

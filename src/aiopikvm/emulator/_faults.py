@@ -1,0 +1,476 @@
+"""Fault injection: what flaky networks, rebooting devices and a struggling kvmd do to clients.
+
+``emu.faults`` holds the rules; they act on the emulator's real request path and sessions:
+
+- :meth:`Faults.fail` answers matching requests with an error status instead of handling
+  them (503 in kvmd's envelope, 409 busy, nginx's 502 page, aiohttp's bare 500, ...);
+- :meth:`Faults.delay` holds matching requests before they are handled;
+- :meth:`Faults.drop_ws` ends WebSocket sessions after a number of frames, either as a dead
+  link does (the TCP connection is aborted: no close frame, the client sees code 1006) or
+  cleanly with a close frame, as kvmd does when it shuts down; :meth:`Faults.drop_ws_now`
+  ends the open ones at once;
+- :meth:`Faults.send_malformed` sends frames that are not kvmd's protocol.
+
+A dropped session is closed on the emulator's side exactly like any other, so, as on kvmd,
+the HID throws away the input it had queued and not yet applied and releases every key.
+Every HTTP request and WebSocket handshake that reached the server is in
+:attr:`Faults.requests` (method, path and query; never headers). Where a rule draws a random
+number, it comes from :meth:`Faults.seed`'s generator, so a test can replay a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fnmatch
+import functools
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Final, Literal
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from ._server import API_PREFIX, INTERNAL_ERROR_TEXT, json_response
+
+if TYPE_CHECKING:
+    from ._emulator import Emulator
+    from ._ws import WsSession
+
+logger = logging.getLogger("aiopikvm.emulator.faults")
+
+Counting = Literal["received", "sent"]
+
+MALFORMED_FRAMES: Final[dict[str, str | bytes]] = {
+    "invalid_json": '{"event_type": "hid", "event": {"online": tr',
+    "not_an_object": '[{"event_type": "hid", "event": {}}]',
+    "no_event_type": '{"event": {"online": true}}',
+    "event_not_an_object": '{"event_type": "atx", "event": [true, false]}',
+    "unknown_event": '{"event_type": "x_no_such_event", "event": {"x": 1}}',
+    "unknown_binary": b"\x42\x00\x01\x02",
+    "empty_binary": b"",
+}
+"""Frames a client must survive, by name: not JSON, not kvmd's shape, or not known."""
+
+_NGINX_PAGE: Final = (
+    "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+    "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+_KVMD_ERRORS: Final[dict[int, tuple[str, str]]] = {
+    401: ("UnauthorizedError", "Unauthorized"),
+    403: ("ForbiddenError", "Forbidden"),
+    409: ("IsBusyError", "Performing another operation, please try again later"),
+    503: ("UnavailableError", "Service Unavailable"),
+}
+"""Errors kvmd answers in its envelope: (class name, message) for the status."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeenRequest:
+    """One request that reached the emulator: ``path`` is the full one (``/api/hid``)."""
+
+    method: str
+    path: str
+    query: str
+
+
+class HttpFault:
+    """A rule on requests whose path (relative to ``/api``, e.g. ``"atx/*"``) and method
+    match. ``remaining`` is how many more requests it acts on (``None``: until removed);
+    ``hits`` how many it has acted on."""
+
+    def __init__(
+        self,
+        path: str,
+        method: str | None,
+        times: int | None,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        error_msg: str | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        if times is not None and times < 1:
+            raise ValueError(f"times must be at least 1 or None, got {times!r}")
+        self.path = path.lstrip("/")
+        self.method = method.upper() if method else None
+        self.remaining = times
+        self.status = status
+        self.error = error
+        self.error_msg = error_msg
+        self.delay = delay
+        self.hits = 0
+
+    def __repr__(self) -> str:
+        what = f"status={self.status}" if self.status else f"delay={self.delay}"
+        method = self.method or "*"
+        return f"<HttpFault {method} {self.path!r} {what} remaining={self.remaining}>"
+
+    def _take(self, method: str, path: str) -> bool:
+        if self.remaining == 0:
+            return False
+        if self.method is not None and self.method != method:
+            return False
+        if not fnmatch.fnmatchcase(path, self.path):
+            return False
+        self.hits += 1
+        if self.remaining is not None:
+            self.remaining -= 1
+        return True
+
+    def response(self, path: str) -> web.Response:
+        status = self.status or 503
+        if self.error is None and status == 500:
+            return web.Response(status=500, text=INTERNAL_ERROR_TEXT, content_type="text/plain")
+        if self.error is None and status in (502, 504):
+            page = _NGINX_PAGE.format(status=status, reason=_reason(status))
+            return web.Response(status=status, text=page, content_type="text/html")
+        default_error, default_msg = _KVMD_ERRORS.get(status, ("HttpError", _reason(status)))
+        if status == 409 and self.error is None and path.startswith("atx/"):
+            default_error = "AtxIsBusyError"
+            default_msg = "Performing another ATX operation, please try again later"
+        body = {"error": self.error or default_error, "error_msg": self.error_msg or default_msg}
+        return json_response(body, status=status)
+
+
+class WsDrop:
+    """A rule ending WebSocket sessions after ``after`` frames (a ``(low, high)`` pair draws
+    a number per session from the seeded generator), counting frames ``received`` from the
+    client or ``sent`` to it. ``remaining`` sessions are still to be dropped."""
+
+    def __init__(
+        self,
+        after: int | tuple[int, int],
+        counting: Counting,
+        clean: bool,
+        times: int | None,
+    ) -> None:
+        low, high = after if isinstance(after, tuple) else (after, after)
+        if not 0 <= low <= high:
+            raise ValueError(f"after must be >= 0, or a (low, high) range, got {after!r}")
+        if counting not in ("received", "sent"):
+            raise ValueError(f"counting must be 'received' or 'sent', got {counting!r}")
+        if times is not None and times < 1:
+            raise ValueError(f"times must be at least 1 or None, got {times!r}")
+        self.after = (low, high)
+        self.counting = counting
+        self.clean = clean
+        self.remaining = times
+        self.hits = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"<WsDrop after={self.after} counting={self.counting} clean={self.clean}"
+            f" remaining={self.remaining}>"
+        )
+
+
+@dataclass(slots=True)
+class Tripwire:
+    """Where one session is to be dropped: when its ``counting`` counter reaches ``at``."""
+
+    counting: Counting
+    at: int
+    clean: bool
+
+
+class Faults:
+    """The fault-injection controls of one emulator (``emu.faults``)."""
+
+    def __init__(
+        self, sessions: Callable[[], Sequence[WsSession]], *, seed: int | None = None
+    ) -> None:
+        self._sessions = sessions
+        self._rng = random.Random(seed)
+        self._http: list[HttpFault] = []
+        self._ws_drops: list[WsDrop] = []
+        self._held: set[asyncio.Future[None]] = set()
+        self.requests: list[SeenRequest] = []
+        """Every request that reached the server, in order (cleared by :meth:`clear`)."""
+
+    def seed(self, seed: int | None) -> None:
+        """Restart the generator random choices come from (``after=(low, high)``)."""
+        self._rng.seed(seed)
+
+    def clear(self) -> None:
+        """Remove every rule and forget the requests seen."""
+        self._http.clear()
+        self._ws_drops.clear()
+        self.requests.clear()
+
+    def count(self, path: str = "*", method: str | None = None) -> int:
+        """How many requests seen so far match ``path`` (relative to ``/api``) and ``method``."""
+        pattern = path.lstrip("/")
+        return sum(
+            1
+            for seen in self.requests
+            if (method is None or seen.method == method.upper())
+            and fnmatch.fnmatchcase(_api_path(seen.path), pattern)
+        )
+
+    # ----- HTTP -----------------------------------------------------------------------
+
+    def fail(
+        self,
+        path: str = "*",
+        status: int = 503,
+        *,
+        method: str | None = None,
+        times: int | None = 1,
+        error: str | None = None,
+        error_msg: str | None = None,
+    ) -> HttpFault:
+        """Answer the next ``times`` matching requests (``None``: all, until removed) with
+        ``status`` instead of handling them. The body is what a device sends for it: 503,
+        409, 401 and 403 in kvmd's envelope (``error``/``error_msg`` override the class name
+        and message), 500 as aiohttp's plain text, 502 and 504 as nginx's HTML page. The
+        WebSocket handshake is ``path="ws"``."""
+        if not 400 <= status <= 599:
+            raise ValueError(f"status must be an error status (400..599), got {status!r}")
+        rule = HttpFault(path, method, times, status=status, error=error, error_msg=error_msg)
+        self._http.append(rule)
+        return rule
+
+    def delay(
+        self, path: str, seconds: float, *, method: str | None = None, times: int | None = None
+    ) -> HttpFault:
+        """Hold matching requests ``seconds`` before handling them (or failing them)."""
+        if seconds < 0:
+            raise ValueError(f"seconds must not be negative, got {seconds!r}")
+        rule = HttpFault(path, method, times, delay=seconds)
+        self._http.append(rule)
+        return rule
+
+    def remove(self, rule: HttpFault | WsDrop) -> None:
+        if isinstance(rule, HttpFault):
+            self._http.remove(rule)
+        else:
+            self._ws_drops.remove(rule)
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        self.requests.append(SeenRequest(request.method, request.path, request.query_string))
+        path = _api_path(request.path)
+        failure: HttpFault | None = None
+        for rule in list(self._http):
+            if rule.status is None:
+                if rule._take(request.method, path):
+                    await self._hold(rule.delay)
+            elif failure is None and rule._take(request.method, path):
+                failure = rule
+        if failure is not None:
+            logger.info("Fault: %s %s -> %d", request.method, request.path, failure.status)
+            return failure.response(path)
+        return await handler(request)
+
+    async def _hold(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(seconds, _resolve, future)
+        self._held.add(future)
+        try:
+            await future
+        finally:
+            timer.cancel()
+            self._held.discard(future)
+
+    def release_held(self) -> None:
+        """Let every delayed request go on now (so that stopping need not wait for them)."""
+        for future in self._held:
+            _resolve(future)
+
+    # ----- WebSocket ------------------------------------------------------------------
+
+    def drop_ws(
+        self,
+        after: int | tuple[int, int] = 0,
+        *,
+        counting: Counting = "received",
+        clean: bool = False,
+        times: int | None = 1,
+    ) -> WsDrop:
+        """End ``times`` sessions (``None``: every one, until removed) after ``after`` more
+        frames: ``received`` from the client (the frame is handled, then the link dies) or
+        ``sent`` to it. Sessions open now are taken first, oldest first, counting from
+        now; then new ones, counting from their handshake. ``clean=False`` aborts the
+        connection like a dead link; ``clean=True`` sends a close frame first."""
+        rule = WsDrop(after, counting, clean, times)
+        self._ws_drops.append(rule)
+        for session in self._sessions():
+            if session.tripwire is None and not self._arm(session, rule):
+                break
+        return rule
+
+    async def drop_ws_now(self, *, clean: bool = False) -> int:
+        """End every open session at once; how many there were."""
+        sessions = list(self._sessions())
+        for session in sessions:
+            await session.drop(clean=clean)
+        return len(sessions)
+
+    def send_malformed(self, *kinds: str) -> int:
+        """Send the named :data:`MALFORMED_FRAMES` (all of them if none is named) to every
+        open session; how many sessions got them."""
+        unknown = [kind for kind in kinds if kind not in MALFORMED_FRAMES]
+        if unknown:
+            raise ValueError(f"unknown malformed frames {unknown}; known: {list(MALFORMED_FRAMES)}")
+        frames = [MALFORMED_FRAMES[kind] for kind in kinds or MALFORMED_FRAMES]
+        sessions = list(self._sessions())
+        for session in sessions:
+            for frame in frames:
+                session.send(frame)
+        return len(sessions)
+
+    def ws_opened(self, session: WsSession) -> None:
+        """Called by the hub for a new session, before it sends anything."""
+        for rule in self._ws_drops:
+            if self._arm(session, rule):
+                return
+
+    def _arm(self, session: WsSession, rule: WsDrop) -> bool:
+        if rule.remaining == 0:
+            return False
+        if rule.remaining is not None:
+            rule.remaining -= 1
+        rule.hits += 1
+        frames = self._rng.randint(*rule.after)
+        counter = session.received if rule.counting == "received" else session.sent
+        session.tripwire = Tripwire(rule.counting, counter + frames, rule.clean)
+        if frames == 0:
+            session.trip_soon()
+        return True
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _api_path(path: str) -> str:
+    prefix = API_PREFIX + "/"
+    return path[len(prefix) :] if path.startswith(prefix) else path.lstrip("/")
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+# ----- the command's flags ------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("TLS and fault injection")
+    group.add_argument(
+        "--tls", action="store_true", help="serve HTTPS/WSS with a self-signed certificate"
+    )
+    group.add_argument(
+        "--fail",
+        action="append",
+        default=[],
+        type=_fail_spec,
+        metavar="PATH:STATUS[:TIMES]",
+        help="answer requests matching PATH (a glob under /api, e.g. 'atx/*', 'ws') with "
+        "STATUS, TIMES times (default: every time); repeatable",
+    )
+    group.add_argument(
+        "--delay",
+        action="append",
+        default=[],
+        type=_delay_spec,
+        metavar="PATH:SECONDS",
+        help="hold requests matching PATH before answering; repeatable",
+    )
+    group.add_argument(
+        "--drop-ws-after",
+        type=_frames_spec,
+        metavar="N|LOW-HIGH",
+        help="cut every WebSocket session after N frames from the client (or a random "
+        "number in LOW..HIGH), like a dead link",
+    )
+    group.add_argument(
+        "--drop-ws-clean", action="store_true", help="close with a close frame instead"
+    )
+    group.add_argument(
+        "--malformed-every",
+        type=float,
+        metavar="SECONDS",
+        help="send every kind of malformed frame to the open sessions this often",
+    )
+    group.add_argument(
+        "--reboot-every", type=float, metavar="SECONDS", help="reboot the device this often"
+    )
+    group.add_argument(
+        "--reboot-downtime",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long a reboot refuses connections (default 5)",
+    )
+    group.add_argument("--seed", type=int, help="seed for the random choices of faults")
+
+
+def apply_arguments(emulator: Emulator, args: argparse.Namespace) -> list[asyncio.Task[None]]:
+    """Install the rules the flags ask for; the periodic ones run as the returned tasks."""
+    faults = emulator.faults
+    for path, status, times in args.fail:
+        faults.fail(path, status, times=times)
+    for path, seconds in args.delay:
+        faults.delay(path, seconds)
+    if args.drop_ws_after is not None:
+        faults.drop_ws(args.drop_ws_after, clean=args.drop_ws_clean, times=None)
+    tasks = []
+    if args.malformed_every:
+        send = _malformed(faults)
+        tasks.append(asyncio.create_task(_every(args.malformed_every, "malformed frames", send)))
+    if args.reboot_every:
+        reboot = functools.partial(emulator.reboot, args.reboot_downtime)
+        tasks.append(asyncio.create_task(_every(args.reboot_every, "reboot", reboot)))
+    return tasks
+
+
+def _malformed(faults: Faults) -> Callable[[], Awaitable[None]]:
+    async def send() -> None:
+        faults.send_malformed()
+
+    return send
+
+
+async def _every(seconds: float, what: str, action: Callable[[], Awaitable[None]]) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        logger.info("Fault: %s", what)
+        await action()
+
+
+def _fail_spec(value: str) -> tuple[str, int, int | None]:
+    parts = value.split(":")
+    try:
+        if len(parts) == 3:
+            return parts[0], int(parts[1]), int(parts[2])
+        path, status = parts
+        return path, int(status), None
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected PATH:STATUS[:TIMES], got {value!r}") from None
+
+
+def _delay_spec(value: str) -> tuple[str, float]:
+    path, _, seconds = value.rpartition(":")
+    try:
+        return path, float(seconds)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected PATH:SECONDS, got {value!r}") from None
+
+
+def _frames_spec(value: str) -> int | tuple[int, int]:
+    low, _, high = value.partition("-")
+    try:
+        return (int(low), int(high)) if high else int(low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or LOW-HIGH, got {value!r}") from None

@@ -1,0 +1,54 @@
+"""Keeping credentials out of the debug logs of the libraries underneath.
+
+At DEBUG, httpcore logs every response's headers, kvmd's ``Set-Cookie: auth_token=...``
+included, and websockets logs every handshake header, ``X-KVMD-Passwd`` included. Both
+are replaced with ``***`` before a record reaches any handler; nothing else is changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import MutableMapping
+from typing import Any, Final
+
+SECRET_HEADERS: Final = frozenset({"x-kvmd-passwd", "authorization", "cookie", "set-cookie"})
+
+_AUTH_TOKEN: Final = re.compile(r"(auth_token=)[^;,'\"\s)]+")
+
+HTTPCORE_LOGGERS: Final = ("httpcore.http11", "httpcore.http2", "httpcore.proxy")
+
+
+class HandshakeLogger(logging.LoggerAdapter[logging.Logger]):
+    """For websockets' ``logger=``: it logs each header as ``("> %s: %s", name, value)``."""
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if len(args) == 2 and isinstance(args[0], str) and args[0].lower() in SECRET_HEADERS:
+            args = (args[0], "***")
+        super().log(level, msg, *args, **kwargs)
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
+        return msg, kwargs
+
+
+class _CookieFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record is the logging system's to report
+            return True
+        redacted = _AUTH_TOKEN.sub(r"\1***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_COOKIE_FILTER: Final = _CookieFilter()
+
+
+def redact_httpcore_logs() -> None:
+    """Filter httpcore's loggers (a filter on a logger applies to its own records only)."""
+    for name in HTTPCORE_LOGGERS:
+        logger = logging.getLogger(name)
+        if _COOKIE_FILTER not in logger.filters:
+            logger.addFilter(_COOKIE_FILTER)

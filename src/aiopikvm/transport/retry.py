@@ -1,0 +1,132 @@
+"""Opt-in retries of reads: ``PiKVM(..., retries=RetryPolicy())``.
+
+Only GET requests are retried: every POST on kvmd is an action (a button press, a key, a
+power change) that may have happened even when its answer was lost, so doing it again
+could press a button twice. A read is retried when the device is briefly unavailable
+(503, or another 5xx listed in ``statuses``), unreachable, or too slow; never on an
+authentication failure, a TLS failure or a client error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
+
+from .._exceptions import (
+    APIError,
+    InvalidInputError,
+    PiKVMConnectionError,
+    PiKVMError,
+    PiKVMTimeoutError,
+    RequestInfo,
+    TLSError,
+)
+
+logger = logging.getLogger("aiopikvm")
+
+T = TypeVar("T")
+
+RETRIED_METHODS = frozenset({"GET"})
+
+
+class RetryPolicy:
+    """How reads are retried.
+
+    ``attempts`` is the most tries in all (the first included). Before retry ``n`` (1, 2,
+    ...) it waits ``min(max_delay, base_delay * multiplier ** (n - 1))``, less a random
+    part of up to ``jitter`` of it (0: always the full delay; 1: anywhere from zero to it),
+    so that clients that failed together do not all come back at once. ``statuses`` are
+    the 5xx answers worth another try (503 by default; a rebooting PiKVM's nginx answers
+    502 until kvmd is up). ``sleep`` and ``rng`` are there for tests.
+    """
+
+    __slots__ = (
+        "attempts",
+        "base_delay",
+        "jitter",
+        "max_delay",
+        "multiplier",
+        "rng",
+        "sleep",
+        "statuses",
+    )
+
+    def __init__(
+        self,
+        attempts: int = 3,
+        *,
+        base_delay: float = 0.5,
+        max_delay: float = 10.0,
+        multiplier: float = 2.0,
+        jitter: float = 0.5,
+        statuses: Iterable[int] = (503,),
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise InvalidInputError(f"attempts must be an int >= 1, got {attempts!r}")
+        if not 0 <= base_delay <= max_delay:
+            raise InvalidInputError(
+                f"delays must satisfy 0 <= base_delay <= max_delay, got {base_delay!r}, "
+                f"{max_delay!r}"
+            )
+        if multiplier < 1:
+            raise InvalidInputError(f"multiplier must be >= 1, got {multiplier!r}")
+        if not 0 <= jitter <= 1:
+            raise InvalidInputError(f"jitter must be within 0..1, got {jitter!r}")
+        codes = frozenset(statuses)
+        if not all(isinstance(code, int) and 500 <= code <= 599 for code in codes):
+            # 401/403 are never worth repeating, and a 4xx means the request itself is wrong
+            raise InvalidInputError(f"only 5xx statuses can be retried, got {sorted(codes)!r}")
+        self.attempts = attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.multiplier = multiplier
+        self.jitter = jitter
+        self.statuses = codes
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryPolicy(attempts={self.attempts}, base_delay={self.base_delay}, "
+            f"max_delay={self.max_delay}, multiplier={self.multiplier}, jitter={self.jitter}, "
+            f"statuses={sorted(self.statuses)})"
+        )
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1 for the first)."""
+        full = min(self.max_delay, self.base_delay * self.multiplier ** (retry - 1))
+        return full * (1 - self.jitter * self.rng.random())
+
+    def retryable(self, error: PiKVMError) -> bool:
+        if isinstance(error, TLSError):
+            return False  # a certificate does not fix itself
+        if isinstance(error, APIError):
+            return error.status_code in self.statuses
+        return isinstance(error, PiKVMConnectionError | PiKVMTimeoutError)
+
+    async def run(self, method: str, request: RequestInfo, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()``, tried again while it fails in a retryable way, if ``method`` may be."""
+        if method.upper() not in RETRIED_METHODS:
+            return await call()
+        attempt = 1
+        while True:
+            try:
+                return await call()
+            except PiKVMError as error:
+                if attempt >= self.attempts or not self.retryable(error):
+                    raise
+                wait = self.delay(attempt)
+                logger.warning(
+                    "%s (attempt %d of %d); retrying in %.2f s",
+                    error,
+                    attempt,
+                    self.attempts,
+                    wait,
+                )
+            await self.sleep(wait)
+            attempt += 1
