@@ -21,14 +21,20 @@ from ._exceptions import (
     PiKVMTimeoutError,
     ProtocolError,
     RequestInfo,
+    ScreenTimeoutError,
     ServerError,
+    StreamError,
+    TextNotFoundError,
     TLSError,
     UnavailableError,
+    UntypableTextError,
 )
 from ._version import __version__
 from ._websocket import PiKVMWebSocket
 from .models import DeviceState
 from .protocol.keys import KEYS, MOUSE_BUTTONS
+from .transport.pinning import CertificateFingerprint
+from .transport.retry import RetryPolicy
 
 __all__ = [
     "KEYS",
@@ -37,6 +43,7 @@ __all__ = [
     "AuthError",
     "BadRequestError",
     "BusyError",
+    "CertificateFingerprint",
     "ConnectionClosedError",
     "DeviceState",
     "InvalidInputError",
@@ -48,8 +55,13 @@ __all__ = [
     "PiKVMWebSocket",
     "ProtocolError",
     "RequestInfo",
+    "RetryPolicy",
+    "ScreenTimeoutError",
     "ServerError",
+    "StreamError",
     "TLSError",
+    "TextNotFoundError",
     "UnavailableError",
+    "UntypableTextError",
     "__version__",
 ]

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ._client_actions import ClientActions
 from ._exceptions import InvalidInputError
 from ._websocket import DEFAULT_MAX_QUEUE, PiKVMWebSocket
 from .resources.atx import Atx
@@ -22,21 +23,27 @@ from .resources.redfish import Redfish
 from .resources.streamer import Streamer
 from .resources.switch import Switch
 from .resources.system import System
-from .transport.auth import Credentials
+from .transport.auth import AuthMode, Credentials
 from .transport.http import Content, Expect, HTTPTransport, Params, Timeout
+from .transport.retry import RetryPolicy
 from .transport.tls import VerifySSL, make_ssl_context
 
 
-class PiKVM:
+class PiKVM(ClientActions):
     """An async client for one PiKVM.
 
     ``url`` is the device's address (``https://pikvm.local``); requests go to
     ``<url>/api/...``. With ``totp_secret`` (the base32 secret of the device's two-factor
     authentication), a fresh code is appended to the password on every request and every
     WebSocket connect. ``verify_ssl`` is ``True`` (system CAs), ``False`` (no check), a CA
-    file path or an ``ssl.SSLContext``. An ``http_client`` of the caller's is used for its
+    file path, an ``ssl.SSLContext``, or a :class:`CertificateFingerprint` pinning the one
+    certificate to trust (checked before any credentials are sent). ``retries`` (a
+    :class:`RetryPolicy`) retries reads (GET) on 503, connection errors and timeouts; actions
+    are never retried. An ``http_client`` of the caller's is used for its
     connections and TLS; the URL, credentials and ``timeout`` are still supplied here, and the
-    caller closes it.
+    caller closes it. ``auth`` is how the credentials travel: kvmd's ``X-KVMD-*`` headers, or
+    ``"basic"`` (HTTP Basic; kvmd cannot match a password containing ``:`` that way). After
+    ``kvm.auth.login()``, HTTP requests carry the session cookie instead.
 
     Subsystems are namespaces: ``kvm.atx``, ``kvm.auth``, ``kvm.gpio``, ``kvm.hid``,
     ``kvm.msd``, ``kvm.prometheus``, ``kvm.redfish``, ``kvm.streamer``, ``kvm.switch``,
@@ -53,14 +60,18 @@ class PiKVM:
         verify_ssl: VerifySSL = True,
         timeout: float | None = 10.0,
         http_client: httpx.AsyncClient | None = None,
+        auth: AuthMode = "headers",
+        retries: RetryPolicy | None = None,
     ) -> None:
         parts = urlsplit(url)
+        if "@" in parts.netloc:  # checked first: the messages below show the URL
+            raise InvalidInputError("credentials go in user= and passwd=, not in the device URL")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidInputError(f"not a device URL: {url!r} (expected https://host)")
         if parts.query or parts.fragment:
             raise InvalidInputError(f"the device URL must not have a query or fragment: {url!r}")
         self.url = url.rstrip("/")
-        self._credentials = Credentials(user, passwd, totp_secret)
+        self._credentials = Credentials(user, passwd, totp_secret, mode=auth)
         self._ssl = make_ssl_context(verify_ssl) if parts.scheme == "https" else None
         self._transport = HTTPTransport(
             self.url,
@@ -68,6 +79,7 @@ class PiKVM:
             ssl_context=self._ssl,
             timeout=timeout,
             http_client=http_client,
+            retries=retries,
         )
         self.atx = Atx(self)
         self.auth = Auth(self)

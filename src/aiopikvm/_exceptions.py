@@ -4,11 +4,14 @@ The tree::
 
     PiKVMError
     ├── InvalidInputError            a bad argument, refused before sending (also ValueError)
+    │   └── UntypableTextError       text the target's keyboard layout cannot type
     ├── PiKVMConnectionError         the device is unreachable, or the link broke
     │   │                            (also ConnectionError)
     │   ├── TLSError                 certificate verification failed
     │   └── ConnectionClosedError    the WebSocket closed while in use
     ├── PiKVMTimeoutError            no answer in time (also TimeoutError)
+    │   └── ScreenTimeoutError       the screen did not become what was awaited
+    │       └── TextNotFoundError    OCR never read the awaited text
     ├── ProtocolError                the device answered something that is not kvmd's protocol
     └── APIError                     kvmd answered with an error status
         ├── BadRequestError          400: validation or operation errors (ValidatorError, ...)
@@ -16,7 +19,8 @@ The tree::
         ├── NotFoundError            404
         ├── BusyError                409: the subsystem is busy (AtxIsBusyError, ...)
         ├── UnavailableError         503: e.g. a snapshot while the video streamer is down
-        └── ServerError              other 5xx, e.g. nginx's 502 when kvmd is down
+        ├── ServerError              other 5xx, e.g. nginx's 502 when kvmd is down
+        └── StreamError              an error record inside a streamed 200 answer (NDJSON)
 
 ``.request`` on each error names the method and URL that failed (never credentials).
 ``APIError`` carries ``status_code`` and kvmd's ``error`` (the exception class name on the
@@ -25,6 +29,7 @@ device) and ``error_msg`` when the body was kvmd's JSON envelope.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 __all__ = [
@@ -40,9 +45,13 @@ __all__ = [
     "PiKVMTimeoutError",
     "ProtocolError",
     "RequestInfo",
+    "ScreenTimeoutError",
     "ServerError",
+    "StreamError",
     "TLSError",
+    "TextNotFoundError",
     "UnavailableError",
+    "UntypableTextError",
 ]
 
 
@@ -68,6 +77,18 @@ class PiKVMError(Exception):
 
 class InvalidInputError(PiKVMError, ValueError):
     """An argument that kvmd would reject or silently ignore; nothing was sent."""
+
+
+class UntypableTextError(InvalidInputError):
+    """Text with characters the target's keyboard layout cannot type; nothing was typed.
+
+    ``characters`` lists each one as ``(position, character)``; ``layout`` names the layout.
+    """
+
+    def __init__(self, message: str, *, characters: list[tuple[int, str]], layout: str) -> None:
+        super().__init__(message)
+        self.characters = characters
+        self.layout = layout
 
 
 class PiKVMConnectionError(PiKVMError, ConnectionError):
@@ -96,6 +117,44 @@ class ConnectionClosedError(PiKVMConnectionError):
 
 class PiKVMTimeoutError(PiKVMError, TimeoutError):
     """The device did not answer in time."""
+
+
+class ScreenTimeoutError(PiKVMTimeoutError):
+    """The screen did not show what was awaited in time. ``last_snapshot`` is the last
+    JPEG read (None if the video never came up); :meth:`save_snapshot` writes it out."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        last_snapshot: bytes | None = None,
+        request: RequestInfo | None = None,
+    ) -> None:
+        super().__init__(message, request=request)
+        self.last_snapshot = last_snapshot
+
+    def save_snapshot(self, path: str | os.PathLike[str]) -> bool:
+        """Write the last snapshot to ``path``; False if there is none."""
+        if self.last_snapshot is None:
+            return False
+        with open(path, "wb") as file:
+            file.write(self.last_snapshot)
+        return True
+
+
+class TextNotFoundError(ScreenTimeoutError):
+    """OCR never read the awaited text in time; ``last_text`` is what it read last."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        last_text: str,
+        last_snapshot: bytes | None = None,
+        request: RequestInfo | None = None,
+    ) -> None:
+        super().__init__(message, last_snapshot=last_snapshot, request=request)
+        self.last_text = last_text
 
 
 class ProtocolError(PiKVMError):
@@ -142,6 +201,12 @@ class UnavailableError(APIError):
 
 class ServerError(APIError):
     """Another 5xx: kvmd failed, or it is down behind nginx (502)."""
+
+
+class StreamError(APIError):
+    """kvmd reported a failure in the middle of a streamed answer (an ``ok: false`` NDJSON
+    record, as ``msd/write_remote`` sends when a download breaks): the HTTP status had
+    already been 200, which ``status_code`` keeps; ``error`` and ``error_msg`` are kvmd's."""
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

@@ -13,7 +13,7 @@ from typing import Any, Final, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import websockets
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 from ._exceptions import (
     ConnectionClosedError,
@@ -24,6 +24,7 @@ from ._exceptions import (
     RequestInfo,
 )
 from ._version import __version__
+from ._ws_actions import SessionActions
 from .models import DeviceState
 from .models._base import parse
 from .protocol.frames import (
@@ -44,6 +45,7 @@ from .protocol.merge import merge_event
 from .transport.auth import Credentials
 from .transport.http import error_from_response, transport_error
 from .transport.tls import VerifySSL, make_ssl_context
+from .transport.ws_connect import connect
 
 logger = logging.getLogger("aiopikvm")
 
@@ -70,7 +72,7 @@ def _check_stream(stream: object) -> bool:
     raise InvalidInputError(f"stream must be a bool or 0/1, got {stream!r}")
 
 
-class PiKVMWebSocket:
+class PiKVMWebSocket(SessionActions):
     """A session on kvmd's ``/api/ws``: the event stream and HID input.
 
     Use it as an async context manager. While open, a background task reads every frame —
@@ -254,6 +256,7 @@ class PiKVMWebSocket:
                 if merge_event(self._raw_state, event_type, event):
                     self._models.pop(event_type, None)
                 self._push({"event_type": event_type, "event": event})
+                self._notify_state_waiters()
         except websockets.ConnectionClosed:
             pass  # the close code is read below, however the iteration ended
         finally:
@@ -283,6 +286,7 @@ class PiKVMWebSocket:
 
     def _wake_all(self) -> None:
         self._queue_ready.set()
+        self._notify_state_waiters()
         error = self._close_error or ConnectionClosedError(
             f"{self._request}: the session was closed", request=self._request
         )

@@ -35,11 +35,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--hid-delay", type=float, default=0.0, help="seconds per HID event")
     parser.add_argument("--host-off", action="store_true", help="start with the host off")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    from ._faults import add_arguments
+
+    add_arguments(parser)
     return parser
 
 
 async def _serve(args: argparse.Namespace) -> None:
     from ._emulator import Emulator
+    from ._faults import apply_arguments
 
     emulator = Emulator(
         host=args.host,
@@ -48,10 +52,20 @@ async def _serve(args: argparse.Namespace) -> None:
         totp_secret=args.totp_secret,
         hid_delay=args.hid_delay,
         host_powered=not args.host_off,
+        tls=args.tls,
+        fault_seed=args.seed,
     )
     async with emulator:
         print(f"PiKVM emulator listening on {emulator.url} (API under /api)", flush=True)
-        await asyncio.Event().wait()
+        if args.tls:
+            print(f"TLS certificate SHA-256 {emulator.cert_fingerprint}", flush=True)
+            print(f"  (also in {emulator.ca_file})", flush=True)
+        tasks = apply_arguments(emulator, args)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            for task in tasks:
+                task.cancel()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

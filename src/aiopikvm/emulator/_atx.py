@@ -23,6 +23,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from ._errors import AtxIsBusyError
+from ._log import Journal
 from ._server import Broadcast, Route, json_response
 from ._target import Target
 from ._validators import valid_atx_button, valid_atx_power_action, valid_bool
@@ -46,8 +47,10 @@ class Atx:
         click_delay: float,
         long_click_delay: float,
         broadcast: Broadcast,
+        journal: Journal,
     ) -> None:
         self._target = target
+        self._journal = journal
         self._delays = {"power": click_delay, "power_long": long_click_delay, "reset": click_delay}
         self._settle = click_delay
         self._broadcast = broadcast
@@ -111,6 +114,7 @@ class Atx:
         try:
             await asyncio.sleep(self._delays[button])
             logger.info("Clicked ATX button %r", button)
+            self._journal.write("kvmd.plugins.atx.gpio", f"Clicked ATX button {button!r}")
             if button == "power":
                 self._target.set_powered(not self._target.powered)
             elif button == "power_long":

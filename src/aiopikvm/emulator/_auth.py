@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hmac
 import logging
 import secrets
@@ -22,6 +23,7 @@ from aiohttp import web
 
 from ..protocol import totp
 from ._errors import ForbiddenError, UnauthorizedError
+from ._log import AUTH_INFO, Journal
 from ._server import Route, json_response
 from ._validators import valid_auth_token, valid_expire, valid_passwd, valid_user
 
@@ -37,8 +39,11 @@ class _Session:
 
 
 class Auth:
-    def __init__(self, users: Mapping[str, str], totp_secret: str | None = None) -> None:
+    def __init__(
+        self, users: Mapping[str, str], totp_secret: str | None = None, *, journal: Journal
+    ) -> None:
         self._users = dict(users)
+        self._journal = journal
         self._totp_secret = totp_secret or None
         if self._totp_secret is not None:
             totp.decode_secret(self._totp_secret)  # fail at construction, not on a login
@@ -51,11 +56,17 @@ class Auth:
             code, passwd = passwd[-6:], passwd[:-6]
             if not totp.verify(self._totp_secret, code):
                 logger.info("Access denied for user %r by TOTP", user)
+                self._log(f"Got access denied for user {user!r} by TOTP", level="ERROR")
                 return False
         expected = self._users.get(user)
         ok = expected is not None and hmac.compare_digest(expected.encode(), passwd.encode())
-        if not ok:
+        if ok:
+            self._log(f"Authorized user {user!r} via auth service 'htpasswd'")
+        else:
             logger.info("Access denied for user %r", user)
+            self._log(
+                f"Got access denied for user {user!r} from auth service 'htpasswd'", level="ERROR"
+            )
         return ok
 
     def login(self, user: str, passwd: str, expire: int) -> str | None:
@@ -64,6 +75,8 @@ class Auth:
         token = secrets.token_hex(32)
         expires_at = _now() + expire if expire > 0 else 0
         self._sessions[token] = _Session(user, expires_at)
+        shown = f"[{datetime.timedelta(seconds=expire)}]" if expire > 0 else "INF"
+        self._log(f"Logged in user {user!r}; expire={shown}, sessions_now={self._count(user)}")
         return token
 
     def check(self, token: str) -> str | None:
@@ -72,6 +85,10 @@ class Auth:
             return None
         if session.expires_at and _now() >= session.expires_at:
             del self._sessions[token]
+            self._log(
+                f"The session of user {session.user!r} is expired;"
+                f" sessions_left={self._count(session.user)}"
+            )
             return None
         return session.user
 
@@ -80,9 +97,21 @@ class Auth:
         if session is None:
             return
         # kvmd ends every session of that user, not only the one whose cookie was sent.
+        closed = self._count(session.user)
         for key, other in list(self._sessions.items()):
             if other.user == session.user:
                 del self._sessions[key]
+        self._log(f"Logged out user {session.user!r}; sessions_closed={closed}")
+
+    def _count(self, user: str) -> int:
+        return sum(session.user == user for session in self._sessions.values())
+
+    def _log(self, message: str, *, level: str = "INFO") -> None:
+        self._journal.write("kvmd.apps.kvmd.auth", message, level=level)
+
+    def forget_sessions(self) -> None:
+        """kvmd keeps session tokens in memory only: a restart logs everyone out."""
+        self._sessions.clear()
 
     # ----- the request check ----------------------------------------------------------
 
@@ -90,6 +119,7 @@ class Auth:
         user = request.headers.get("X-KVMD-User", "")
         if user:
             user = valid_user(user)
+            request[AUTH_INFO] = f"{user} (xhdr)"
             passwd = valid_passwd(request.headers.get("X-KVMD-Passwd", ""))
             if self.authorize(user, passwd):
                 return
@@ -97,7 +127,9 @@ class Auth:
 
         token = request.cookies.get(COOKIE, "")
         if token:
-            if self.check(valid_auth_token(token)):
+            owner = self.check(valid_auth_token(token))
+            request[AUTH_INFO] = f"{owner or '-'} (token)"
+            if owner:
                 return
             raise ForbiddenError()
 
@@ -109,6 +141,7 @@ class Auth:
                 # Includes a password with a colon: kvmd splits on every one of them.
                 raise UnauthorizedError() from None
             user = valid_user(user)
+            request[AUTH_INFO] = f"{user} (basic)"
             if self.authorize(user, valid_passwd(passwd)):
                 return
             raise ForbiddenError()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
 import threading
 from collections.abc import Mapping
+from os import PathLike
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, Self
 
@@ -15,11 +17,20 @@ from aiohttp import web
 from . import _captures
 from ._atx import Atx
 from ._auth import Auth
+from ._faults import Faults
+from ._gpio import Gpio, GpioScheme
 from ._hid import Hid
 from ._info import Info
-from ._passive import PassiveState
+from ._log import Journal
+from ._msd import Msd
+from ._printer import Printer
+from ._prometheus import Prometheus
+from ._redfish import Redfish
 from ._server import Route, build_app
+from ._streamer import Streamer
+from ._switch import Switch
 from ._target import Target
+from ._tls import ServerCertificate
 from ._ws import WsHub
 
 DEFAULT_USERS: Final[Mapping[str, str]] = MappingProxyType({"admin": "admin"})
@@ -37,7 +48,26 @@ class Emulator:
     takes per event, which makes its queue observable. ``atx_click_delay`` and
     ``atx_long_click_delay`` are the ATX button press times (short, to keep tests fast);
     ``host_powered`` is the simulated host's power at start. ``ws_heartbeat`` is kvmd's
-    WebSocket ping interval.
+    WebSocket ping interval. ``target_layout`` is the keyboard layout the target's OS reads
+    keys with (a kvmd keymap name, e.g. ``"de"``). ``hid_rate_limit`` caps the HID events
+    per second that reach the target (a host polling its USB keyboard, a CH9329 at 9600
+    baud takes about 45): faster input waits in kvmd's unbounded queue, and what is still
+    queued when a session opens or closes is lost.
+    ``screen_size`` is the host's video mode (see :meth:`set_resolution`); the video
+    streamer finds its signal ``streamer_start_delay`` seconds after it starts and stops
+    ``streamer_stop_delay`` seconds after the last ``stream=1`` session leaves (kvmd's
+    shutdown delay, 10 s on a device).
+    Virtual media (MSD) stores images in ``msd_dir``, or in a temporary directory removed
+    on :meth:`stop`; it starts online with nothing selected. New files show in its storage
+    ``msd_storage_delay`` seconds after they change (kvmd's watcher lags, too).
+    ``msd_enabled=False`` is a device without MSD.
+    ``gpio`` is the GPIO channels, a scheme shaped like kvmd's ``kvmd.gpio.scheme`` config
+    (``{"relay": {"mode": "output", "pulse": {"delay": 0.5}}, "led": {"mode": "input"}}``;
+    see ``aiopikvm.emulator._gpio.GpioScheme``); by default the recorded device's.
+    ``metrics_cache_ttl`` is how long kvmd reuses its Prometheus answer (5 s).
+    ``tls=True`` serves HTTPS and WSS with a self-signed certificate made at start-up, as a
+    PiKVM does (see :attr:`cert_fingerprint` and :attr:`ca_file`). :attr:`faults` injects
+    failures; ``fault_seed`` seeds its random choices. :meth:`reboot` restarts the device.
 
     ::
 
@@ -57,27 +87,80 @@ class Emulator:
         atx_long_click_delay: float = 0.3,
         host_powered: bool = True,
         ws_heartbeat: float = 15.0,
+        screen_size: tuple[int, int] = (1920, 1080),
+        streamer_start_delay: float = 0.1,
+        streamer_stop_delay: float = 1.0,
+        target_layout: str = "en-us",
+        hid_rate_limit: float | None = None,
+        msd_enabled: bool = True,
+        msd_dir: str | PathLike[str] | None = None,
+        msd_storage_delay: float = 0.1,
+        gpio: GpioScheme | None = None,
+        metrics_cache_ttl: float = 5.0,
+        tls: bool = False,
+        fault_seed: int | None = None,
     ) -> None:
         self._host = host
         self._requested_port = port
-        self._auth = Auth(users, totp_secret)
+        self._journal = Journal()
+        self._auth = Auth(users, totp_secret, journal=self._journal)
         leds = _captures.result("hid.json")["keyboard"]["leds"]
         self.target: Target = Target(
-            powered=host_powered, leds=(leds["caps"], leds["num"], leds["scroll"])
+            powered=host_powered,
+            leds=(leds["caps"], leds["num"], leds["scroll"]),
+            layout=target_layout,
         )
         """The simulated machine behind the HID."""
-        self._hid = Hid(self.target, delay=hid_delay, broadcast=self._broadcast)
+        self._hid = Hid(
+            self.target, delay=hid_delay, rate_limit=hid_rate_limit, broadcast=self._broadcast
+        )
         self._atx = Atx(
             self.target,
             click_delay=atx_click_delay,
             long_click_delay=atx_long_click_delay,
             broadcast=self._broadcast,
+            journal=self._journal,
         )
+        self._printer = Printer(self._hid, journal=self._journal)
         self._info = Info()
-        self._passive = PassiveState()
-        self._ws = WsHub(self._hid, self._bundle_event, heartbeat=ws_heartbeat)
+        self._msd = Msd(
+            enabled=msd_enabled,
+            directory=msd_dir,
+            storage_delay=msd_storage_delay,
+            broadcast=self._broadcast,
+        )
+        self._gpio = Gpio(gpio, broadcast=self._broadcast)
+        self._switch = Switch(broadcast=self._broadcast)
+        self._redfish = Redfish(atx=self._atx, info=self._info, switch=self._switch, msd=self._msd)
+        self._prometheus = Prometheus(
+            atx=self._atx.get_state,
+            gpio=self._gpio.io_state,
+            info=self._info.get_field,
+            cache_ttl=metrics_cache_ttl,
+        )
+        self.faults: Faults = Faults(lambda: self._ws.sessions, seed=fault_seed)
+        """Fault injection: failing, slow and dropped requests and sessions."""
+        self._ws = WsHub(
+            self._hid,
+            self._bundle_event,
+            heartbeat=ws_heartbeat,
+            journal=self._journal,
+            faults=self.faults,
+        )
+        self._streamer = Streamer(
+            self.target,
+            screen_size=screen_size,
+            start_delay=streamer_start_delay,
+            stop_delay=streamer_stop_delay,
+            stream_clients=lambda: self._ws.stream_clients,
+            broadcast=self._broadcast,
+        )
+        self._ws.add_listener(self._streamer.sessions_changed)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._site: web.TCPSite | None = None
+        self._certificate = ServerCertificate(host) if tls else None
+        self._server_ssl = self._certificate.server_context() if self._certificate else None
 
     # ----- lifecycle ------------------------------------------------------------------
 
@@ -89,23 +172,39 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        """``http://host:port``; clients add ``/api/...``."""
-        return f"http://{_url_host(self._host)}:{self.port}"
+        """``http://host:port`` (``https://`` with ``tls=True``); clients add ``/api/...``."""
+        scheme = "https" if self._certificate else "http"
+        return f"{scheme}://{_url_host(self._host)}:{self.port}"
 
     async def start(self) -> None:
         if self._runner is not None:
             raise RuntimeError("the emulator is already running")
-        app = build_app(self._routes(), self._auth.check_request, on_shutdown=self._ws.close_all)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
+        app = build_app(
+            self._routes(),
+            self._auth.check_request,
+            on_shutdown=self._ws.close_all,
+            middlewares=[self.faults.middleware],
+        )
+        runner = web.AppRunner(
+            app,
+            access_log=logging.getLogger("aiohttp.access"),  # unused: the class writes the journal
+            access_log_class=self._journal.access_log_class(),
+            shutdown_timeout=_SHUTDOWN_TIMEOUT,
+        )
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self._host, self._requested_port)
+            site = web.TCPSite(
+                runner, self._host, self._requested_port, ssl_context=self._server_ssl
+            )
             await site.start()
             await self._hid.start()
+            await self._msd.start()
+            self._streamer.start()
         except BaseException:
             await runner.cleanup()
             raise
         self._runner = runner
+        self._site = site
         self._port = int(runner.addresses[0][1])
 
     async def stop(self) -> None:
@@ -113,12 +212,19 @@ class Emulator:
         if runner is None:
             return
         try:
+            self.faults.release_held()
             await self._ws.close_all()
+            self._journal.close()
+            self._msd.abort_transfers()
             await runner.cleanup()
         finally:
             await self._atx.stop()
+            await self._gpio.stop()
             await self._hid.stop()
+            self._streamer.stop()
+            await self._msd.stop()
             self._port = None
+            self._site = None
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -141,6 +247,72 @@ class Emulator:
         """
         return ThreadedEmulator(cls(**kwargs))
 
+    def set_gpio_input(self, channel: str, state: bool) -> None:
+        """Set the level a GPIO input reads (a channel of the ``gpio`` scheme); sessions get
+        the change as a ``gpio`` event. Call it on the emulator's loop."""
+        self._gpio.set_input(channel, state)
+
+    def set_resolution(self, width: int, height: int) -> None:
+        """Switch the host's video mode: what ``streamer.source.resolution`` reports while
+        there is a signal, and the size of snapshots. Safe to call from any thread."""
+        self._streamer.set_resolution(width, height)
+
+    # ----- outages and TLS ------------------------------------------------------------
+
+    async def go_offline(self) -> None:
+        """Stop listening and cut every connection without a word (no close frames), as a
+        device that lost power or its network: connections are refused until
+        :meth:`go_online`. Nothing else changes."""
+        if self._runner is None:
+            raise RuntimeError("the emulator is not running")
+        site, self._site = self._site, None
+        if site is None:
+            return
+        await site.stop()
+        self.faults.release_held()
+        for connection in self._runner.server.connections if self._runner.server else ():
+            if connection.transport is not None:
+                connection.transport.abort()
+
+    async def go_online(self) -> None:
+        """Listen again, on the same port and with the same certificate."""
+        if self._runner is None:
+            raise RuntimeError("the emulator is not running")
+        if self._site is None:
+            site = web.TCPSite(self._runner, self._host, self.port, ssl_context=self._server_ssl)
+            await site.start()
+            self._site = site
+
+    async def reboot(self, downtime: float = 0.0) -> None:
+        """Restart the device, state kept: connections are cut, the port refuses
+        connections for ``downtime`` seconds, then answers again. As when kvmd restarts,
+        login sessions (cookies) are forgotten; the target, users, settings and images stay.
+        Returns once the emulator listens again."""
+        await self.go_offline()
+        self._auth.forget_sessions()
+        await asyncio.sleep(downtime)
+        await self.go_online()
+
+    @property
+    def cert_fingerprint(self) -> str:
+        """SHA-256 of the TLS certificate, as ``openssl x509 -fingerprint -sha256`` prints
+        it (``AB:CD:...``): pin it with ``CertificateFingerprint``."""
+        return self._tls().fingerprint
+
+    @property
+    def certificate_pem(self) -> bytes:
+        return self._tls().certificate_pem
+
+    @property
+    def ca_file(self) -> str:
+        """A PEM file that verifies the certificate (self-signed: it is its own CA)."""
+        return self._tls().ca_file
+
+    def _tls(self) -> ServerCertificate:
+        if self._certificate is None:
+            raise RuntimeError("the emulator serves plain HTTP; make it with tls=True")
+        return self._certificate
+
     # ----- wiring ---------------------------------------------------------------------
 
     def _routes(self) -> list[Route]:
@@ -148,7 +320,15 @@ class Emulator:
             *self._auth.routes(),
             *self._info.routes(),
             *self._hid.routes(),
+            *self._printer.routes(),
+            *self._journal.routes(),
             *self._atx.routes(),
+            *self._msd.routes(),
+            *self._streamer.routes(),
+            *self._gpio.routes(),
+            *self._switch.routes(),
+            *self._redfish.routes(),
+            *self._prometheus.routes(),
             Route("GET", "/ws", self._ws.handle),
         ]
 
@@ -160,6 +340,8 @@ class Emulator:
             return {"count": self._ws.clients}
         if event_type == "atx":
             return self._atx.full_state()
+        if event_type == "msd":
+            return self._msd.full_state()
         if event_type == "hid":
             return self._hid.full_state()
         if event_type == "hid_keymaps":
@@ -167,7 +349,15 @@ class Emulator:
         if event_type == "info":
             assert field is not None
             return {field: self._info.get_field(field)}
-        return self._passive.get(event_type, streaming=self._ws.stream_clients > 0)
+        if event_type == "streamer":
+            return self._streamer.full_state()
+        if event_type == "ocr":
+            return self._streamer.ocr_state()
+        if event_type == "gpio":
+            return self._gpio.full_state()
+        if event_type == "switch":
+            return self._switch.get_state()
+        raise ValueError(f"no subsystem sends {event_type!r} events")
 
 
 class ThreadedEmulator:
@@ -196,6 +386,10 @@ class ThreadedEmulator:
     @property
     def target(self) -> Target:
         return self.emulator.target
+
+    def set_resolution(self, width: int, height: int) -> None:
+        """See :meth:`Emulator.set_resolution`."""
+        self.emulator.set_resolution(width, height)
 
     def start(self) -> None:
         if self._thread is not None:

@@ -35,6 +35,41 @@ class AtxIsBusyError(IsBusyError):
         super().__init__("Performing another ATX operation, please try again later")
 
 
+class MsdIsBusyError(IsBusyError):
+    def __init__(self) -> None:
+        super().__init__("Performing another MSD operation, please try again later")
+
+
+class MsdDisabledError(OperationError):
+    def __init__(self) -> None:
+        super().__init__("MSD is disabled")
+
+
+class MsdConnectedError(OperationError):
+    def __init__(self) -> None:
+        super().__init__("MSD is connected to Server, but shouldn't for this operation")
+
+
+class MsdDisconnectedError(OperationError):
+    def __init__(self) -> None:
+        super().__init__("MSD is disconnected from Server, but should be for this operation")
+
+
+class MsdImageNotSelected(OperationError):
+    def __init__(self) -> None:
+        super().__init__("The image is not selected")
+
+
+class MsdUnknownImageError(OperationError):
+    def __init__(self) -> None:
+        super().__init__("The image is not found in the storage")
+
+
+class MsdImageExistsError(OperationError):
+    def __init__(self) -> None:
+        super().__init__("This image is already exists")
+
+
 class UnauthorizedError(KvmdError):
     """No credentials at all (401)."""
 
@@ -51,3 +86,58 @@ class ForbiddenError(KvmdError):
 
     def __init__(self) -> None:
         super().__init__("Forbidden")
+
+
+class UnavailableError(KvmdError):
+    """A service behind kvmd cannot answer, e.g. a snapshot with no video (503)."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__("Service Unavailable")
+
+
+class StreamerQualityNotSupported(OperationError):
+    def __init__(self) -> None:
+        super().__init__("This streamer does not support quality settings")
+
+
+class StreamerResolutionNotSupported(OperationError):
+    def __init__(self) -> None:
+        super().__init__("This streamer does not support resolution settings")
+
+
+class StreamerH264NotSupported(OperationError):
+    def __init__(self) -> None:
+        super().__init__("This streamer does not support H264")
+
+
+class HttpError(KvmdError):
+    """kvmd's own refusal of a request it cannot route to an operation (Redfish ids, bodies)."""
+
+
+class GpioChannelNotFoundError(OperationError):
+    def __init__(self) -> None:
+        super().__init__("GPIO channel is not found")
+
+
+class GpioSwitchNotSupported(OperationError):
+    def __init__(self) -> None:
+        super().__init__("This GPIO channel does not support switching")
+
+
+class GpioPulseNotSupported(OperationError):
+    def __init__(self) -> None:
+        super().__init__("This GPIO channel does not support pulsing")
+
+
+class GpioChannelIsBusyError(IsBusyError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Performing another GPIO operation on this channel, please try again later"
+        )
+
+
+class SwitchUnknownEdidError(OperationError):
+    def __init__(self) -> None:
+        super().__init__("No specified EDID ID found")

@@ -2,7 +2,11 @@
 
 Input from HTTP and from every WebSocket lands in one queue that a worker drains into the
 target, ``delay`` seconds per event (with no delay, input reaches the target at once and
-nothing is ever pending). As on kvmd:
+nothing is ever pending), and at most ``rate_limit`` events per second. As on kvmd:
+
+- the queue has no bound: input that comes faster than the target takes it waits, and
+  nothing is dropped for being late (kvmd's HID processes read a ``multiprocessing``
+  queue without a size limit);
 
 - a handler accepts input at once and the target sees it later, so an HTTP 200 or a
   silent WebSocket does not mean the key has reached the host;
@@ -72,10 +76,21 @@ _MOUSE_EVENTS: Final = (ButtonEvent, MoveEvent, RelativeEvent, WheelEvent)
 
 
 class Hid:
-    def __init__(self, target: Target, *, delay: float, broadcast: Broadcast) -> None:
+    def __init__(
+        self,
+        target: Target,
+        *,
+        delay: float,
+        broadcast: Broadcast,
+        rate_limit: float | None = None,
+    ) -> None:
+        if rate_limit is not None and not rate_limit > 0:
+            raise ValueError(f"hid_rate_limit must be a positive number, got {rate_limit!r}")
         recorded = _captures.result("hid.json")
         self._target = target
         self._delay = max(delay, 0.0)
+        self._interval = 1.0 / rate_limit if rate_limit else 0.0
+        self._next_at = 0.0  # (monotonic) when the rate limit lets the next event through
         self._broadcast = broadcast
         self._keymaps = _captures.result("hid_keymaps.json")
         self._keyboard_outputs: dict[str, Any] = recorded["keyboard"]["outputs"]
@@ -202,9 +217,9 @@ class Hid:
         self._enqueue(ClearEvent())
 
     def _enqueue(self, event: HidEvent) -> None:
-        if self._delay == 0 and not self._queue:
+        if self._delay == 0 and not self._queue and time.monotonic() >= self._next_at:
             # Without a delay the device keeps up with any client: nothing is ever pending.
-            self._target.apply(event)
+            self._deliver(event)
             return
         self._queue.append(event)
         self._wakeup.set()
@@ -220,11 +235,17 @@ class Hid:
                 continue
             # Sleep before taking the event, so that a clear during the wait loses it.
             await asyncio.sleep(self._delay)
+            await asyncio.sleep(max(self._next_at - time.monotonic(), 0.0))
             if self._queue:
                 try:
-                    self._target.apply(self._queue.popleft())
+                    self._deliver(self._queue.popleft())
                 except Exception:  # a bug must not stop the HID for good
                     logger.exception("Could not deliver a HID event")
+
+    def _deliver(self, event: HidEvent) -> None:
+        if self._interval:
+            self._next_at = time.monotonic() + self._interval
+        self._target.apply(event)
 
     async def _jiggler_loop(self) -> None:
         while True:

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from aiohttp import web
 from aiohttp.typedefs import Handler as AiohttpHandler
+from aiohttp.typedefs import Middleware
 
 from ._errors import KvmdError
 
@@ -27,7 +28,7 @@ Broadcast = Callable[[str, dict[str, Any]], None]
 """Sends ``(event_type, event)`` to every open WebSocket session."""
 
 API_PREFIX: Final = "/api"
-_INTERNAL_ERROR_TEXT: Final = "500 Internal Server Error\n\nServer got itself in trouble"
+INTERNAL_ERROR_TEXT: Final = "500 Internal Server Error\n\nServer got itself in trouble"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,11 @@ def error_response(error: KvmdError) -> web.Response:
     )
 
 
+def crash_response() -> web.Response:
+    """What kvmd 4.206 answered when a handler of its crashed (redfish_actions.json)."""
+    return json_response({"error": "", "error_msg": ""}, status=500)
+
+
 def _wrap(route: Route, check_auth: AuthCheck) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         try:
@@ -81,17 +87,19 @@ async def _no_tracebacks(request: web.Request, handler: AiohttpHandler) -> web.S
         raise
     except Exception:
         logger.exception("Unexpected error on %s %s", request.method, request.path)
-        return web.Response(status=500, text=_INTERNAL_ERROR_TEXT, content_type="text/plain")
+        return web.Response(status=500, text=INTERNAL_ERROR_TEXT, content_type="text/plain")
 
 
 def build_app(
     routes: Iterable[Route],
     check_auth: AuthCheck,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
+    middlewares: Iterable[Middleware] = (),
 ) -> web.Application:
     app = web.Application(
         middlewares=[
             _no_tracebacks,
+            *middlewares,  # inside _no_tracebacks: a bug there must not show a traceback either
             web.normalize_path_middleware(
                 append_slash=False, remove_slash=True, merge_slashes=True
             ),

@@ -170,3 +170,108 @@ def valid_info_fields(arg: object, variants: Collection[str]) -> set[str]:
         return string_in(part, "info field", variants)
 
     return set(valid_string_list(str(arg).strip(), "info fields list", field))
+
+
+# ----- msd ----------------------------------------------------------------------------
+
+_MSD_IMAGE_NAME: Final = "MSD image name"
+_FILENAME_LIMIT: Final = 255
+# The order of the two schemes is the one kvmd's message shows (it joins a set).
+_URL_NAME: Final = "HTTPS|HTTP URL"
+_URL_PATTERN: Final = r"(?i)^(?:https|http)://[\[\w]+\S*"
+
+
+def _valid_image_name_part(arg: str) -> str:
+    part = not_empty_string(arg, _MSD_IMAGE_NAME)
+    if "/" in part or "\0" in part or part.startswith(".") or part == "lost+found":
+        fail(part, _MSD_IMAGE_NAME)
+    # kvmd does not refuse the rest: it replaces unprintable characters and cuts the name.
+    return "".join(ch if ch.isprintable() else "_" for ch in part[:_FILENAME_LIMIT])
+
+
+def valid_msd_image_name(arg: object, *, allow_eject: bool = False) -> str:
+    """A name relative to the storage root; ``""`` (unselect) only with ``allow_eject``."""
+    text = not_none_string(arg, "stripped string")
+    if not text:
+        if allow_eject:
+            return ""
+        fail(text, _MSD_IMAGE_NAME)
+    parts = [part for part in text.split("/") if part]
+    if not parts:
+        fail(text, _MSD_IMAGE_NAME)
+    return "/".join(_valid_image_name_part(part) for part in parts)
+
+
+def valid_url(arg: object) -> str:
+    return re_match(arg, _URL_NAME, _URL_PATTERN)
+
+
+def valid_msd_compress(arg: object, variants: Collection[str]) -> str:
+    return string_in(arg, "Compression mode", variants)
+
+
+# ----- numbers, gpio, switch ----------------------------------------------------------
+
+_GPIO_CHANNEL_PATTERN: Final = r"^[a-zA-Z_][a-zA-Z0-9_.-]*$"
+_EDID_ID_PATTERN: Final = "(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_EDID_DATA_PATTERN: Final = "(?i)^([0-9a-f]{256}|[0-9a-f]{512})$"
+_SWITCH_COLOR_PATTERN: Final = "(?i)^[0-9a-f]{6}:[0-9a-f]{2}:[0-9a-f]{4}$"
+
+
+def valid_float(
+    arg: object, name: str = "float", *, low: float | None = None, high: float | None = None
+) -> float:
+    # Python's float() reads what kvmd's does: "1e3", "1_0", "nan" and "inf" included.
+    text = not_empty_string(arg, name)
+    try:
+        number = float(text)
+    except ValueError:
+        fail(text, name)
+    if low is not None and number < low:
+        raise ValidatorError(
+            f"The argument '{number}' must be {name} and greater or equial than {low}"
+        )
+    if high is not None and number > high:
+        raise ValidatorError(
+            f"The argument '{number}' must be {name} and lesser or equal then {high}"
+        )
+    return number
+
+
+def valid_not_empty_string(arg: object) -> str:
+    return not_empty_string(arg, "not empty stripped string")
+
+
+def valid_gpio_channel(arg: object) -> str:
+    name = "GPIO channel"
+    text = re_match(arg, name, _GPIO_CHANNEL_PATTERN)
+    if len(text) > 255:
+        fail(text, name)
+    return text
+
+
+def valid_switch_port_name(arg: object) -> str:
+    text = not_none_string(arg, "switch port name")
+    text = "".join(char if char.isprintable() else " " for char in text[:255])
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def valid_switch_edid_id(arg: object, *, allow_default: bool) -> str:
+    pattern = _EDID_ID_PATTERN + ("|^default$" if allow_default else "")
+    return re_match(arg, "switch EDID ID", pattern).lower()
+
+
+def valid_switch_edid_data(arg: object) -> str:
+    name = "switch EDID data"
+    text = re.sub(r"\s", "", not_none_string(arg, name))
+    return re_match(text, name, _EDID_DATA_PATTERN).upper()
+
+
+def valid_switch_color(arg: object) -> str:
+    """``RRGGBB:LL:TTTT`` (colour, brightness, blink time in ms, hex) or ``default``."""
+    text = re_match(arg, "switch color", _SWITCH_COLOR_PATTERN + "|^default$").upper()
+    return "default" if text == "DEFAULT" else text
+
+
+def valid_switch_atx_click_delay(arg: object) -> float:
+    return valid_float(arg, "ATX delay", low=0, high=10)

@@ -39,7 +39,9 @@ from ..protocol.frames import (
     decode_json_input,
     encode_event,
 )
+from ._faults import Faults, Tripwire
 from ._hid import Hid
+from ._log import Journal
 from ._validators import valid_bool
 
 logger = logging.getLogger("aiopikvm.emulator.ws")
@@ -78,9 +80,19 @@ _Outgoing = str | bytes | None
 
 
 class WsSession:
-    def __init__(self, ws: web.WebSocketResponse, *, stream: bool) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        *,
+        stream: bool,
+        transport: asyncio.Transport | None = None,
+    ) -> None:
         self.ws = ws
         self.stream = stream
+        self._transport = transport
+        self.received = 0
+        self.sent = 0
+        self.tripwire: Tripwire | None = None  # set by fault injection: where to drop
         self._outbox: asyncio.Queue[_Outgoing] = asyncio.Queue()
         self._writer = asyncio.create_task(self._write(), name="emulator-ws-writer")
 
@@ -103,18 +115,57 @@ class WsSession:
                     await self.ws.send_str(frame)
             except (ConnectionError, RuntimeError):
                 return  # the peer is gone; the reader side notices and cleans up
+            self.sent += 1
+            if self.tripped("sent"):
+                await self.drop(clean=self.tripwire is not None and self.tripwire.clean)
+                return
+
+    def tripped(self, counting: str) -> bool:
+        wire = self.tripwire
+        count = self.received if counting == "received" else self.sent
+        return wire is not None and wire.counting == counting and count >= wire.at
+
+    def trip_soon(self) -> None:
+        clean = self.tripwire is not None and self.tripwire.clean
+        asyncio.get_running_loop().create_task(self.drop(clean=clean))
+
+    async def drop(self, *, clean: bool) -> None:
+        """End the session as a dead link does (no close frame), or with kvmd's close."""
+        if clean:
+            await self.ws.close()
+        elif self._transport is not None:
+            self._transport.abort()
 
 
 class WsHub:
-    def __init__(self, hid: Hid, state: StateProvider, *, heartbeat: float) -> None:
+    def __init__(
+        self,
+        hid: Hid,
+        state: StateProvider,
+        *,
+        heartbeat: float,
+        journal: Journal,
+        faults: Faults | None = None,
+    ) -> None:
         self._hid = hid
+        self._journal = journal
+        self._faults = faults
         self._state = state
         self._heartbeat = heartbeat
         self._sessions: list[WsSession] = []
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` right after a session opens or closes."""
+        self._listeners.append(listener)
 
     @property
     def clients(self) -> int:
         return len(self._sessions)
+
+    @property
+    def sessions(self) -> tuple[WsSession, ...]:
+        return tuple(self._sessions)
 
     @property
     def stream_clients(self) -> int:
@@ -134,10 +185,15 @@ class WsHub:
         stream = valid_bool(request.query.get("stream", True))
         ws = web.WebSocketResponse(heartbeat=self._heartbeat)
         await ws.prepare(request)
-        session = WsSession(ws, stream=stream)
+        session = WsSession(ws, stream=stream, transport=request.transport)
+        if self._faults is not None:
+            self._faults.ws_opened(session)
         session.send(encode_event("loop", {"version": dict(VERSION)}))
         self._sessions.append(session)
+        self._log_session("Registered new client session", session)
         self._hid.clear_events()
+        for listener in self._listeners:
+            listener()
         try:
             for event_type, field in BUNDLE:
                 self.broadcast(event_type, self._state(event_type, field))
@@ -146,10 +202,19 @@ class WsHub:
             logger.exception("WebSocket session failed")
         finally:
             self._sessions.remove(session)
+            self._log_session("Removed client socket", session)
             self._hid.clear_events()
+            for listener in self._listeners:
+                listener()
             self.broadcast("clients", {"count": self.clients})
             await session.close()
         return ws
+
+    def _log_session(self, what: str, session: WsSession) -> None:
+        described = f"WsSession(id={id(session)}, {{'stream': {session.stream}}})"
+        self._journal.write(
+            "kvmd.apps.kvmd.server", f"{what}: {described}; clients now: {self.clients}"
+        )
 
     async def _read(self, session: WsSession) -> None:
         async for message in session.ws:
@@ -159,6 +224,10 @@ class WsHub:
                 if not self._on_binary(session, message.data):
                     return
             else:
+                return
+            session.received += 1
+            if session.tripped("received"):
+                await session.drop(clean=session.tripwire is not None and session.tripwire.clean)
                 return
 
     def _on_text(self, session: WsSession, text: str) -> None:
