@@ -2,7 +2,9 @@
 
 What kvmd does (its ``api/hid.py`` and ``keyboard/printer.py``, read for the facts):
 
-- the body is the text; ``limit`` (default 1024, ``0`` for none) cuts it first, silently;
+- the body is the text; ``limit`` (default 1024, ``0`` for none) cuts it first, silently.
+  A body that does not decode (not UTF-8, or in a charset it does not know) crashes the
+  handler: aiohttp's bare 500;
 - ``keymap`` (default: the device's) must name one of the keymaps ``hid/keymaps`` lists,
   else 400 ``The argument '<name>' is not a valid keymap``;
 - each character becomes one key, with Shift and/or AltGr, looked up in the keymap;
@@ -31,7 +33,7 @@ from ..protocol.layout import ALTGR, LAYOUTS, SHIFT, Layout, load_layout
 from ._errors import ValidatorError
 from ._hid import Hid
 from ._log import Journal
-from ._server import Route, json_response
+from ._server import INTERNAL_ERROR_TEXT, Route, json_response
 from ._validators import fail, not_empty_string, valid_bool, valid_int
 
 _DEFAULT_LIMIT: Final = 1024
@@ -60,7 +62,10 @@ class Printer:
 
     async def _h_print(self, request: web.Request) -> web.StreamResponse:
         # Validated in kvmd's order: the text first, so a bad keymap still reads the body.
-        text = await request.text()
+        try:
+            text = await request.text()
+        except (UnicodeDecodeError, LookupError):
+            return _undecodable_body()
         limit = valid_int(request.query.get("limit", _DEFAULT_LIMIT), "int", low=0)
         if limit > 0:
             text = text[:limit]
@@ -123,6 +128,14 @@ def key_events(text: str, layout: Layout) -> Iterator[tuple[str, bool]]:
         yield SHIFT, False
     if altgr:
         yield ALTGR, False
+
+
+def _undecodable_body() -> web.Response:
+    # kvmd does not catch request.text()'s failure: aiohttp answers with its bare 500 and
+    # closes the connection. That is the device's answer, not a crash of the emulator's.
+    response = web.Response(status=500, text=INTERNAL_ERROR_TEXT, content_type="text/plain")
+    response.force_close()
+    return response
 
 
 def _valid_delay(arg: object) -> float:

@@ -233,7 +233,7 @@ class WsHub:
     def _on_text(self, session: WsSession, text: str) -> None:
         try:
             message = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # kvmd logs any parse failure and reads on
             return
         if not isinstance(message, dict):
             return

@@ -33,7 +33,9 @@ def parse_metrics(text: str) -> list[MetricSample]:
     (``# HELP``, ``# TYPE`` and any other) are skipped; a line that is not a sample raises
     :class:`~aiopikvm.ProtocolError` naming it."""
     samples: list[MetricSample] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    # The format ends lines with "\n" only: a label value may hold "\r" or any other break
+    # that str.splitlines() would cut at.
+    for number, line in enumerate(text.split("\n"), 1):
         stripped = line.strip(" \t")
         if not stripped or stripped.startswith("#"):
             continue

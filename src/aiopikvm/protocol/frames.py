@@ -323,7 +323,8 @@ def decode_json_input(event_type: str, event: Any) -> Input | None:
             squash = kvmd_bool(event.get("squash", False))
             cls = MouseRelativeInput if event_type == "mouse_relative" else MouseWheelInput
             return cls(deltas, squash)
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError):
+        # RecursionError: str() of a value nested too deep; kvmd ignores any failure here
         return None
     return None
 
@@ -348,7 +349,7 @@ def parse_event(text: str) -> tuple[str, dict[str, Any]]:
     """``(event_type, event)`` from a server text frame, legacy names translated."""
     try:
         message = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to decode
         raise ProtocolError(f"WebSocket text frame is not JSON: {text[:100]!r}") from exc
     if not isinstance(message, dict) or not isinstance(message.get("event_type"), str):
         raise ProtocolError(f"WebSocket frame has no event_type: {text[:100]!r}")

@@ -52,9 +52,24 @@ def _merge(dst: dict[str, Any], src: dict[str, Any], depth: int) -> None:
 
 def _copy(value: Any) -> Any:
     # Events are parsed from fresh JSON each time, so only the containers we keep need copying
-    # for the caller to be free to reuse the event dict it was handed.
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
+    # for the caller to be free to reuse the event dict it was handed. Without recursion: the
+    # JSON decoder accepts nesting about as deep as the recursion limit, and a recursive copy
+    # spends more than one frame per level.
+    if not isinstance(value, dict | list):
+        return value
+    top = _empty_like(value)
+    pending = [(value, top)]
+    while pending:
+        source, target = pending.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in items:
+            if isinstance(item, dict | list):
+                copied = _empty_like(item)
+                pending.append((item, copied))
+                item = copied
+            target[key] = item
+    return top
+
+
+def _empty_like(container: dict[str, Any] | list[Any]) -> Any:
+    return {} if isinstance(container, dict) else [None] * len(container)
