@@ -114,6 +114,72 @@ async def test_totp_secret_sends_a_fresh_code(emu: Emulator) -> None:
                 await frozen.auth.check()
 
 
+async def test_a_callers_raise_for_status_hook_still_gives_our_errors(emu: Emulator) -> None:
+    async def read_then_raise(response: httpx.Response) -> None:
+        await response.aread()
+        response.raise_for_status()
+
+    async def just_raise(response: httpx.Response) -> None:
+        response.raise_for_status()
+
+    async with httpx.AsyncClient(event_hooks={"response": [read_then_raise]}) as http:
+        async with PiKVM(emu.url, passwd="wrong", http_client=http) as kvm:
+            with pytest.raises(AuthError) as caught:
+                await kvm.hid.get_state()
+        assert (caught.value.status_code, caught.value.error) == (403, "ForbiddenError")
+        async with PiKVM(emu.url, passwd="admin", http_client=http) as kvm:
+            with pytest.raises(BadRequestError) as refused:
+                await kvm.request("POST", "atx/click", params={"button": "turbo"})
+            assert refused.value.error == "ValidatorError"
+            assert (await kvm.hid.get_state()).online  # a 200 goes through the hook
+    async with httpx.AsyncClient(event_hooks={"response": [just_raise]}) as http:
+        async with PiKVM(emu.url, passwd="wrong", http_client=http) as kvm:
+            with pytest.raises(AuthError) as caught:
+                await kvm.hid.get_state()
+        assert caught.value.status_code == 403  # httpx closed the body: no kvmd name then
+
+
+async def test_a_bad_path_or_header_is_refused_before_sending(emu: Emulator) -> None:
+    async with PiKVM(emu.url, passwd="admin") as kvm:
+        with pytest.raises(InvalidInputError, match="not a valid request path"):
+            await kvm.request("GET", "hid\x00")
+        with pytest.raises(InvalidInputError, match="cannot send"):
+            await kvm.request("GET", "hid", headers={"X-Note": "\u4e00"})
+        assert emu.faults.count() == 0
+
+
+def test_a_malformed_proxy_in_the_environment_is_our_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for variable, value in [
+        ("HTTPS_PROXY", "http://proxy.local:abc"),
+        ("ALL_PROXY", "ftp://user:hunter2@proxy.local"),
+    ]:
+        with monkeypatch.context() as env:
+            env.setenv(variable, value)
+            with pytest.raises(InvalidInputError, match="proxy") as caught:
+                PiKVM("https://pikvm.local")
+            assert "hunter2" not in str(caught.value)
+
+
+async def test_a_download_urls_credentials_stay_out_of_errors(emu: Emulator) -> None:
+    secret_url = "http://user:hunter2@127.0.0.1:9/image.iso"  # nothing listens on port 9
+    async with PiKVM(emu.url, passwd="admin") as kvm:
+        with pytest.raises(BadRequestError) as refused:
+            await kvm.msd.upload_remote(secret_url, timeout=1)
+        emu.faults.fail("msd/write_remote", 503)
+        with pytest.raises(UnavailableError) as unavailable:
+            await kvm.msd.upload_remote(secret_url)
+    async with PiKVM("http://127.0.0.1:9", passwd="admin") as kvm:
+        with pytest.raises(PiKVMConnectionError) as unreachable:
+            await kvm.msd.upload_remote(secret_url)
+    for error in (refused.value, unavailable.value, unreachable.value):
+        assert "hunter2" not in str(error) and "hunter2" not in repr(error.request)
+        assert error.request is not None and "***@127.0.0.1" in error.request.url
+    assert refused.value.error == "ClientConnectorError"
+    assert "hunter2" not in (refused.value.error_msg or "")
+
+
 async def test_a_callers_http_client_is_used_and_left_open(emu: Emulator) -> None:
     async with httpx.AsyncClient() as http:  # no base URL, no auth, no timeout of ours
         async with PiKVM(emu.url, passwd="admin", http_client=http) as kvm:
@@ -252,6 +318,8 @@ async def test_trusting_the_device_ca_or_opting_out(tls_device: tuple[str, Path]
     [
         ({"url": "pikvm.local"}, "URL"),
         ({"url": "https://pikvm.local/?x=1"}, "query"),
+        ({"url": "https://pikvm.local:abc"}, "port"),
+        ({"url": "https://pikvm.local:99999"}, "port"),
         ({"user": "Admin!"}, "user name"),
         ({"passwd": "pässword"}, "printable ASCII"),
         ({"passwd": "x" * 513}, "512"),

@@ -4,7 +4,7 @@ from typing import Literal
 
 from ..models import AtxState
 from ..models._base import parse
-from ._base import Resource
+from ._base import Resource, check_bool
 
 PowerAction = Literal["on", "off", "off_hard", "reset_hard"]
 ClickButton = Literal["power", "power_long", "reset"]
@@ -22,10 +22,14 @@ class Atx(Resource):
         return parse(AtxState, await self._kvm.request("GET", "atx"), "atx state")
 
     async def _power(self, action: PowerAction, wait: bool) -> None:
-        await self._kvm.request("POST", "atx/power", params={"action": action, "wait": wait})
+        await self._kvm.request(
+            "POST", "atx/power", params={"action": action, "wait": check_bool(wait, "wait")}
+        )
 
     async def _click(self, button: ClickButton, wait: bool) -> None:
-        await self._kvm.request("POST", "atx/click", params={"button": button, "wait": wait})
+        await self._kvm.request(
+            "POST", "atx/click", params={"button": button, "wait": check_bool(wait, "wait")}
+        )
 
     async def power_on(self, *, wait: bool = False) -> None:
         await self._power("on", wait)

@@ -8,7 +8,7 @@ from .._exceptions import InvalidInputError
 from ..models import GpioState
 from ..models._base import parse
 from ..transport.http import Params
-from ._base import Resource
+from ._base import Resource, check_bool
 
 _CHANNEL: Final = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]*\Z")
 _CHANNEL_LIMIT: Final = 255
@@ -37,9 +37,11 @@ class Gpio(Resource):
     async def switch(self, channel: str, state: bool, *, wait: bool = False) -> None:
         """Set an output to ``state``. With ``wait=True`` the call returns once it is set
         (and the channel's busy time has passed); otherwise as soon as it started."""
-        if not isinstance(state, bool):
-            raise InvalidInputError(f"state must be a bool, not {state!r}")
-        params: Params = {"channel": _channel(channel), "state": state, "wait": wait}
+        params: Params = {
+            "channel": _channel(channel),
+            "state": check_bool(state, "state"),
+            "wait": check_bool(wait, "wait"),
+        }
         await self._kvm.request("POST", "gpio/switch", params=params)
 
     async def pulse(self, channel: str, *, delay: float | None = None, wait: bool = False) -> None:
@@ -53,5 +55,9 @@ class Gpio(Resource):
             or delay < 0
         ):
             raise InvalidInputError(f"delay must be a number of seconds >= 0, not {delay!r}")
-        params: Params = {"channel": _channel(channel), "delay": delay, "wait": wait}
+        params: Params = {
+            "channel": _channel(channel),
+            "delay": delay,
+            "wait": check_bool(wait, "wait"),
+        }
         await self._kvm.request("POST", "gpio/pulse", params=params)

@@ -18,7 +18,7 @@ from ..protocol.frames import (
 )
 from ..protocol.keys import FINISH_EXEMPT
 from ..transport.http import Params, Timeout
-from ._base import Resource
+from ._base import Resource, check_bool
 
 KeyboardOutput = Literal["usb", "ps2", "disabled"]
 MouseOutput = Literal["usb", "usb_win98", "usb_rel", "ps2", "disabled"]
@@ -65,7 +65,7 @@ class Hid(Resource):
                 f"unknown mouse output {mouse_output!r}; expected one of {MOUSE_OUTPUTS}"
             )
         if jiggler is not None:
-            _check_bool(jiggler, "jiggler")
+            check_bool(jiggler, "jiggler")
         params: Params = {
             "keyboard_output": keyboard_output,
             "mouse_output": mouse_output,
@@ -77,7 +77,7 @@ class Hid(Resource):
 
     async def set_connected(self, connected: bool) -> None:
         """Attach or detach the HID from the host (devices with a switchable HID)."""
-        _check_bool(connected, "connected")
+        check_bool(connected, "connected")
         await self._kvm.request("POST", "hid/set_connected", params={"connected": connected})
 
     async def reset(self) -> None:
@@ -134,7 +134,7 @@ class Hid(Resource):
                 )
         if keymap is not None and not _is_keymap_name(keymap):
             raise InvalidInputError(f"not a keymap name: {keymap!r}")
-        _check_bool(slow, "slow")
+        check_bool(slow, "slow")
         if delay is not None and (
             isinstance(delay, bool)
             or not isinstance(delay, int | float)
@@ -228,11 +228,6 @@ class Hid(Resource):
         if base is None or busy <= 0:
             return "default"
         return httpx.Timeout(base, read=base + busy)
-
-
-def _check_bool(value: object, what: str) -> None:
-    if not isinstance(value, bool):
-        raise InvalidInputError(f"{what} must be a bool, got {value!r}")
 
 
 def _is_keymap_name(name: object) -> bool:

@@ -24,8 +24,8 @@ from .._exceptions import (
 )
 from ..models import MsdImage, MsdState, MsdWriteResult
 from ..models._base import parse
-from ..transport.http import Params, transport_error
-from ._base import Resource
+from ..transport.http import Params, reading_body, redact_userinfo
+from ._base import Resource, check_bool
 
 UploadSource: TypeAlias = (
     bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes] | AsyncIterable[bytes]
@@ -88,9 +88,9 @@ class Msd(Resource):
                     raise InvalidInputError("image must name an image; image=None unselects")
                 params["image"] = _check_image_name(image)
         if cdrom is not None:
-            params["cdrom"] = _check_bool(cdrom, "cdrom")
+            params["cdrom"] = check_bool(cdrom, "cdrom")
         if rw is not None:
-            params["rw"] = _check_bool(rw, "rw")
+            params["rw"] = check_bool(rw, "rw")
         if cdrom and rw:
             # kvmd would quietly make it a read-only CD-ROM.
             raise InvalidInputError("a CD-ROM is read-only: cdrom=True and rw=True conflict")
@@ -101,7 +101,7 @@ class Msd(Resource):
     async def set_connected(self, connected: bool) -> None:
         """Plug the drive into the host (``True``; an image must be selected) or unplug
         it."""
-        params = {"connected": _check_bool(connected, "connected")}
+        params = {"connected": check_bool(connected, "connected")}
         await self._kvm.request("POST", "msd/set_connected", params=params)
 
     async def remove(self, image: str) -> None:
@@ -160,7 +160,7 @@ class Msd(Resource):
             raise InvalidInputError(f"prefix must be a str, got {prefix!r}")
         _check_image_name(f"{prefix or ''}/{name}")
         if remove_incomplete is not None:
-            _check_bool(remove_incomplete, "remove_incomplete")
+            check_bool(remove_incomplete, "remove_incomplete")
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
             raise InvalidInputError(f"size must be an int >= 0, got {size!r}")
         params: Params = {"image": name, "prefix": prefix, "remove_incomplete": remove_incomplete}
@@ -215,9 +215,9 @@ class Msd(Resource):
             if prefix.strip("/ "):
                 _check_image_name(prefix, "prefix")
         if insecure is not None:
-            _check_bool(insecure, "insecure")
+            check_bool(insecure, "insecure")
         if remove_incomplete is not None:
-            _check_bool(remove_incomplete, "remove_incomplete")
+            check_bool(remove_incomplete, "remove_incomplete")
         if timeout is not None and (
             isinstance(timeout, bool)
             or not isinstance(timeout, int | float)
@@ -236,18 +236,13 @@ class Msd(Resource):
         async with self._kvm.stream(
             "POST", "msd/write_remote", params=params, timeout=self._transfer_timeout()
         ) as response:
-            info = RequestInfo(response.request.method, str(response.request.url))
             result: MsdWriteResult | None = None
-            try:
+            with reading_body(response) as info:
                 async for line in response.aiter_lines():
                     if line.strip():
                         result = _progress_record(line, info)
                         if progress is not None:
                             await _report(progress, result.written, result.size)
-            except httpx.TimeoutException:
-                raise PiKVMTimeoutError(f"{info}: timed out reading", request=info) from None
-            except httpx.HTTPError as exc:
-                raise transport_error(exc, info) from None
         if result is None:
             raise ProtocolError(f"{info}: the progress stream was empty", request=info)
         return result
@@ -302,14 +297,9 @@ class Msd(Resource):
         async with self._kvm.stream(
             "GET", "msd/read", params=params, timeout=self._transfer_timeout()
         ) as response:
-            info = RequestInfo(response.request.method, str(response.request.url))
-            try:
+            with reading_body(response):
                 async for chunk in response.aiter_bytes():
                     yield chunk
-            except httpx.TimeoutException:
-                raise PiKVMTimeoutError(f"{info}: timed out reading", request=info) from None
-            except httpx.HTTPError as exc:
-                raise transport_error(exc, info) from None
 
     def _transfer_timeout(self) -> httpx.Timeout:
         # Connecting keeps the client's timeout; the transfer does not have one.
@@ -317,12 +307,6 @@ class Msd(Resource):
 
 
 # ----- checks -------------------------------------------------------------------------------
-
-
-def _check_bool(value: object, what: str) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidInputError(f"{what} must be a bool, got {value!r}")
-    return value
 
 
 def _check_image_name(name: object, what: str = "image name") -> str:
@@ -479,7 +463,11 @@ def _progress_record(line: str, info: RequestInfo) -> MsdWriteResult:
     if record["ok"] is not True:
         details = result if isinstance(result, dict) else {}
         error = details.get("error") if isinstance(details.get("error"), str) else None
-        error_msg = details.get("error_msg") if isinstance(details.get("error_msg"), str) else None
+        error_msg = (
+            redact_userinfo(details["error_msg"])  # it may quote the URL downloaded from
+            if isinstance(details.get("error_msg"), str)
+            else None
+        )
         raise StreamError(
             f"{info}: failed after the transfer started: {error}: {error_msg}",
             status_code=200,

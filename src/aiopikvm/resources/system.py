@@ -5,11 +5,11 @@ from typing import Final
 
 import httpx
 
-from .._exceptions import InvalidInputError, PiKVMTimeoutError, RequestInfo
+from .._exceptions import InvalidInputError
 from ..models import Info
 from ..models._base import parse
-from ..transport.http import Params, transport_error
-from ._base import Resource
+from ..transport.http import Params, reading_body
+from ._base import Resource, check_bool
 
 INFO_FIELDS: Final = frozenset(
     {"system", "auth", "meta", "extras", "health", "uptime", "node", "fan"}
@@ -29,8 +29,7 @@ class System(Resource):
         which folds both into an ``hw`` field (also a valid field name then) and leaves
         ``health`` out unless asked for. An unknown field raises :class:`InvalidInputError`.
         """
-        if not isinstance(legacy, bool):
-            raise InvalidInputError(f"legacy must be a bool, got {legacy!r}")
+        check_bool(legacy, "legacy")
         known = INFO_FIELDS | {"hw"} if legacy else INFO_FIELDS
         for field in fields:
             if field not in known:
@@ -69,14 +68,9 @@ class System(Resource):
     async def _follow_log(self, params: Params) -> AsyncIterator[str]:
         timeout = httpx.Timeout(self._kvm._transport.timeout, read=None)
         async with self._kvm.stream("GET", "log", params=params, timeout=timeout) as response:
-            info = RequestInfo(response.request.method, str(response.request.url))
-            try:
+            with reading_body(response):
                 async for line in response.aiter_lines():
                     yield line
-            except httpx.TimeoutException:
-                raise PiKVMTimeoutError(f"{info}: timed out reading", request=info) from None
-            except httpx.HTTPError as exc:
-                raise transport_error(exc, info) from None
 
 
 def _log_params(seek: int | None) -> Params:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
-from typing import Any, Literal, TypeAlias
+from collections.abc import AsyncIterable, AsyncIterator, Iterator, Mapping
+from typing import Any, Final, Literal, TypeAlias
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
 from .._exceptions import (
+    InvalidInputError,
     PiKVMConnectionError,
     PiKVMError,
     PiKVMTimeoutError,
@@ -32,6 +35,44 @@ Content: TypeAlias = bytes | str | AsyncIterable[bytes]
 Timeout: TypeAlias = float | httpx.Timeout | Literal["default"] | None
 
 redact_httpcore_logs()  # its DEBUG log would show kvmd's session cookie
+
+_USERINFO: Final = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s'\"]+@")
+_MAX_PORT: Final = 65535
+
+
+def redact_userinfo(text: str) -> str:
+    """``text`` with the ``user:password@`` of every URL in it replaced by ``***@``."""
+    return _USERINFO.sub(r"\1***@", text)
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for an error message: no userinfo in it, nor in a URL passed as a query
+    value (``msd/write_remote?url=https://user:token@host/...``), which is percent-encoded
+    there and so out of reach of :func:`redact_userinfo` on the whole string."""
+    parts = urlsplit(redact_userinfo(url))
+    if not parts.query:
+        return urlunsplit(parts)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    redacted = [(key, redact_userinfo(value)) for key, value in pairs]
+    query = urlencode(redacted, safe=":/@*") if redacted != pairs else parts.query
+    return urlunsplit(parts._replace(query=query))
+
+
+def request_info(request: httpx.Request) -> RequestInfo:
+    return RequestInfo(request.method, redact_url(str(request.url)))
+
+
+@contextlib.contextmanager
+def reading_body(response: httpx.Response) -> Iterator[RequestInfo]:
+    """Around reading a streamed body: a failure meanwhile becomes our error. Gives the
+    request's description for the caller's own errors."""
+    info = request_info(response.request)
+    try:
+        yield info
+    except httpx.TimeoutException:
+        raise PiKVMTimeoutError(f"{info}: timed out reading", request=info) from None
+    except httpx.HTTPError as exc:
+        raise transport_error(exc, info) from None
 
 
 def encode_params(params: Params | None) -> dict[str, str]:
@@ -72,9 +113,11 @@ def error_from_response(status_code: int, content: bytes, request: RequestInfo) 
     if isinstance(body, dict) and isinstance(body.get("result"), dict):
         result = body["result"]
         error = result.get("error") if isinstance(result.get("error"), str) else None
-        error_msg = result.get("error_msg") if isinstance(result.get("error_msg"), str) else None
+        if isinstance(result.get("error_msg"), str):
+            # kvmd quotes what it was given, a download URL with its credentials included
+            error_msg = redact_userinfo(result["error_msg"])
     if error is None:
-        detail = _text_detail(content)
+        detail = redact_userinfo(_text_detail(content))
     return api_error_for(
         status_code, error=error, error_msg=error_msg, request=request, detail=detail
     )
@@ -109,16 +152,18 @@ class HTTPTransport:
         retries: RetryPolicy | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        try:
+            port = httpx.URL(self.base_url).port
+        except httpx.InvalidURL as exc:
+            raise InvalidInputError(f"not a device URL: {base_url!r} ({exc})") from None
+        if port is not None and not 0 < port <= _MAX_PORT:
+            raise InvalidInputError(f"not a device URL: {base_url!r} (port out of range)")
         self.credentials = credentials
         self.timeout = timeout
         self.retries = retries
         self._pinned = ssl_context if isinstance(ssl_context, PinnedSSLContext) else None
         self._owns_client = http_client is None
-        self._client = http_client or httpx.AsyncClient(
-            verify=ssl_context if ssl_context is not None else True,
-            timeout=timeout,
-            follow_redirects=False,
-        )
+        self._client = http_client or _new_client(ssl_context, timeout)
         self.cookies: dict[str, str] = {}
 
     def url(self, path: str) -> str:
@@ -159,13 +204,8 @@ class HTTPTransport:
             authenticate=authenticate,
             timeout=timeout,
         ) as response:
-            info = self._info(response.request)
-            try:
+            with reading_body(response) as info:
                 await response.aread()
-            except httpx.TimeoutException:
-                raise PiKVMTimeoutError(f"{info}: timed out reading", request=info) from None
-            except httpx.HTTPError as exc:
-                raise transport_error(exc, info) from None
         if response.status_code == 204:
             return None
         if expect == "bytes":
@@ -202,7 +242,11 @@ class HTTPTransport:
         """
         url = self.url(path)
         query = encode_params(params)
-        info = RequestInfo(method, str(httpx.URL(url, params=query)) if query else url)
+        try:
+            full_url = httpx.URL(url, params=query)
+        except httpx.InvalidURL as exc:
+            raise InvalidInputError(f"{method} {path!r}: not a valid request path: {exc}") from None
+        info = RequestInfo(method, redact_url(str(full_url)))
         request_timeout = self.timeout if timeout == "default" else timeout
 
         async def attempt() -> httpx.Response:
@@ -216,18 +260,26 @@ class HTTPTransport:
             all_headers = dict(headers or {})
             if authenticate:
                 all_headers.update(self.auth_headers())  # per attempt: a fresh TOTP code
-            request = self._client.build_request(
-                method,
-                url,
-                params=query,
-                content=content,
-                data=data,
-                json=json,
-                headers=all_headers,
-                timeout=request_timeout,
-            )
+            try:
+                request = self._client.build_request(
+                    method,
+                    full_url,
+                    content=content,
+                    data=data,
+                    json=json,
+                    headers=all_headers,
+                    timeout=request_timeout,
+                )
+            except (UnicodeEncodeError, TypeError) as exc:
+                # a header value outside Latin-1, a body of the wrong type: ours to refuse
+                raise InvalidInputError(f"{info}: cannot send this request: {exc}") from None
             try:
                 response = await self._client.send(request, stream=True, follow_redirects=False)
+            except httpx.HTTPStatusError as exc:
+                # A caller's client whose event hook calls raise_for_status(): the status
+                # is still kvmd's answer and maps as one. httpx has closed the response,
+                # so its body is there only if the hook read it.
+                response = exc.response
             except httpx.TimeoutException as exc:
                 reason = type(exc).__name__
                 raise PiKVMTimeoutError(f"{info}: timed out ({reason})", request=info) from None
@@ -241,7 +293,7 @@ class HTTPTransport:
             if response.status_code >= 300:
                 try:
                     body = await response.aread()
-                except httpx.HTTPError:
+                except (httpx.HTTPError, httpx.StreamError):  # StreamClosed: see above
                     body = b""
                 finally:
                     await response.aclose()
@@ -258,13 +310,24 @@ class HTTPTransport:
         finally:
             await response.aclose()
 
-    @staticmethod
-    def _info(request: httpx.Request) -> RequestInfo:
-        return RequestInfo(request.method, str(request.url))
-
     async def aclose(self) -> None:
         if self._owns_client:
             await self._client.aclose()
+
+
+def _new_client(ssl_context: ssl.SSLContext | None, timeout: float | None) -> httpx.AsyncClient:
+    try:
+        return httpx.AsyncClient(
+            verify=ssl_context if ssl_context is not None else True,
+            timeout=timeout,
+            follow_redirects=False,
+        )
+    except (httpx.InvalidURL, ValueError) as exc:
+        # httpx reads HTTP_PROXY, HTTPS_PROXY and ALL_PROXY here and refuses a bad one
+        raise InvalidInputError(
+            f"the proxy set in the environment is not usable: {redact_userinfo(str(exc))}; "
+            "fix or unset HTTP_PROXY, HTTPS_PROXY and ALL_PROXY, or pass http_client="
+        ) from None
 
 
 def transport_error(exc: BaseException, info: RequestInfo) -> PiKVMConnectionError:
@@ -273,5 +336,5 @@ def transport_error(exc: BaseException, info: RequestInfo) -> PiKVMConnectionErr
         return exc  # ours already (a pinned certificate's check, say)
     if is_certificate_error(exc):
         return TLSError(f"{info}: TLS certificate verification failed: {TLS_HINT}", request=info)
-    reason = str(exc) or type(exc).__name__
+    reason = redact_userinfo(str(exc)) or type(exc).__name__
     return PiKVMConnectionError(f"{info}: cannot reach the device: {reason}", request=info)
