@@ -91,6 +91,29 @@ async def test_fixed_documents_are_the_recorded_ones(emu: Emulator, name: str, p
     assert response.json() == load(name)
 
 
+async def test_also_served_outside_api_as_on_a_device(emu: Emulator) -> None:
+    async with httpx.AsyncClient(base_url=emu.url) as client:
+        root = await client.get("/redfish/v1")  # no credentials needed, as under /api
+        refused = await client.get("/redfish/v1/Systems/0")
+        system = await client.get("/redfish/v1/Systems/0", auth=("admin", "admin"))
+        under_api = await client.get("/api/redfish/v1/Systems/0", auth=("admin", "admin"))
+        not_kvmd = await client.get("/hid", auth=("admin", "admin"))
+    assert root.json() == load("redfish_root.json")
+    assert refused.status_code == 401
+    assert system.status_code == 200 and system.json() == under_api.json()
+    assert not_kvmd.status_code == 404  # only Redfish lives outside /api
+
+
+async def test_without_atx_system_0_is_not_listed_and_a_reset_does_nothing() -> None:
+    async with Emulator(atx_enabled=False) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        systems = await kvm.redfish.get_systems()
+        await kvm.redfish.reset_system("ForceOff")  # 204, as kvmd: nothing to press
+        system = await kvm.redfish.get_system()
+        assert emu.target.powered is True
+    assert systems.model_dump(by_alias=True) == load("redfish_systems.json")  # as recorded
+    assert system.power_state == "Off"  # the LED of a disabled ATX reads off
+
+
 # ----- documents through the client ---------------------------------------------------
 
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._emulator import Emulator
 
 
 def _user(value: str) -> tuple[str, str]:
@@ -15,6 +21,28 @@ def _user(value: str) -> tuple[str, str]:
     if not sep or not user:
         raise argparse.ArgumentTypeError(f"expected USER:PASSWORD, got {value!r}")
     return user, passwd
+
+
+def _size(value: str) -> tuple[int, int]:
+    width, _, height = value.lower().partition("x")
+    try:
+        return int(width), int(height)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {value!r}") from None
+
+
+def _json_file(value: str) -> Any:
+    try:
+        with open(value, encoding="utf-8") as file:
+            return json.load(file)
+    except (OSError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"cannot read {value!r}: {exc}") from None
+
+
+def _directory(value: str) -> str:
+    if not os.path.isdir(value):
+        raise argparse.ArgumentTypeError(f"not a directory: {value!r}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,27 +62,65 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--totp-secret", help="base32 secret: passwords end with its code")
     parser.add_argument("--hid-delay", type=float, default=0.0, help="seconds per HID event")
     parser.add_argument("--host-off", action="store_true", help="start with the host off")
+    parser.add_argument(
+        "--screen",
+        type=_size,
+        default=(1920, 1080),
+        metavar="WIDTHxHEIGHT",
+        help="the host's video mode (default 1920x1080)",
+    )
+    parser.add_argument(
+        "--gpio",
+        type=_json_file,
+        metavar="FILE",
+        help="GPIO channels: a JSON file shaped like kvmd's gpio scheme, e.g. "
+        '{"relay": {"mode": "output"}, "led": {"mode": "input"}} (default: the recorded v3\'s)',
+    )
+    parser.add_argument(
+        "--msd-dir",
+        type=_directory,
+        metavar="DIR",
+        help="keep MSD images in this directory (default: a temporary one)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    group = parser.add_argument_group("subsystems a device can lack")
+    group.add_argument("--no-atx", action="store_true", help="no ATX (AtxDisabledError)")
+    group.add_argument("--no-msd", action="store_true", help="no MSD (MsdDisabledError)")
+    group.add_argument(
+        "--no-log", action="store_true", help="log reader off (LogReaderDisabledError)"
+    )
+    group.add_argument("--no-ocr", action="store_true", help="no Tesseract for OCR (OcrError)")
     from ._faults import add_arguments
 
     add_arguments(parser)
     return parser
 
 
-async def _serve(args: argparse.Namespace) -> None:
+def _emulator(args: argparse.Namespace) -> Emulator:
     from ._emulator import Emulator
-    from ._faults import apply_arguments
 
-    emulator = Emulator(
+    return Emulator(
         host=args.host,
         port=args.port,
         users=dict(args.users or [("admin", "admin")]),
         totp_secret=args.totp_secret,
         hid_delay=args.hid_delay,
         host_powered=not args.host_off,
+        screen_size=args.screen,
+        gpio=args.gpio,
+        msd_dir=args.msd_dir,
+        atx_enabled=not args.no_atx,
+        msd_enabled=not args.no_msd,
+        log_enabled=not args.no_log,
+        ocr_enabled=not args.no_ocr,
         tls=args.tls,
         fault_seed=args.seed,
     )
+
+
+async def _serve(emulator: Emulator, args: argparse.Namespace) -> None:
+    from ._faults import apply_arguments
+
     async with emulator:
         print(f"PiKVM emulator listening on {emulator.url} (API under /api)", flush=True)
         if args.tls:
@@ -69,13 +135,18 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    try:
+        emulator = _emulator(args)
+    except ValueError as exc:  # a GPIO scheme, a screen size or a secret it cannot use
+        parser.error(str(exc))
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
+        asyncio.run(_serve(emulator, args))
     return 0
 
 

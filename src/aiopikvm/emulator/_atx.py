@@ -10,6 +10,9 @@ was asked to go.
 
 The simulated host reacts when the button is released: a short power press toggles it,
 a long one forces it off, reset leaves it as it is.
+
+A device without ATX (kvmd's ``disabled`` plugin) reports everything off and answers each
+action, once its parameters passed the validators, with ``AtxDisabledError``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from ._errors import AtxIsBusyError
+from ._errors import AtxDisabledError, AtxIsBusyError
 from ._log import Journal
 from ._server import Broadcast, Route, json_response
 from ._target import Target
@@ -44,11 +47,13 @@ class Atx:
         self,
         target: Target,
         *,
+        enabled: bool = True,
         click_delay: float,
         long_click_delay: float,
         broadcast: Broadcast,
         journal: Journal,
     ) -> None:
+        self.enabled = enabled
         self._target = target
         self._journal = journal
         self._delays = {"power": click_delay, "power_long": long_click_delay, "reset": click_delay}
@@ -73,10 +78,10 @@ class Atx:
         power = self._pressing in ("power", "power_long")
         reset = self._pressing == "reset"
         return {
-            "enabled": True,
+            "enabled": self.enabled,
             "busy": power or reset,
             "acts": {"power": power, "reset": reset},
-            "leds": {"power": self._target.powered, "hdd": False},
+            "leds": {"power": self.enabled and self._target.powered, "hdd": False},
         }
 
     def full_state(self) -> dict[str, Any]:
@@ -94,11 +99,15 @@ class Atx:
 
     async def power(self, action: str, wait: bool) -> None:
         # Each action is one button, pressed only if the power LED says it is needed.
+        if not self.enabled:
+            raise AtxDisabledError()
         button, wanted_power = _POWER_ACTIONS[action]
         if self._target.powered == wanted_power:
             await self.click(button, wait)
 
     async def click(self, button: str, wait: bool) -> None:
+        if not self.enabled:
+            raise AtxDisabledError()
         if self._pressing is not None:
             raise AtxIsBusyError()
         self._pressing = button

@@ -60,7 +60,10 @@ class Emulator:
     Virtual media (MSD) stores images in ``msd_dir``, or in a temporary directory removed
     on :meth:`stop`; it starts online with nothing selected. New files show in its storage
     ``msd_storage_delay`` seconds after they change (kvmd's watcher lags, too).
-    ``msd_enabled=False`` is a device without MSD.
+    ``msd_enabled=False`` is a device without MSD, ``atx_enabled=False`` one without ATX,
+    ``log_enabled=False`` one whose log reader is off, ``ocr_enabled=False`` one without
+    Tesseract: each answers as kvmd does then (``MsdDisabledError``, ``AtxDisabledError``,
+    ``LogReaderDisabledError``, ``OcrError``).
     ``gpio`` is the GPIO channels, a scheme shaped like kvmd's ``kvmd.gpio.scheme`` config
     (``{"relay": {"mode": "output", "pulse": {"delay": 0.5}}, "led": {"mode": "input"}}``;
     see ``aiopikvm.emulator._gpio.GpioScheme``); by default the recorded device's.
@@ -86,6 +89,7 @@ class Emulator:
         atx_click_delay: float = 0.1,
         atx_long_click_delay: float = 0.3,
         host_powered: bool = True,
+        atx_enabled: bool = True,
         ws_heartbeat: float = 15.0,
         screen_size: tuple[int, int] = (1920, 1080),
         streamer_start_delay: float = 0.1,
@@ -95,6 +99,8 @@ class Emulator:
         msd_enabled: bool = True,
         msd_dir: str | PathLike[str] | None = None,
         msd_storage_delay: float = 0.1,
+        log_enabled: bool = True,
+        ocr_enabled: bool = True,
         gpio: GpioScheme | None = None,
         metrics_cache_ttl: float = 5.0,
         tls: bool = False,
@@ -102,7 +108,7 @@ class Emulator:
     ) -> None:
         self._host = host
         self._requested_port = port
-        self._journal = Journal()
+        self._journal = Journal(readable=log_enabled)
         self._auth = Auth(users, totp_secret, journal=self._journal)
         leds = _captures.result("hid.json")["keyboard"]["leds"]
         self.target: Target = Target(
@@ -116,6 +122,7 @@ class Emulator:
         )
         self._atx = Atx(
             self.target,
+            enabled=atx_enabled,
             click_delay=atx_click_delay,
             long_click_delay=atx_long_click_delay,
             broadcast=self._broadcast,
@@ -150,6 +157,7 @@ class Emulator:
         self._streamer = Streamer(
             self.target,
             screen_size=screen_size,
+            ocr_enabled=ocr_enabled,
             start_delay=streamer_start_delay,
             stop_delay=streamer_stop_delay,
             stream_clients=lambda: self._ws.stream_clients,

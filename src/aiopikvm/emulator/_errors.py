@@ -40,6 +40,20 @@ class MsdIsBusyError(IsBusyError):
         super().__init__("Performing another MSD operation, please try again later")
 
 
+class AtxDisabledError(OperationError):
+    def __init__(self) -> None:
+        super().__init__("ATX is disabled")
+
+
+class LogReaderDisabledError(OperationError):
+    def __init__(self) -> None:
+        super().__init__("LogReader is disabled")
+
+
+class OcrError(OperationError):
+    """kvmd's OCR failing; on a device without Tesseract, every recognition."""
+
+
 class MsdDisabledError(OperationError):
     def __init__(self) -> None:
         super().__init__("MSD is disabled")

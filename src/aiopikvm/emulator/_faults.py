@@ -3,7 +3,8 @@
 ``emu.faults`` holds the rules; they act on the emulator's real request path and sessions:
 
 - :meth:`Faults.fail` answers matching requests with an error status instead of handling
-  them (503 in kvmd's envelope, 409 busy, nginx's 502 page, aiohttp's bare 500, ...);
+  them (503 in kvmd's envelope, 409 busy, nginx's 502 page, a crash's bare 500, ...);
+- :meth:`Faults.respond` answers them with a canned response, e.g. a recorded one;
 - :meth:`Faults.delay` holds matching requests before they are handled;
 - :meth:`Faults.drop_ws` ends WebSocket sessions after a number of frames, either as a dead
   link does (the TCP connection is aborted: no close frame, the client sees code 1006) or
@@ -25,6 +26,7 @@ import asyncio
 import fnmatch
 import functools
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from ._server import API_PREFIX, INTERNAL_ERROR_TEXT, json_response
+from ._server import API_PREFIX, InjectedCrash, json_response
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -81,7 +83,7 @@ class SeenRequest:
 class HttpFault:
     """A rule on requests whose path (relative to ``/api``, e.g. ``"atx/*"``) and method
     match. ``remaining`` is how many more requests it acts on (``None``: until removed);
-    ``hits`` how many it has acted on."""
+    ``hits`` how many it has acted on. A rule with no ``status`` only delays."""
 
     def __init__(
         self,
@@ -92,6 +94,8 @@ class HttpFault:
         status: int | None = None,
         error: str | None = None,
         error_msg: str | None = None,
+        body: bytes | None = None,
+        content_type: str | None = None,
         delay: float = 0.0,
     ) -> None:
         if times is not None and times < 1:
@@ -102,6 +106,8 @@ class HttpFault:
         self.status = status
         self.error = error
         self.error_msg = error_msg
+        self.body = body
+        self.content_type = content_type
         self.delay = delay
         self.hits = 0
 
@@ -122,10 +128,14 @@ class HttpFault:
             self.remaining -= 1
         return True
 
-    def response(self, path: str) -> web.Response:
+    def response(self, method: str, path: str) -> web.Response:
         status = self.status or 503
+        if self.body is not None:
+            headers = {"Content-Type": self.content_type} if self.content_type else None
+            return web.Response(status=status, body=self.body, headers=headers)
         if self.error is None and status == 500:
-            return web.Response(status=500, text=INTERNAL_ERROR_TEXT, content_type="text/plain")
+            # A real crash, through the server's last-resort handler, as kvmd's would be.
+            raise InjectedCrash(f"{method} /{path} -> 500 (a crash)")
         if self.error is None and status in (502, 504):
             page = _NGINX_PAGE.format(status=status, reason=_reason(status))
             return web.Response(status=status, text=page, content_type="text/html")
@@ -227,11 +237,35 @@ class Faults:
         """Answer the next ``times`` matching requests (``None``: all, until removed) with
         ``status`` instead of handling them. The body is what a device sends for it: 503,
         409, 401 and 403 in kvmd's envelope (``error``/``error_msg`` override the class name
-        and message), 500 as aiohttp's plain text, 502 and 504 as nginx's HTML page. The
-        WebSocket handshake is ``path="ws"``."""
+        and message), 500 as a crash (the handler raises; the answer is aiohttp's plain
+        text), 502 and 504 as nginx's HTML page. The WebSocket handshake is ``path="ws"``."""
         if not 400 <= status <= 599:
             raise ValueError(f"status must be an error status (400..599), got {status!r}")
         rule = HttpFault(path, method, times, status=status, error=error, error_msg=error_msg)
+        self._http.append(rule)
+        return rule
+
+    def respond(
+        self,
+        path: str,
+        body: bytes | str,
+        *,
+        status: int = 200,
+        content_type: str | None = "application/json; charset=utf-8",
+        method: str | None = None,
+        times: int | None = 1,
+    ) -> HttpFault:
+        """Answer the next ``times`` matching requests (``None``: all, until removed) with
+        ``body`` as it is, instead of handling them: a device's recorded answer, one from
+        a newer kvmd, or a broken one. ``str`` bodies go out as UTF-8."""
+        if not 200 <= status <= 599:
+            raise ValueError(f"status must be 200..599, got {status!r}")
+        if not isinstance(body, bytes | str):
+            raise TypeError(f"body must be bytes or str, got {type(body).__name__}")
+        content = body.encode("utf-8") if isinstance(body, str) else body
+        rule = HttpFault(
+            path, method, times, status=status, body=content, content_type=content_type
+        )
         self._http.append(rule)
         return rule
 
@@ -264,7 +298,7 @@ class Faults:
                 failure = rule
         if failure is not None:
             logger.info("Fault: %s %s -> %d", request.method, request.path, failure.status)
-            return failure.response(path)
+            return failure.response(request.method, path)
         return await handler(request)
 
     async def _hold(self, seconds: float) -> None:
@@ -395,20 +429,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "number in LOW..HIGH), like a dead link",
     )
     group.add_argument(
-        "--drop-ws-clean", action="store_true", help="close with a close frame instead"
+        "--drop-ws-every",
+        type=_period,
+        metavar="SECONDS",
+        help="cut every open WebSocket session this often (the first time after SECONDS)",
+    )
+    group.add_argument(
+        "--drop-ws-clean",
+        action="store_true",
+        help="for both --drop-ws-*: close with a close frame instead",
     )
     group.add_argument(
         "--malformed-every",
-        type=float,
+        type=_period,
         metavar="SECONDS",
         help="send every kind of malformed frame to the open sessions this often",
     )
     group.add_argument(
-        "--reboot-every", type=float, metavar="SECONDS", help="reboot the device this often"
+        "--reboot-every", type=_period, metavar="SECONDS", help="reboot the device this often"
     )
     group.add_argument(
         "--reboot-downtime",
-        type=float,
+        type=_duration,
         default=5.0,
         metavar="SECONDS",
         help="how long a reboot refuses connections (default 5)",
@@ -426,6 +468,9 @@ def apply_arguments(emulator: Emulator, args: argparse.Namespace) -> list[asynci
     if args.drop_ws_after is not None:
         faults.drop_ws(args.drop_ws_after, clean=args.drop_ws_clean, times=None)
     tasks = []
+    if args.drop_ws_every:
+        drop = functools.partial(faults.drop_ws_now, clean=args.drop_ws_clean)
+        tasks.append(asyncio.create_task(_every(args.drop_ws_every, "WebSocket drop", drop)))
     if args.malformed_every:
         send = _malformed(faults)
         tasks.append(asyncio.create_task(_every(args.malformed_every, "malformed frames", send)))
@@ -442,11 +487,28 @@ def _malformed(faults: Faults) -> Callable[[], Awaitable[None]]:
     return send
 
 
-async def _every(seconds: float, what: str, action: Callable[[], Awaitable[None]]) -> None:
+async def _every(seconds: float, what: str, action: Callable[[], Awaitable[object]]) -> None:
     while True:
         await asyncio.sleep(seconds)
         logger.info("Fault: %s", what)
         await action()
+
+
+def _duration(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}")
+    return seconds
+
+
+def _period(value: str) -> float:
+    seconds = _duration(value)
+    if seconds == 0:
+        raise argparse.ArgumentTypeError("expected a period of more than 0 seconds")
+    return seconds
 
 
 def _fail_spec(value: str) -> tuple[str, int, int | None]:

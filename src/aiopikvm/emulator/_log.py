@@ -12,7 +12,8 @@ writes to it is handed the emulator's :class:`Journal` and calls :meth:`Journal.
 
 ``seek`` keeps the entries of the last ``seek`` seconds (``0``, the default: all of
 them); ``follow=1`` keeps the response open and sends each new entry as it is written,
-until the client goes away or the emulator stops.
+until the client goes away or the emulator stops. With the log reader disabled
+(``kvmd.logreader`` off) every read is refused with ``LogReaderDisabledError``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any, Final
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from ._errors import LogReaderDisabledError
 from ._server import API_PREFIX, Route
 from ._validators import valid_bool, valid_int
 
@@ -57,7 +59,8 @@ class _Entry:
 
 
 class Journal:
-    def __init__(self, *, size: int = _SIZE) -> None:
+    def __init__(self, *, size: int = _SIZE, readable: bool = True) -> None:
+        self.readable = readable
         self._entries: deque[_Entry] = deque(maxlen=size)
         self._seq = 0
         self._waiters: set[asyncio.Future[None]] = set()
@@ -125,6 +128,8 @@ class Journal:
         return [Route("GET", "/log", self._h_log)]
 
     async def _h_log(self, request: web.Request) -> web.StreamResponse:
+        if not self.readable:  # before the parameters, as kvmd checks
+            raise LogReaderDisabledError()
         seek = valid_int(request.query.get("seek", 0), "log seek", low=0)
         follow = valid_bool(request.query.get("follow", False))
         response = web.StreamResponse()

@@ -1,7 +1,8 @@
 """The aiohttp application: routing, kvmd's envelope, and the last-resort error page.
 
 Each subsystem module lists its own :class:`Route` objects; this module mounts them under
-``/api`` the way nginx exposes kvmd on a device, wraps each in kvmd's request wrapper
+``/api`` the way nginx exposes kvmd on a device (Redfish also at ``/redfish``, where a
+device's nginx forwards it too), wraps each in kvmd's request wrapper
 (authentication first, then the handler, errors turned into the envelope) and adds the
 same path normalisation kvmd configures (trailing slash -> 308, no appending).
 """
@@ -28,7 +29,13 @@ Broadcast = Callable[[str, dict[str, Any]], None]
 """Sends ``(event_type, event)`` to every open WebSocket session."""
 
 API_PREFIX: Final = "/api"
+UNPREFIXED: Final = ("/redfish/",)
+"""Routes nginx forwards from outside ``/api`` too (Redfish clients expect ``/redfish/v1``)."""
 INTERNAL_ERROR_TEXT: Final = "500 Internal Server Error\n\nServer got itself in trouble"
+
+
+class InjectedCrash(Exception):
+    """Raised by the fault injector to crash a request the way a bug in kvmd would."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +92,11 @@ async def _no_tracebacks(request: web.Request, handler: AiohttpHandler) -> web.S
         return await handler(request)
     except web.HTTPException:
         raise
+    except InjectedCrash as crash:
+        logger.info("Fault: %s", crash)  # asked for: no traceback to alarm anyone
     except Exception:
         logger.exception("Unexpected error on %s %s", request.method, request.path)
-        return web.Response(status=500, text=INTERNAL_ERROR_TEXT, content_type="text/plain")
+    return web.Response(status=500, text=INTERNAL_ERROR_TEXT, content_type="text/plain")
 
 
 def build_app(
@@ -106,8 +115,11 @@ def build_app(
         ]
     )
     for route in routes:
+        handler = _wrap(route, check_auth)
         # add_route, not add_get: kvmd's routes answer HEAD with 405.
-        app.router.add_route(route.method, API_PREFIX + route.path, _wrap(route, check_auth))
+        app.router.add_route(route.method, API_PREFIX + route.path, handler)
+        if (route.path + "/").startswith(UNPREFIXED):
+            app.router.add_route(route.method, route.path, handler)
     if on_shutdown is not None:
         shutdown = on_shutdown
 

@@ -17,6 +17,8 @@ What kvmd does and this copies:
   it without an event. Previews and OCR are validated only once there is a snapshot.
 - ``streamer`` events are partial, with kvmd's granularity: ``params`` (with ``limits``),
   ``streamer`` (with ``applied`` when that changed, and then ``limits``), ``snapshot``.
+- Without OCR (a device with no Tesseract) ``ocr.enabled`` is false with no languages,
+  and a recognition, once its parameters pass, is refused with ``OcrError``.
 
 The picture is the simulated host's console, drawn by :mod:`._screen`.
 """
@@ -36,6 +38,7 @@ from aiohttp import web
 
 from . import _captures
 from ._errors import (
+    OcrError,
     StreamerH264NotSupported,
     StreamerQualityNotSupported,
     StreamerResolutionNotSupported,
@@ -57,6 +60,7 @@ NO_SIGNAL_RESOLUTION: Final = (640, 480)
 """What ustreamer reports while it has no signal (its default capture size)."""
 _PREVIEW_SHRINK: Final = 5
 """kvmd's preview with no size given is a fifth of the snapshot's width and height."""
+_OCR_SIDES: Final = ("left", "top", "right", "bottom")
 _CACHE_HEADERS: Final = (
     ("Access-Control-Allow-Origin", "*"),
     ("Cache-Control", "no-store, no-cache, must-revalidate, pre-check=0, post-check=0, max-age=0"),
@@ -141,6 +145,7 @@ class Streamer:
         target: Target,
         *,
         screen_size: tuple[int, int],
+        ocr_enabled: bool = True,
         start_delay: float,
         stop_delay: float,
         stream_clients: Callable[[], int],
@@ -152,6 +157,9 @@ class Streamer:
         self._params: dict[str, Any] = recorded["params"]
         self._process: dict[str, Any] = recorded["streamer"]  # ustreamer's /state, online
         self._ocr: dict[str, Any] = _captures.result("streamer_ocr.json")["ocr"]
+        self._ocr_langs: list[str] = list(self._ocr["langs"]["available"])
+        if not ocr_enabled:
+            self._ocr = {"enabled": False, "langs": {"default": [], "available": []}}
         self._target = target
         self._resolution_lock = threading.Lock()
         self._resolution = _checked_size(*screen_size)
@@ -434,20 +442,17 @@ class Streamer:
             raise UnavailableError()
         headers = dict(frame.headers)
         if valid_bool(query.get("ocr", False)):
-            available = self._ocr["langs"]["available"]
-            # Checked like kvmd's; the console reads the same in every language.
+            # Checked like kvmd's, against the language files on the device (there even
+            # without Tesseract); the console reads the same in every language.
             valid_string_list(
                 str(query.get("ocr_langs", "")).strip(),
                 "OCR langs list",
-                lambda lang: string_in(lang, "OCR lang", available),
+                lambda lang: string_in(lang, "OCR lang", self._ocr_langs),
             )
-            text = recognize(
-                frame.screen,
-                valid_int(query.get("ocr_left", -1), "int"),
-                valid_int(query.get("ocr_top", -1), "int"),
-                valid_int(query.get("ocr_right", -1), "int"),
-                valid_int(query.get("ocr_bottom", -1), "int"),
-            )
+            region = [valid_int(query.get(f"ocr_{side}", -1), "int") for side in _OCR_SIDES]
+            if not self._ocr["enabled"]:
+                raise OcrError("Tesseract is not available")
+            text = recognize(frame.screen, *region)
             return web.Response(text=text, headers=headers, content_type="text/plain")
         data = frame.data
         if valid_bool(query.get("preview", False)):
