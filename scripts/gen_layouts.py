@@ -2,14 +2,17 @@
 """Generate the keyboard-layout tables in src/aiopikvm/protocol/layouts/ from xkeyboard-config.
 
 Dev-time only (stdlib, nothing here ships). Needs the Debian packages ``xkb-data``
-(the layouts) and ``x11proto-dev`` (keysymdef.h, for keysym -> Unicode)::
+(the layouts), ``x11proto-dev`` (keysymdef.h, for keysym -> Unicode) and ``libx11-data``
+(the Compose table, for dead keys)::
 
-    apt-get install -y xkb-data x11proto-dev
+    apt-get install -y xkb-data x11proto-dev libx11-data
     python3 scripts/gen_layouts.py
 
 The output is one JSON file per kvmd keymap name. Each maps a kvmd key name to its
-levels 1-4 (plain, Shift, AltGr, AltGr+Shift): a character, ``"dead:"`` plus the
-combining character a dead key adds, or null. Trailing nulls are dropped.
+levels 1-4 (plain, Shift, AltGr, AltGr+Shift): a character, ``"dead:"`` plus the dead
+key's xkb name, or null. Trailing nulls are dropped. ``_compose.json`` holds the Compose
+sequences over those symbols, ``_sources.json`` the package versions; see the README the
+script writes next to them.
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ from pathlib import Path
 
 XKB_ROOT = Path("/usr/share/X11/xkb")
 KEYSYMDEF = Path("/usr/include/X11/keysymdef.h")
+LOCALE_ROOT = Path("/usr/share/X11/locale")
+COMPOSE_LOCALE = "en_US.UTF-8"
+COMPOSE_FILE = "_compose.json"
+SOURCES_FILE = "_sources.json"
+# Debian packages the output is generated from; their versions go into SOURCES_FILE.
+PACKAGES = ("libx11-data", "x11proto-dev", "xkb-data")
 OUT_DIR = Path(__file__).resolve().parent.parent / "src" / "aiopikvm" / "protocol" / "layouts"
 
 # kvmd keymap name -> xkb "file(variant)"; None variant = the file's default section.
@@ -96,48 +105,6 @@ KEYCODES: dict[str, str] = {
 # taken from it (the rest is function keys and keypad).
 BASE = ("pc", "pc105")
 
-# keysymdef.h gives no code point for dead keys, so each is named by the Unicode combining
-# character it adds (resolved through unicodedata to catch typos).
-DEAD_KEYS: dict[str, str] = {
-    "grave": "COMBINING GRAVE ACCENT",
-    "acute": "COMBINING ACUTE ACCENT",
-    "circumflex": "COMBINING CIRCUMFLEX ACCENT",
-    "tilde": "COMBINING TILDE",
-    "perispomeni": "COMBINING GREEK PERISPOMENI",
-    "macron": "COMBINING MACRON",
-    "breve": "COMBINING BREVE",
-    "abovedot": "COMBINING DOT ABOVE",
-    "diaeresis": "COMBINING DIAERESIS",
-    "abovering": "COMBINING RING ABOVE",
-    "doubleacute": "COMBINING DOUBLE ACUTE ACCENT",
-    "caron": "COMBINING CARON",
-    "cedilla": "COMBINING CEDILLA",
-    "ogonek": "COMBINING OGONEK",
-    "iota": "COMBINING GREEK YPOGEGRAMMENI",
-    "voiced_sound": "COMBINING KATAKANA-HIRAGANA VOICED SOUND MARK",
-    "semivoiced_sound": "COMBINING KATAKANA-HIRAGANA SEMI-VOICED SOUND MARK",
-    "belowdot": "COMBINING DOT BELOW",
-    "hook": "COMBINING HOOK ABOVE",
-    "horn": "COMBINING HORN",
-    "stroke": "COMBINING SHORT STROKE OVERLAY",
-    "abovecomma": "COMBINING COMMA ABOVE",
-    "psili": "COMBINING COMMA ABOVE",
-    "abovereversedcomma": "COMBINING REVERSED COMMA ABOVE",
-    "dasia": "COMBINING REVERSED COMMA ABOVE",
-    "doublegrave": "COMBINING DOUBLE GRAVE ACCENT",
-    "belowring": "COMBINING RING BELOW",
-    "belowmacron": "COMBINING MACRON BELOW",
-    "belowcircumflex": "COMBINING CIRCUMFLEX ACCENT BELOW",
-    "belowtilde": "COMBINING TILDE BELOW",
-    "belowbreve": "COMBINING BREVE BELOW",
-    "belowdiaeresis": "COMBINING DIAERESIS BELOW",
-    "invertedbreve": "COMBINING INVERTED BREVE",
-    "belowcomma": "COMBINING COMMA BELOW",
-    "lowline": "COMBINING LOW LINE",
-    "aboveverticalline": "COMBINING VERTICAL LINE ABOVE",
-    "belowverticalline": "COMBINING VERTICAL LINE BELOW",
-    "longsolidusoverlay": "COMBINING LONG SOLIDUS OVERLAY",
-}
 DEAD_PREFIX = "dead:"
 
 # Key types whose first four levels are plain / Shift / AltGr / AltGr+Shift; any other
@@ -169,6 +136,8 @@ class Keysyms:
 
     values: dict[str, int]
     unicode: dict[int, int]
+    # Dead-key value -> its first name in keysymdef.h (dead_perispomeni is dead_tilde).
+    dead_names: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Keysyms:
@@ -180,18 +149,21 @@ class Keysyms:
         values: dict[str, int] = {}
         unicode: dict[int, int] = {}
         approximate: dict[int, int] = {}
+        dead_names: dict[int, str] = {}
         for line in path.read_text(encoding="ascii", errors="replace").splitlines():
             m = define.match(line)
             if not m:
                 continue
-            value, comment = int(m.group(2), 16), m.group(3) or ""
-            values[m.group(1)] = value
+            name, value, comment = m.group(1), int(m.group(2), 16), m.group(3) or ""
+            values[name] = value
+            if name.startswith("dead_"):
+                dead_names.setdefault(value, name)
             if (u := exact.match(comment)) is not None:
                 unicode.setdefault(value, int(u.group(1), 16))
             elif (u := approx.match(comment)) is not None:
                 approximate.setdefault(value, int(u.group(1), 16))
         # Deprecated aliases carry no comment; they share the value of the commented name.
-        return cls(values, {**approximate, **unicode})
+        return cls(values, {**approximate, **unicode}, dead_names)
 
     def codepoint(self, value: int) -> int | None:
         if value in self.unicode:
@@ -206,19 +178,16 @@ class Keysyms:
 class SymbolResolver:
     keysyms: Keysyms
     unknown: set[str] = field(default_factory=set)
-    dead_unmapped: set[str] = field(default_factory=set)
 
     def resolve(self, sym: str | None) -> str | None:
-        """A keysym name as a character, ``"dead:"`` + combining mark, or None."""
+        """A keysym name as a character, ``"dead:"`` + the dead key's name, or None."""
         if sym is None or sym in ("NoSymbol", "VoidSymbol"):
             return None
-        if sym.startswith("dead_"):
-            base = sym[5:]
-            if base not in DEAD_KEYS:
-                # e.g. dead_greek, dead_currency: no single combining mark to emulate.
-                self.dead_unmapped.add(sym)
-                return None
-            return DEAD_PREFIX + unicodedata.lookup(DEAD_KEYS[base])
+        if sym.startswith("dead_") and sym in self.keysyms.values:
+            # Dead keys have no code point: they are named, by their canonical name since
+            # Compose matches keysym values, not names.
+            name = self.keysyms.dead_names[self.keysyms.values[sym]]
+            return DEAD_PREFIX + name.removeprefix("dead_")
         cp: int | None
         if re.fullmatch(r"U[0-9A-Fa-f]{4,6}", sym):
             cp = int(sym[1:], 16)
@@ -511,6 +480,216 @@ def _normalize_keysym(sym: str | None) -> str | None:
     return sym
 
 
+# --------------------------------------------------------------------------- compose
+
+# A Compose trie: symbol -> the node after it, or the text a complete sequence types.
+# An empty node is a prefix whose continuations no shipped layout can type (a keypad key,
+# a keysym with no character): the target still waits there, and the next key cancels.
+Trie = dict[str, "Trie | str"]
+
+COMPOSE_LINE = re.compile(r"^(?P<lhs>(?:\s*<[^>]+>)+)\s*:\s*(?P<rhs>.*)$")
+COMPOSE_INCLUDE = re.compile(r'^\s*include\s+"(?P<path>[^"]*)"')
+
+
+@dataclass(frozen=True)
+class Production:
+    """One Compose line: keysym names, and the text the sequence types."""
+
+    keysyms: tuple[str, ...]
+    text: str
+
+
+class ComposeFiles:
+    """libX11's Compose files (Debian's ``libx11-data``), read as Compose(5) describes."""
+
+    SYSTEM = "/usr/share/X11/locale"
+
+    def __init__(self, root: Path, keysyms: Keysyms) -> None:
+        self.root = root
+        self.resolver = SymbolResolver(keysyms)
+
+    def path(self, locale: str) -> Path:
+        return self.root / locale / "Compose"
+
+    def productions(self, locale: str) -> tuple[list[Production], set[Path]]:
+        """The productions of ``locale``'s Compose file in file order, includes expanded,
+        and every file read."""
+        read: set[Path] = set()
+        return self._read(self.path(locale), locale, read, 0), read
+
+    def _read(self, path: Path, locale: str, read: set[Path], depth: int) -> list[Production]:
+        if depth > 10:
+            raise RecursionError(f"include loop at {path}")
+        read.add(path)
+        productions: list[Production] = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if (inc := COMPOSE_INCLUDE.match(line)) is not None:
+                target = inc.group("path").replace("%L", str(self.path(locale)))
+                target = target.replace("%S", self.SYSTEM)
+                if "%H" in target:
+                    continue  # the user's home: not part of the system's data
+                if target.startswith(self.SYSTEM + "/"):
+                    target = str(self.root / target.removeprefix(self.SYSTEM + "/"))
+                productions += self._read(Path(target), locale, read, depth + 1)
+                continue
+            if (m := COMPOSE_LINE.match(line)) is None:
+                continue
+            keysyms = tuple(re.findall(r"<([^>]+)>", m.group("lhs")))
+            text, keysym = _compose_rhs(m.group("rhs"))
+            if text is None:
+                text = self.resolver.resolve(keysym) or ""
+            productions.append(Production(keysyms, text))
+        return productions
+
+    def trie(self, productions: list[Production], reachable: set[str]) -> Trie:
+        """The sequences as libxkbcommon builds its table, over the symbols a shipped
+        layout can type (``reachable``): a longer sequence replaces a shorter one it
+        extends, an equal one replaces the earlier, a shorter one never replaces a longer."""
+        root: Trie = {}
+        for production in productions:
+            symbols: list[str] = []
+            for keysym in production.keysyms:
+                symbol = self.resolver.resolve(keysym)
+                if symbol is None or symbol not in reachable:
+                    break
+                symbols.append(symbol)
+            if not symbols:
+                continue
+            complete = len(symbols) == len(production.keysyms)
+            node = root
+            for symbol in symbols[:-1]:
+                child = node.get(symbol)
+                if not isinstance(child, dict):
+                    child = node[symbol] = {}
+                node = child
+            last = node.get(symbols[-1])
+            if complete:
+                if not isinstance(last, dict):
+                    node[symbols[-1]] = production.text
+            elif not isinstance(last, dict):
+                node[symbols[-1]] = {}
+        return root
+
+
+def _compose_rhs(rhs: str) -> tuple[str | None, str | None]:
+    """The string (Compose(5) escapes undone) and the keysym of a production's right side."""
+    text: str | None = None
+    rest = rhs.lstrip()
+    if rest.startswith('"'):
+        chars: list[str] = []
+        i = 1
+        while rest[i] != '"':
+            if rest[i] == "\\":
+                i += 1
+                if (m := re.match(r"[0-7]{1,3}", rest[i:])) is not None:
+                    chars.append(chr(int(m.group(), 8)))
+                    i += len(m.group())
+                    continue
+                if (m := re.match(r"[xX]([0-9a-fA-F]{1,2})", rest[i:])) is not None:
+                    chars.append(chr(int(m.group(1), 16)))
+                    i += len(m.group())
+                    continue
+            chars.append(rest[i])
+            i += 1
+        text = "".join(chars)
+        rest = rest[i + 1 :]
+    keysym = re.match(r"\s*(\w+)", rest.split("#", 1)[0])
+    return text, keysym.group(1) if keysym else None
+
+
+def sequences(
+    trie: Trie, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], str | None]]:
+    """Every path of ``trie``: its complete sequences with their text, and its empty
+    prefixes with None."""
+    for symbol, child in trie.items():
+        path = (*prefix, symbol)
+        if isinstance(child, str):
+            yield path, child
+        elif not child:
+            yield path, None
+        else:
+            yield from sequences(child, path)
+
+
+def type_on(trie: Trie, symbols: tuple[str, ...]) -> tuple[str, bool]:
+    """What the presses type with this Compose table, as libX11 does: a key that continues
+    no sequence cancels it and is swallowed; a dead key outside any sequence types nothing.
+    Also whether a sequence is left unfinished."""
+    node = trie
+    out: list[str] = []
+    for symbol in symbols:
+        child = node.get(symbol)
+        if child is None:
+            if node is trie and not symbol.startswith(DEAD_PREFIX):
+                out.append(symbol)
+            node = trie
+        elif isinstance(child, str):
+            out.append(child)
+            node = trie
+        else:
+            node = child
+    return "".join(out), node is not trie
+
+
+@dataclass
+class BuiltCompose:
+    trie: Trie
+    locale_dependent: dict[tuple[str, ...], list[str]]
+    compared: list[str]
+    not_compared: list[str]
+
+
+def build_compose(files: ComposeFiles, reachable: set[str]) -> BuiltCompose:
+    """en_US.UTF-8's table (what C.UTF-8 and most UTF-8 locales use), and which of the
+    sequences and single characters the planner may use type differently with another
+    UTF-8 locale's table built on it (pt_BR: dead acute + c is ç, not ć)."""
+    productions, _ = files.productions(COMPOSE_LOCALE)
+    trie = files.trie(productions, reachable)
+    # Dead-key sequences only: a locale whose table makes a plain key start a sequence
+    # (am_ET's "\\", for Ethiopic input) changes ordinary typing for its own users, and
+    # excluding such keys everywhere would leave no layout able to type them.
+    typed = [path for path, text in sequences(trie) if text is not None and len(path) > 1]
+    base = files.path(COMPOSE_LOCALE)
+    dependent: dict[tuple[str, ...], list[str]] = {}
+    compared: list[str] = []
+    not_compared: list[str] = []
+    for directory in sorted(files.root.glob("*.UTF-8")):
+        locale = directory.name
+        if locale == COMPOSE_LOCALE or not files.path(locale).is_file():
+            continue
+        other, read = files.productions(locale)
+        if base not in read:
+            # el_GR's table is its own, not en_US's with changes.
+            not_compared.append(locale)
+            continue
+        compared.append(locale)
+        other_trie = files.trie(other, reachable)
+        for path in typed:
+            if type_on(other_trie, path) != type_on(trie, path):
+                dependent.setdefault(path, []).append(locale)
+    return BuiltCompose(trie, dependent, compared, not_compared)
+
+
+def render_compose(built: BuiltCompose) -> str:
+    lines = ["{", f'  "locale": {json.dumps(COMPOSE_LOCALE)},', '  "sequences": [']
+    items = sorted(sequences(built.trie))
+    for n, (path, text) in enumerate(items):
+        symbols = ", ".join(_json_str(s) for s in path)
+        out = "null" if text is None else _json_str(text)
+        lines.append(f"    [[{symbols}], {out}]" + ("," if n < len(items) - 1 else ""))
+    lines.append("  ],")
+    lines.append('  "locale_dependent": [')
+    dependent = sorted(built.locale_dependent.items())
+    for n, (path, locales) in enumerate(dependent):
+        symbols = ", ".join(_json_str(s) for s in path)
+        comma = "," if n < len(dependent) - 1 else ""
+        lines.append(f"    [[{symbols}], {json.dumps(locales)}]{comma}")
+    lines.append("  ]")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 # --------------------------------------------------------------------------- output
 
 
@@ -547,15 +726,20 @@ def build_layout(
         if key is None:
             continue
         syms = key.levels[:4]
+        # An untyped key gets one by its number of levels, as xkb assigns it.
+        defined = len(key.levels) - next(
+            (i for i, s in enumerate(reversed(key.levels)) if s is not None), len(key.levels)
+        )
+        typ = key.type or ("ONE_LEVEL" if defined <= 1 else "TWO_LEVEL" if defined == 2 else None)
         width = 4
-        if key.type == "ONE_LEVEL":
+        if typ == "ONE_LEVEL":
             width = 1
-        elif key.type in TWO_LEVEL_TYPES:
+        elif typ in TWO_LEVEL_TYPES:
             width = 2
-        elif key.type is not None and key.type not in STANDARD_TYPES:
+        elif typ is not None and typ not in STANDARD_TYPES:
             extra = [resolver.resolve(s) for s in syms[1:]]
             if any(extra):
-                notes.append(f"{kvmd}: key type {key.type} read as plain/Shift/AltGr levels")
+                notes.append(f"{kvmd}: key type {typ} read as plain/Shift/AltGr levels")
         if not has_altgr:
             # Without a level-3 switch xkb never reaches these levels.
             width = min(width, 2)
@@ -563,9 +747,12 @@ def build_layout(
         if dropped:
             notes.append(f"{kvmd}: unreachable levels dropped: {dropped}")
         syms = syms[:width]
+        # A type without Shift or AltGr in its map ignores them: Shift+Space is a space,
+        # and AltGr+key on a two-level key types the key's own level.
         if len(syms) == 1:
-            # ONE_LEVEL: Shift does not change the level (Shift+Space is still a space).
-            syms = [syms[0], syms[0]]
+            syms = syms * (4 if has_altgr else 2)
+        elif width == 2 and has_altgr:
+            syms = syms + syms
         levels = [resolver.resolve(s) for s in syms]
         while levels and levels[-1] is None:
             levels.pop()
@@ -619,15 +806,24 @@ Generated by `scripts/gen_layouts.py`; do not edit by hand.
 ## Origin
 
 The tables are derived from **xkeyboard-config**, as packaged by Debian (`xkb-data`
-{version}), from the symbols files in `/usr/share/X11/xkb/symbols/`. Keysym names are
+{xkb_data}), from the symbols files in `/usr/share/X11/xkb/symbols/`. Keysym names are
 turned into characters with the code points given in `keysymdef.h` from Debian's
-`x11proto-dev` ({proto_version}). Each JSON file records the xkb file and variant it
-came from.
+`x11proto-dev` ({x11proto_dev}). Each JSON file records the xkb file and variant it
+came from. `_compose.json` holds the dead-key (Compose) sequences of **libX11**'s
+`{compose_locale}/Compose`, from Debian's `libx11-data` ({libx11_data}).
+`_sources.json` records these package versions.
 
-xkeyboard-config is distributed under MIT/X11-style permissive licences (each file
-keeps its copyright holders' notice; see `/usr/share/doc/xkb-data/copyright`). Those
-licences allow copying, modifying and redistributing with the copyright notice kept.
-Nothing here comes from kvmd's own keymaps.
+xkeyboard-config and libX11 are distributed under MIT/X11-style permissive licences
+(see `/usr/share/doc/xkb-data/copyright` and `/usr/share/doc/libx11-data/copyright`).
+Those licences allow copying, modifying and redistributing with the copyright notice
+kept. Nothing here comes from kvmd's own keymaps.
+
+## What they describe
+
+A target running Linux with X11 or Wayland: keys are read with xkb, dead keys with
+libX11's Compose table for `{compose_locale}` (also used by `C.UTF-8` and by every UTF-8
+locale without a table of its own), as libX11 and libxkbcommon do. The tests compare
+both with libxkbcommon itself.
 
 ## Format
 
@@ -643,15 +839,33 @@ has no `<LSGT>` of its own: its `< >` come from pc105). Such keys are listed in
 `layout.py` only uses them when no other key types the character with as few
 modifiers.
 
-Each level is a character, `"dead:"` followed by the combining character a dead key
-adds, or null; trailing nulls are left out. AltGr is `AltRight`, reaching xkb's third
-level; layouts where xkb gives no third-level switch keep two levels only. Only the
-alphanumeric block and the space bar are covered; Caps Lock is ignored.
+Each level is a character, `"dead:"` followed by the dead key's xkb name (`dead:acute`
+is `dead_acute`; aliases such as `dead_perispomeni` go by their first name,
+`dead:tilde`), or null; trailing nulls are left out. AltGr is `AltRight`, reaching xkb's
+third level; layouts where xkb gives no third-level switch keep two levels only. Only
+the alphanumeric block and the space bar are covered; Caps Lock is ignored.
+
+`_compose.json`:
+
+```
+{{"locale": "{compose_locale}",
+ "sequences": [[[symbol, ...], text or null], ...],
+ "locale_dependent": [[[symbol, ...], [locale, ...]], ...]}}
+```
+
+`sequences` are the Compose sequences made only of symbols some shipped layout can type
+(in the tables' notation), with the text each types. A sequence libX11 continues with
+keys no table has (the keypad, keysyms with no character) is cut there, with null text:
+a target still waits at that point. `locale_dependent` lists sequences, and single
+characters, that type something else with the table of a UTF-8 locale built on
+`{compose_locale}`'s ({compared}); the planner does not use them. Such a table can also
+make a plain key start a sequence (am_ET's `\\`, for Ethiopic input): that is not
+counted. Locales with a table of their own are not compared: {not_compared}.
 
 ## Regenerating
 
 ```
-apt-get install -y xkb-data x11proto-dev
+apt-get install -y xkb-data x11proto-dev libx11-data
 python3 scripts/gen_layouts.py
 ```
 
@@ -664,8 +878,27 @@ Reproduced from `/usr/share/doc/xkb-data/copyright`, as those licences ask.
 ```
 {copyright}
 ```
+
+## libX11 copyright and permission notice
+
+The X.Org standard licence, reproduced from `/usr/share/doc/libx11-data/copyright`
+(which lists the other holders of libX11's MIT/X11 licences).
+
+```
+{x11_copyright}
+```
 """
 COPYRIGHT = Path("/usr/share/doc/xkb-data/copyright")
+X11_COPYRIGHT = Path("/usr/share/doc/libx11-data/copyright")
+
+
+def x11_licence() -> str:
+    """libX11's canonical licence: the copyright file's first notice, up to the end of
+    its disclaimer."""
+    text = X11_COPYRIGHT.read_text(encoding="utf-8")
+    start = text.index("The following is the 'standard copyright'")
+    end = text.index("DEALINGS IN THE SOFTWARE.", start) + len("DEALINGS IN THE SOFTWARE.")
+    return text[start:end]
 
 
 def dpkg_version(pkg: str) -> str:
@@ -682,20 +915,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--xkb", type=Path, default=XKB_ROOT)
     parser.add_argument("--keysymdef", type=Path, default=KEYSYMDEF)
+    parser.add_argument("--locale", type=Path, default=LOCALE_ROOT)
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     args = parser.parse_args(argv)
 
-    for needed, package in ((args.xkb / "symbols", "xkb-data"), (args.keysymdef, "x11proto-dev")):
+    for needed, package in (
+        (args.xkb / "symbols", "xkb-data"),
+        (args.keysymdef, "x11proto-dev"),
+        (args.locale / COMPOSE_LOCALE / "Compose", "libx11-data"),
+    ):
         if not needed.exists():
             print(f"{needed} not found: apt-get install -y {package}", file=sys.stderr)
             return 1
     xkb = XkbSymbols(args.xkb)
-    resolver = SymbolResolver(Keysyms.load(args.keysymdef))
+    keysyms = Keysyms.load(args.keysymdef)
+    resolver = SymbolResolver(keysyms)
     args.out.mkdir(parents=True, exist_ok=True)
     for stale in args.out.glob("*.json"):
         stale.unlink()
 
     produced: list[str] = []
+    reachable: set[str] = set()
     for name, (filename, variant) in sorted(LAYOUTS.items()):
         if not (args.xkb / "symbols" / filename).is_file():
             print(f"skip {name}: xkb has no symbols/{filename}")
@@ -714,25 +954,35 @@ def main(argv: list[str] | None = None) -> int:
         }
         (args.out / f"{name}.json").write_text(render(doc, built.table), encoding="utf-8")
         produced.append(name)
+        reachable.update(s for levels in built.table.values() for s in levels if s is not None)
         print(f"{name}: {filename}({resolved}) {built.description!r}, {len(built.table)} keys")
         if built.generic_keys:
             print(f"  generic (pc105) keys: {built.generic_keys}")
         for note in built.notes:
             print(f"  note: {note}")
-
     if resolver.unknown:
         print("keysyms not in keysymdef.h (left null):", ", ".join(sorted(resolver.unknown)))
-    if resolver.dead_unmapped:
-        print(
-            "dead keys with no combining mark (left null):",
-            ", ".join(sorted(resolver.dead_unmapped)),
-        )
+
+    compose = build_compose(ComposeFiles(args.locale, keysyms), reachable)
+    (args.out / COMPOSE_FILE).write_text(render_compose(compose), encoding="utf-8")
+    print(
+        f"compose: {COMPOSE_LOCALE}, {sum(1 for _ in sequences(compose.trie))} sequences; "
+        f"{len(compose.locale_dependent)} typed differently in {', '.join(compose.compared)}"
+    )
+    if compose.not_compared:
+        print(f"  not built on {COMPOSE_LOCALE} (not compared): {', '.join(compose.not_compared)}")
+
+    versions = {package: dpkg_version(package) for package in PACKAGES}
+    (args.out / SOURCES_FILE).write_text(json.dumps(versions, indent=2) + "\n", encoding="utf-8")
     (args.out / "README.md").write_text(
         README.format(
-            version=dpkg_version("xkb-data"),
-            proto_version=dpkg_version("x11proto-dev"),
+            **{package.replace("-", "_"): version for package, version in versions.items()},
+            compose_locale=COMPOSE_LOCALE,
+            compared=", ".join(compose.compared),
+            not_compared=", ".join(compose.not_compared),
             layouts=", ".join(produced),
             copyright=COPYRIGHT.read_text(encoding="utf-8").strip(),
+            x11_copyright=x11_licence(),
         ),
         encoding="utf-8",
     )

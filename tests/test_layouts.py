@@ -1,8 +1,11 @@
-"""Keyboard layouts generated from xkeyboard-config, and the planner/composer using them."""
+"""Keyboard layouts generated from xkeyboard-config, and the planner/composer using them.
+
+These pin the model and known facts; ``test_layouts_xkbcommon.py`` checks every table and
+sequence against libxkbcommon, and ``test_gen_layouts.py`` that the data is the script's.
+"""
 
 from __future__ import annotations
 
-import unicodedata
 from importlib import resources
 
 import pytest
@@ -13,14 +16,14 @@ from aiopikvm.protocol.layout import (
     ALTGR,
     LAYOUTS,
     SHIFT,
+    ComposeTable,
     DeadKeyComposer,
     Layout,
     Stroke,
-    compose,
     dead_key,
     is_dead,
+    load_compose,
     load_layout,
-    spacing_accent,
 )
 
 from .captures import load, result
@@ -32,9 +35,10 @@ KVMD_KEYMAPS = (
     "is", "it", "ja", "lt", "lv", "mk", "nl", "no", "pl", "pt", "pt-br", "ru", "sl", "sv",
     "th", "tr",
 )  # fmt: skip
-ACUTE = dead_key("\u0301")
-GRAVE = dead_key("\u0300")
-CIRCUMFLEX = dead_key("\u0302")
+ACUTE = dead_key("acute")
+GRAVE = dead_key("grave")
+CIRCUMFLEX = dead_key("circumflex")
+DIAERESIS = dead_key("diaeresis")
 
 
 def type_strokes(layout: Layout, strokes: tuple[Stroke, ...] | list[Stroke]) -> str:
@@ -47,7 +51,7 @@ def type_strokes(layout: Layout, strokes: tuple[Stroke, ...] | list[Stroke]) -> 
         )
         assert symbol is not None, stroke
         out.append(composer.feed(symbol))
-    assert composer.pending is None
+    assert composer.pending == ()
     return "".join(out)
 
 
@@ -69,9 +73,7 @@ def test_layout_data_is_well_formed(name: str) -> None:
         assert key in kvmd_keys
         assert len(levels) == 4
         for symbol in levels:
-            if symbol is not None and is_dead(symbol):
-                accent = symbol.removeprefix("dead:")
-                assert unicodedata.category(accent) == "Mn", (key, symbol)
+            assert symbol is None or len(symbol) == 1 or is_dead(symbol), (key, symbol)
     assert layout.generic_keys <= set(layout.keys)
     assert layout.char_for("Space") == " "
     assert layout.strokes_for(" ") == (Stroke("Space"),)
@@ -108,9 +110,10 @@ def test_every_typable_character_round_trips(name: str) -> None:
 @pytest.mark.parametrize("name", LAYOUTS)
 def test_direct_keys_need_no_dead_key(name: str) -> None:
     layout = load_layout(name)
+    starts = load_compose().root
     for key, levels in layout.keys.items():
         for symbol in levels:
-            if symbol is not None and not is_dead(symbol):
+            if symbol is not None and not is_dead(symbol) and symbol not in starts:
                 strokes = layout.strokes_for(symbol)
                 assert strokes is not None, (key, symbol)
                 assert len(strokes) == 1, (key, symbol)
@@ -226,47 +229,90 @@ def test_untypable_reports_positions() -> None:
 # --------------------------------------------------------------------------- composer
 
 
-def test_compose_rules() -> None:
-    assert compose(ACUTE, "e") == "é"
-    assert compose(ACUTE, "E") == "É"
-    assert compose(CIRCUMFLEX, "o") == "ô"
-    assert compose(ACUTE, " ") == "\u00b4"
-    assert compose(CIRCUMFLEX, " ") == "^"
-    assert compose(GRAVE, GRAVE) == "`"
-    assert compose(ACUTE, GRAVE) == "\u00b4`"
-    assert compose(ACUTE, "x") == "\u00b4x"
-    assert compose(dead_key("\u0308"), "ä") == "\u00a8ä"
-    assert spacing_accent(dead_key("\u0309")) == "\u0309"  # no spacing form in Unicode
-    with pytest.raises(ValueError, match="not a dead-key marker"):
-        compose("a", "e")
+def test_dead_keys_follow_libx11s_compose_table() -> None:
+    de = load_layout("de")
+    # On X, dead acute + space is an apostrophe: the acute accent is the dead key twice.
+    assert de.strokes_for("\u00b4") == (Stroke("Equal"), Stroke("Equal"))
+    assert type_strokes(de, [Stroke("Equal"), Stroke("Space")]) == "'"
+    # dead_belowmacron + space types nothing on X: "ˍ" is not typable on de.
+    assert de.strokes_for("\u02cd") is None
+    assert de.char_for("IntlBackslash", shift=True, altgr=True) == dead_key("belowmacron")
+    fr = load_layout("fr")
+    assert fr.strokes_for("\u00a8") == (
+        Stroke("BracketLeft", (SHIFT,)),
+        Stroke("BracketLeft", (SHIFT,)),
+    )
 
 
-def test_composer_holds_one_dead_key() -> None:
+def test_a_key_that_starts_a_sequence_does_not_type_itself() -> None:
+    # Arabic's lam-alef key types two letters through Compose; never the ligature itself.
+    ar = load_layout("ar")
+    assert ar.char_for("KeyB") == "\ufefb"
+    assert type_strokes(ar, [Stroke("KeyB")]) == "\u0644\u0627"
+    assert ar.strokes_for("\ufefb") is None
+
+
+def test_sequences_other_locales_type_differently_are_not_used() -> None:
+    # pt_BR.UTF-8 and pt_PT.UTF-8 type dead acute + c as "ç", not "ć".
+    compose = load_compose()
+    assert compose.is_locale_dependent((ACUTE, "c"))
+    assert load_layout("pt-br").strokes_for("\u0107") is None
+    assert load_layout("pt-br").strokes_for("ç") == (Stroke("Semicolon"),)
+    # pl has its own key for it.
+    assert load_layout("pl").strokes_for("\u0107") == (Stroke("KeyC", (ALTGR,)),)
+
+
+def test_composer_follows_sequences_and_swallows_what_cancels_them() -> None:
     composer = DeadKeyComposer()
     assert composer.feed("a") == "a"
     assert composer.feed(ACUTE) == ""
-    assert composer.pending == ACUTE
+    assert composer.pending == (ACUTE,)
     assert composer.feed("e") == "é"
-    assert composer.pending is None
+    assert composer.pending == ()
     assert composer.feed(ACUTE) == ""
     assert composer.feed(ACUTE) == "\u00b4"
+    # A key that continues no sequence cancels it and types nothing, as libX11 does.
+    assert composer.feed(ACUTE) == ""
+    assert composer.feed("x") == ""
+    assert composer.feed("x") == "x"
+    # None: a key with no text (an arrow, F1) cancels too.
     assert composer.feed(CIRCUMFLEX) == ""
-    composer.reset()
-    assert composer.pending is None
+    assert composer.feed(None) == ""
     assert composer.feed("e") == "e"
+    # Three keys: acute, diaeresis, then the letter.
+    assert [composer.feed(s) for s in (ACUTE, DIAERESIS, "u")] == ["", "", "ǘ"]
+    composer.feed(GRAVE)
+    composer.reset()
+    assert composer.pending == ()
+    assert composer.feed("e") == "e"
+    # A dead key that starts no sequence types nothing.
+    assert DeadKeyComposer(ComposeTable([])).feed(ACUTE) == ""
 
 
-def test_custom_layout_and_validation() -> None:
+def test_custom_layout_compose_table_and_validation() -> None:
     layout = Layout("tiny", {"KeyA": ["a", "A"], "Quote": [ACUTE], "Space": [" ", " "]})
     assert layout.strokes_for("á") == (Stroke("Quote"), Stroke("KeyA"))
-    assert layout.strokes_for("\u00b4") == (Stroke("Quote"), Stroke("Space"))
+    assert layout.strokes_for("\u00b4") == (Stroke("Quote"), Stroke("Quote"))
+    # en_US.UTF-8 types acute + space as "'", fi_FI.UTF-8 as U+00B4: not used.
+    assert layout.strokes_for("'") is None
     assert layout.char_for("KeyA", shift=True, altgr=True) is None
     assert layout.char_for("Enter") == "\n"
+    assert layout.char_for("Tab", shift=True) is None  # ISO_Left_Tab, not a tab
     assert layout.char_for("F1") is None
+    own = ComposeTable([((ACUTE, "a"), "x"), ((ACUTE, ACUTE), None)], locale="test")
+    tiny = Layout("tiny", {"KeyA": ["a"], "Quote": [ACUTE]}, compose=own)
+    assert tiny.strokes_for("x") == (Stroke("Quote"), Stroke("KeyA"))
+    assert tiny.strokes_for("á") is None
     with pytest.raises(ValueError, match="neither a character nor a dead key"):
         Layout("bad", {"KeyA": ["ab"]})
     with pytest.raises(ValueError, match="more than 4 levels"):
         Layout("bad", {"KeyA": ["a", "b", "c", "d", "e"]})
+    with pytest.raises(ValueError, match="not a dead key name"):
+        dead_key("\u0301")
+    with pytest.raises(ValueError, match="extends a complete one"):
+        ComposeTable([((ACUTE,), "\u00b4"), ((ACUTE, "a"), "á")])
+    with pytest.raises(ValueError, match="conflicts"):
+        ComposeTable([((ACUTE, "a"), "á"), ((ACUTE, "a"), "b")])
 
 
 def test_stroke_is_frozen() -> None:

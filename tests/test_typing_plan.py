@@ -47,7 +47,7 @@ def replay(steps: list[TypingStep], layout: str) -> tuple[str, set[str]]:
         symbol = table.char_for(key.key, shift=SHIFT in held, altgr=ALTGR in held)
         assert symbol is not None, key
         out.append(composer.feed(symbol))
-    assert composer.pending is None
+    assert composer.pending == ()
     return "".join(out), held
 
 

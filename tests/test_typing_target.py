@@ -34,21 +34,46 @@ def test_a_german_target() -> None:
     assert target.screen_text == 'yzüß@€"/©'
 
 
-def test_dead_keys_compose_with_the_next_key() -> None:
+def test_dead_keys_compose_with_the_next_key_as_on_x() -> None:
     target = Target(layout="fr")
     tap(target, "BracketLeft", "KeyE")  # ^ then e
     tap(target, "BracketLeft", "Space")  # ^ then space: the accent itself
-    tap(target, "BracketLeft", "KeyT")  # no ^t: the accent, then t
+    tap(target, "BracketLeft", "KeyT")  # no ^t: X cancels, and the t is swallowed
     chord(target, ("ShiftLeft",), "BracketLeft")
     tap(target, "KeyU")  # diaeresis then u
-    assert target.screen_text == "ê^^tü"
+    assert target.screen_text == "ê^ü"
+    tap(target, "BracketLeft", "ArrowLeft", "KeyE")  # a key without text cancels too
+    assert target.screen_text == "ê^üe"
+
+
+def test_a_german_target_types_what_x_types_for_its_dead_keys() -> None:
+    target = Target(layout="de")
+    tap(target, "Equal", "Space", "Equal", "Equal")  # dead acute: + space, twice
+    chord(target, ("AltRight", "ShiftLeft"), "IntlBackslash")  # dead belowmacron...
+    tap(target, "Space")  # ...+ space is no sequence on X: nothing
+    assert target.screen_text == "'\u00b4"
+
+
+def test_keys_that_start_a_sequence() -> None:
+    target = Target(layout="ar")
+    tap(target, "KeyB")  # the lam-alef key types two letters through Compose
+    assert target.screen_text == "\u0644\u0627"
+
+
+def test_the_host_writes_on_its_console() -> None:
+    target = Target(layout="de")
+    tap(target, "Equal")  # an unfinished sequence survives the host's output
+    target.write("Passwort: ")
+    tap(target, "KeyE")
+    assert target.screen_text == "Passwort: é"
 
 
 def test_backspace_and_escape_cancel_a_pending_dead_key() -> None:
     target = Target(layout="fr")
     tap(target, "KeyQ", "BracketLeft", "Backspace", "KeyE")  # AZERTY: KeyQ is a
     tap(target, "BracketLeft", "Escape", "KeyE")
-    tap(target, "Backspace")
+    tap(target, "BracketLeft", "ScrollLock", "KeyE")
+    tap(target, "Backspace", "Backspace")
     assert target.screen_text == "ae"
 
 

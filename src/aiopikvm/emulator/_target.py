@@ -6,16 +6,24 @@ USB gadget writes reports to a real host. The target keeps the state a host woul
 text the keystrokes produced on its console, so tests can assert on outcomes rather than
 on frames.
 
-The console reads keys with the target's own keyboard layout (one of
-:data:`aiopikvm.protocol.layout.LAYOUTS`, ``"en-us"`` unless told otherwise), as that OS
-would: Shift and AltGr (``AltRight``, on layouts that have an AltGr level; elsewhere it is
-a plain Alt) pick the level, dead keys wait for the next key and compose with it (see
-:mod:`aiopikvm.protocol.layout`), Caps Lock inverts Shift on letter keys. So a client that
-types for another layout than the target's gets the wrong characters here, exactly as on a
-real machine. Enter types ``"\\n"``, Tab ``"\\t"``, Backspace deletes the last character
-(or cancels a pending dead key, as does Escape); Ctrl, Alt and Meta combinations are
-shortcuts and type nothing. The numeric keypad types digits and ``.`` while Num Lock is on,
-its operators and Enter always.
+The console reads keys as a Linux desktop (X11 or Wayland) set to the target's keyboard
+layout does (one of :data:`aiopikvm.protocol.layout.LAYOUTS`, ``"en-us"`` unless told
+otherwise): Shift and AltGr (``AltRight``, on layouts that have an AltGr level; elsewhere
+it is a plain Alt) pick the level in the layout's xkb table, and every key press goes
+through libX11's Compose table (:class:`~aiopikvm.protocol.layout.DeadKeyComposer`): a
+dead key waits, the keys that complete a sequence type its text, and a key that continues
+no sequence cancels it and is swallowed. Caps Lock inverts Shift on letter keys. So a
+client that types for another layout than the target's gets the wrong characters here,
+exactly as on a real machine. It decodes key presses the other way round from the planner
+(key and level to character, where the planner inverts the tables), and
+``tests/test_layouts_xkbcommon.py`` checks both against libxkbcommon.
+
+Enter types ``"\\n"``, Tab ``"\\t"``, Backspace deletes the last character (or, like
+Escape, any other key without text and Scroll Lock, cancels an unfinished sequence);
+Ctrl, Alt and Meta combinations are shortcuts and type nothing. The numeric keypad types
+digits and ``.`` while Num Lock is on, its operators and Enter always, as pc105's does
+(layouts with a comma there, or more levels, are not modelled). :meth:`Target.write`
+stands for the host's own output (a prompt, a boot message).
 
 All reads are thread-safe: a thread-backed emulator's target is read from the test's thread
 while the emulator's loop writes to it.
@@ -178,6 +186,12 @@ class Target:
             self._altgr = _has_altgr(resolved)
             self._composer.reset()
 
+    def write(self, text: str) -> None:
+        """Show ``text`` on the console as the host's OS prints it (a login prompt, a boot
+        message); an unfinished dead-key sequence is kept, as the input method keeps it."""
+        with self._lock:
+            self._text += text
+
     def clear_screen(self) -> None:
         """Empty the console (and drop a pending dead key)."""
         with self._lock:
@@ -278,18 +292,14 @@ class Target:
         led = _LOCK_LEDS.get(key)
         if led is not None:
             self._leds[led] = not self._leds[led]
+            if key == "ScrollLock":  # Caps and Num Lock are modifiers to Compose; this is not
+                self._composer.reset()
             return
         altgr = ALTGR in self._modifiers and self._altgr
         if self._modifiers & _SHORTCUT_MODIFIERS or (ALTGR in self._modifiers and not altgr):
             return  # Ctrl/Alt/Meta + key is a shortcut, not text
-        if key == "Backspace":
-            if self._composer.pending is not None:
-                self._composer.reset()
-            else:
-                self._text = self._text[:-1]
-            return
-        if key == "Escape":
-            self._composer.reset()
+        if key == "Backspace" and not self._composer.pending:
+            self._text = self._text[:-1]
             return
         symbol = _NUMPAD_ALWAYS.get(key)
         if symbol is None and self._leds["num"]:
@@ -299,8 +309,9 @@ class Target:
             if self._leds["caps"] and not altgr and self._is_letter_key(key):
                 shift = not shift
             symbol = self._layout.char_for(key, shift=shift, altgr=altgr)
-        if symbol is not None:  # a key with nothing on this level types nothing
-            self._text += self._composer.feed(symbol)
+        # A key with nothing on this level (Escape, an arrow, F1) types nothing, and
+        # cancels an unfinished sequence like any key that does not continue it.
+        self._text += self._composer.feed(symbol)
 
     def _is_letter_key(self, key: str) -> bool:
         # Caps Lock acts on keys whose two first levels are a letter's two cases.

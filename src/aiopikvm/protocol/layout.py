@@ -4,21 +4,25 @@ A PiKVM sends physical keys (kvmd key names such as ``KeyA`` or ``BracketLeft``)
 character each one produces depends on the layout configured on the target OS. The
 tables shipped in ``layouts/`` (generated from xkeyboard-config by
 ``scripts/gen_layouts.py``) give, per key, four levels: plain, Shift, AltGr
-(``AltRight``) and AltGr+Shift. A level holds a character, a dead-key marker
-(``"dead:"`` followed by the combining character the dead key adds) or nothing.
+(``AltRight``) and AltGr+Shift. A level holds a character, a dead key (``"dead:"`` and
+its xkb name, such as ``"dead:acute"``) or nothing.
 
-Dead keys wait for the next key press. The rule used here, both to plan strokes and to
-simulate a target, follows Windows and X where they agree:
+The target they describe is a Linux desktop, X11 or Wayland: xkb reads the keys, and dead
+keys follow libX11's Compose table for ``en_US.UTF-8`` (``layouts/_compose.json``; also
+what ``C.UTF-8`` and every UTF-8 locale without a table of its own use), as libX11 and
+libxkbcommon apply it:
 
-* dead key + a character with a precomposed form carrying that accent (Unicode NFC)
-  types the precomposed character (acute + ``e`` -> ``é``);
-* dead key + space types the spacing accent (``^``, U+00B4 for an acute). X agrees for
-  ``^ ` ~`` but types ``'`` and ``"`` for acute and diaeresis;
-* the same dead key twice types the spacing accent once (as X; Windows types it twice);
-* dead key + another dead key types both spacing accents (as Windows);
-* dead key + anything else types the spacing accent, then that character (as Windows).
+* a dead key starts a sequence and types nothing; the keys that complete a sequence type
+  its text (acute + ``e`` is ``é``, acute + space ``'``, acute twice U+00B4 itself);
+* a key that continues no sequence cancels it and is swallowed: acute + ``x`` types
+  nothing at all;
+* a few plain keys start sequences too (Arabic's lam-alef key types two characters).
 
-:meth:`Layout.strokes_for` relies on the first two rules only.
+:meth:`Layout.strokes_for` plans only what types the character on that target: single
+keys that start no sequence, and complete sequences that type exactly the character and
+that no other UTF-8 locale built on ``en_US.UTF-8`` types differently (pt_BR's dead
+acute + ``c`` is ``ç``, so ``ć`` is not typed that way). A Windows or macOS target reads
+some levels and many dead keys differently; see the README.
 
 Caps Lock is not modelled.
 """
@@ -26,27 +30,26 @@ Caps Lock is not modelled.
 from __future__ import annotations
 
 import json
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypeAlias
 
 __all__ = [
     "ALTGR",
     "DEAD_PREFIX",
     "LAYOUTS",
     "SHIFT",
+    "ComposeTable",
     "DeadKeyComposer",
     "Layout",
     "Stroke",
-    "compose",
     "dead_key",
     "is_dead",
+    "load_compose",
     "load_layout",
-    "spacing_accent",
 ]
 
 SHIFT: Final = "ShiftLeft"
@@ -56,45 +59,26 @@ DEAD_PREFIX: Final = "dead:"
 # Modifiers that select each level, in level order.
 _LEVEL_MODIFIERS: Final[tuple[tuple[str, ...], ...]] = ((), (SHIFT,), (ALTGR,), (ALTGR, SHIFT))
 
-# Keys that type the same thing whatever the layout or modifiers.
-_FIXED_KEYS: Final[Mapping[str, str]] = MappingProxyType({"Enter": "\n", "Tab": "\t"})
-
-# Spacing forms of the accents that dead keys in the shipped tables add. Accents missing
-# here (hook, horn, dot below, ...) have no spacing form in Unicode; the bare combining
-# mark stands in for them.
-_SPACING: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "\u0300": "`",
-        "\u0301": "\u00b4",
-        "\u0302": "^",
-        "\u0303": "~",
-        "\u0304": "\u00af",
-        "\u0306": "\u02d8",
-        "\u0307": "\u02d9",
-        "\u0308": "\u00a8",
-        "\u030a": "\u02da",
-        "\u030b": "\u02dd",
-        "\u030c": "\u02c7",
-        "\u0327": "\u00b8",
-        "\u0328": "\u02db",
-        "\u0331": "\u02cd",
-        "\u0342": "\u1fc0",
-        "\u0345": "\u037a",
-    }
+# Keys that type the same on every layout, per level: Shift+Tab is ISO_Left_Tab, a
+# focus change rather than a tab.
+_FIXED_KEYS: Final[Mapping[str, tuple[str | None, ...]]] = MappingProxyType(
+    {"Enter": ("\n", "\n", "\n", "\n"), "Tab": ("\t", None, "\t", None)}
 )
 
 _PACKAGE: Final = __name__.rpartition(".")[0]
+_COMPOSE_FILE: Final = "_compose.json"
 
 
 def _data_dir() -> resources.abc.Traversable:
     return resources.files(_PACKAGE).joinpath("layouts")
 
 
+# Data files whose names start with "_" are shared by the layouts, not layouts.
 LAYOUTS: Final[tuple[str, ...]] = tuple(
     sorted(
         entry.name.removesuffix(".json")
         for entry in _data_dir().iterdir()
-        if entry.name.endswith(".json")
+        if entry.name.endswith(".json") and not entry.name.startswith("_")
     )
 )
 
@@ -103,75 +87,132 @@ LAYOUTS: Final[tuple[str, ...]] = tuple(
 
 
 def is_dead(symbol: str) -> bool:
-    """Whether ``symbol`` (as returned by :meth:`Layout.char_for`) is a dead-key marker."""
+    """Whether ``symbol`` (as returned by :meth:`Layout.char_for`) is a dead key."""
     return symbol.startswith(DEAD_PREFIX) and len(symbol) > len(DEAD_PREFIX)
 
 
-def dead_key(accent: str) -> str:
-    """The dead-key marker for a combining character, e.g. ``dead_key("\\u0301")``."""
-    return DEAD_PREFIX + accent
+def dead_key(name: str) -> str:
+    """The symbol of xkb's ``dead_<name>`` key, e.g. ``dead_key("acute")``."""
+    if not name.isidentifier():
+        raise ValueError(f"not a dead key name: {name!r}")
+    return DEAD_PREFIX + name
 
 
-def _accent(dead: str) -> str:
-    if not is_dead(dead):
-        raise ValueError(f"not a dead-key marker: {dead!r}")
-    return dead[len(DEAD_PREFIX) :]
+# A node of the Compose trie: symbol -> the next node, or the text a complete sequence
+# types. An empty node is a prefix whose continuations no shipped layout can type.
+_Node: TypeAlias = dict[str, "_Node | str"]
 
 
-def spacing_accent(dead: str) -> str:
-    """What a dead key types on its own (after space, or pressed twice)."""
-    accent = _accent(dead)
-    return _SPACING.get(accent, accent)
+class ComposeTable:
+    """Compose sequences: key presses (symbols, as in the layout tables) that type a text
+    together. Dead keys start most of them."""
+
+    __slots__ = ("_dependent", "_root", "locale")
+
+    def __init__(
+        self,
+        sequences: Iterable[tuple[Sequence[str], str | None]],
+        *,
+        locale: str = "",
+        locale_dependent: Iterable[Sequence[str]] = (),
+    ) -> None:
+        """``sequences`` pairs symbols with the text they type, or with None for a prefix
+        that waits for keys outside the table. No sequence may extend another."""
+        self.locale = locale
+        self._root: _Node = {}
+        for symbols, text in sequences:
+            self._add(tuple(symbols), text)
+        self._dependent = frozenset(tuple(s) for s in locale_dependent)
+
+    def _add(self, symbols: tuple[str, ...], text: str | None) -> None:
+        if not symbols:
+            raise ValueError("an empty compose sequence")
+        node = self._root
+        for symbol in symbols[:-1]:
+            child = node.setdefault(symbol, {})
+            if isinstance(child, str):
+                raise ValueError(f"compose sequence {symbols!r} extends a complete one")
+            node = child
+        if symbols[-1] in node:
+            raise ValueError(f"compose sequence {symbols!r} conflicts with another")
+        node[symbols[-1]] = {} if text is None else text
+
+    def __repr__(self) -> str:
+        return f"ComposeTable(locale={self.locale!r})"
+
+    @property
+    def root(self) -> Mapping[str, object]:
+        """The first symbols of the sequences (each to the rest of its sequences)."""
+        return MappingProxyType(self._root)
+
+    def sequences(self) -> Iterator[tuple[tuple[str, ...], str]]:
+        """Every complete sequence, with the text it types."""
+        stack: list[tuple[tuple[str, ...], _Node]] = [((), self._root)]
+        while stack:
+            prefix, node = stack.pop()
+            for symbol, child in node.items():
+                if isinstance(child, str):
+                    yield (*prefix, symbol), child
+                else:
+                    stack.append(((*prefix, symbol), child))
+
+    def is_locale_dependent(self, symbols: Sequence[str]) -> bool:
+        """Whether another UTF-8 locale's table types ``symbols`` differently."""
+        return tuple(symbols) in self._dependent
 
 
-def compose(dead: str, next_char: str) -> str:
-    """The text a target emits for dead key ``dead`` followed by ``next_char``.
-
-    ``next_char`` is a character or another dead-key marker; see the module docstring
-    for the rule. Never empty: a sequence that does not combine still types something.
-    """
-    if is_dead(next_char):
-        if next_char == dead:
-            return spacing_accent(dead)
-        return spacing_accent(dead) + spacing_accent(next_char)
-    if next_char == " ":
-        return spacing_accent(dead)
-    composed = unicodedata.normalize("NFC", next_char + _accent(dead))
-    if len(composed) == 1:
-        return composed
-    return spacing_accent(dead) + next_char
+@cache
+def load_compose() -> ComposeTable:
+    """The shipped Compose table (libX11's ``en_US.UTF-8``, over the layouts' symbols)."""
+    data = json.loads(_data_dir().joinpath(_COMPOSE_FILE).read_text(encoding="utf-8"))
+    return ComposeTable(
+        ((symbols, text) for symbols, text in data["sequences"]),
+        locale=data["locale"],
+        locale_dependent=(symbols for symbols, _ in data["locale_dependent"]),
+    )
 
 
 class DeadKeyComposer:
-    """Turns the symbols of successive key presses into text, as a target OS does.
+    """Turns the symbols of successive key presses into text, as libX11 does.
 
-    Feed it what :meth:`Layout.char_for` returns for each press; a dead key yields ``""``
-    and is held until the next press.
+    Feed it what :meth:`Layout.char_for` returns for each key press (None for a key that
+    types nothing: it still cancels a sequence). A key that starts or continues a
+    sequence yields ``""``; the one that completes it yields the sequence's text.
     """
 
-    __slots__ = ("_pending",)
+    __slots__ = ("_node", "_pending", "_table")
 
-    def __init__(self) -> None:
-        self._pending: str | None = None
+    def __init__(self, table: ComposeTable | None = None) -> None:
+        self._table = table or load_compose()
+        self._node = self._table._root  # the table's own nodes: walked, never changed
+        self._pending: tuple[str, ...] = ()
 
     @property
-    def pending(self) -> str | None:
-        """The dead-key marker waiting for its next key, if any."""
+    def pending(self) -> tuple[str, ...]:
+        """The symbols of the unfinished sequence; empty when none is."""
         return self._pending
 
-    def feed(self, symbol: str) -> str:
-        """Process one press that produced ``symbol``; returns the text it emits."""
-        if self._pending is None:
-            if is_dead(symbol):
-                self._pending = symbol
+    def feed(self, symbol: str | None) -> str:
+        """Process one key press that produced ``symbol``; returns the text it types."""
+        child = self._node.get(symbol) if symbol is not None else None
+        if symbol is None or child is None:
+            if self._pending:
+                self.reset()  # cancelled: the key is swallowed
                 return ""
+            if symbol is None or is_dead(symbol):
+                return ""  # a dead key in no sequence types nothing
             return symbol
-        dead, self._pending = self._pending, None
-        return compose(dead, symbol)
+        if isinstance(child, str):
+            self.reset()
+            return child
+        self._node = child
+        self._pending += (symbol,)
+        return ""
 
     def reset(self) -> None:
-        """Drop a pending dead key (focus change, Escape, ...)."""
-        self._pending = None
+        """Drop an unfinished sequence (focus change, Escape, ...)."""
+        self._node = self._table._root
+        self._pending = ()
 
 
 # --------------------------------------------------------------------------- layouts
@@ -201,7 +242,7 @@ def _cost(steps: Sequence[_Step]) -> _Cost:
 class Layout:
     """One target keyboard layout: key -> characters, and character -> key strokes."""
 
-    __slots__ = ("_keys", "_strokes", "description", "generic_keys", "name", "xkb")
+    __slots__ = ("_keys", "_strokes", "compose", "description", "generic_keys", "name", "xkb")
 
     def __init__(
         self,
@@ -211,8 +252,10 @@ class Layout:
         xkb: str = "",
         description: str = "",
         generic_keys: Iterable[str] = (),
+        compose: ComposeTable | None = None,
     ) -> None:
-        """``keys`` maps kvmd key names to up to four levels (see the module docstring).
+        """``keys`` maps kvmd key names to up to four levels (see the module docstring);
+        ``compose`` is the target's Compose table (the shipped one by default).
 
         ``generic_keys`` are keys the xkb layout leaves to the generic pc105 definition
         (``IntlBackslash`` as ``< >`` on en-us); Windows layouts often put something else
@@ -224,6 +267,7 @@ class Layout:
         self.xkb = xkb
         self.description = description
         self.generic_keys = frozenset(generic_keys)
+        self.compose = compose or load_compose()
         self._keys: Mapping[str, tuple[str | None, ...]] = MappingProxyType(
             {key: _levels(key, levels) for key, levels in keys.items()}
         )
@@ -244,9 +288,7 @@ class Layout:
 
     def char_for(self, key: str, shift: bool = False, altgr: bool = False) -> str | None:
         """What pressing ``key`` types: a character, a dead-key marker, or None."""
-        if key in _FIXED_KEYS:
-            return _FIXED_KEYS[key]
-        levels = self._keys.get(key)
+        levels = _FIXED_KEYS.get(key) or self._keys.get(key)
         if levels is None:
             return None
         return levels[2 * altgr + shift]
@@ -267,33 +309,29 @@ class Layout:
             if char not in best or cost < best[char][0]:
                 best[char] = (cost, steps)
 
-        for key, char in _FIXED_KEYS.items():
-            offer(char, ((Stroke(key), 0, -1),))
-        deads: list[tuple[str, _Step]] = []
+        for key, levels in _FIXED_KEYS.items():
+            offer(str(levels[0]), ((Stroke(key), 0, -1),))
+        # The cheapest key press for each symbol; sequences are built from these.
+        single: dict[str, _Step] = {}
         for order, (key, levels) in enumerate(self._keys.items()):
             for level, symbol in enumerate(levels):
                 if symbol is None:
                     continue
                 modifiers = _LEVEL_MODIFIERS[level]
                 step = (Stroke(key, modifiers), len(modifiers) + (key in self.generic_keys), order)
-                if is_dead(symbol):
-                    deads.append((symbol, step))
-                else:
-                    offer(symbol, (step,))
-        bases = [
-            (char, steps[0])
-            for char, (_, steps) in best.items()
-            if len(steps) == 1 and char not in _FIXED_KEYS.values()
-        ]
-        for dead, dead_step in deads:
-            for base, base_step in bases:
-                if base == " " and _accent(dead) not in _SPACING:
-                    # No spacing form: typing a bare combining mark is not worth offering.
-                    continue
-                out = compose(dead, base)
-                # A sequence that doesn't combine types two characters: not a way to one.
-                if len(out) == 1:
-                    offer(out, (dead_step, base_step))
+                if symbol not in single or _cost((step,)) < _cost((single[symbol],)):
+                    single[symbol] = step
+        starts = self.compose.root
+        for symbol, step in single.items():
+            # A key that starts a sequence does not type its own character.
+            if not is_dead(symbol) and symbol not in starts:
+                offer(symbol, (step,))
+        for symbols, text in self.compose.sequences():
+            if len(text) != 1 or self.compose.is_locale_dependent(symbols):
+                continue
+            steps = [single.get(symbol) for symbol in symbols]
+            if all(step is not None for step in steps):
+                offer(text, tuple(step for step in steps if step is not None))
         return {char: tuple(s for s, _, _ in steps) for char, (_, steps) in best.items()}
 
 
