@@ -127,6 +127,21 @@ async def test_validation_errors(path: str, message: str) -> None:
         assert (await atx_state(emu))["busy"] is False
 
 
+async def test_disabled_atx_validates_first_then_refuses() -> None:
+    disabled = {"error": "AtxDisabledError", "error_msg": "ATX is disabled"}
+    async with Emulator(atx_enabled=False) as emu:
+        assert await atx_state(emu) == captured_result("atx.json")  # recorded disabled
+        assert await post(emu, "/api/atx/click?button=reset") == (
+            400,
+            {"ok": False, "result": disabled},
+        )
+        assert (await post(emu, "/api/atx/power?action=sleep"))[1]["result"] == {
+            "error": "ValidatorError",
+            "error_msg": "The argument 'sleep' is not a valid ATX power action",
+        }
+        assert emu.target.events == []
+
+
 async def test_state_changes_are_broadcast() -> None:
     async with Emulator(atx_click_delay=0.05) as emu, ws_connect(emu) as ws:
         await read_bundle(ws)

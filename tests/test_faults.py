@@ -13,16 +13,17 @@ from aiopikvm import (
     AuthError,
     BusyError,
     ConnectionClosedError,
+    NotFoundError,
     PiKVM,
     PiKVMConnectionError,
     PiKVMTimeoutError,
     PiKVMWebSocket,
+    ProtocolError,
     ServerError,
     UnavailableError,
 )
 from aiopikvm.emulator import Emulator
-from aiopikvm.emulator.__main__ import _parser
-from aiopikvm.emulator._faults import MALFORMED_FRAMES, apply_arguments
+from aiopikvm.emulator._faults import MALFORMED_FRAMES
 
 from .conftest import eventually
 from .emulator_helpers import recv_until, ws_connect
@@ -75,6 +76,25 @@ async def test_a_failure_can_name_its_error_and_be_removed(emu: Emulator) -> Non
         await kvm.auth.check()
     assert caught.value.error == "ForbiddenError" and caught.value.error_msg == "Forbidden"
     assert rule.hits == 1
+
+
+async def test_a_canned_answer_is_served_as_given_then_runs_out(emu: Emulator) -> None:
+    odd = '{"ok": true, "result": {"online": "sometimes"}}'
+    rule = emu.faults.respond("hid", odd, method="GET", times=2)
+    emu.faults.respond("hid/*", b"\x00", status=404, content_type=None, method="POST")
+    async with PiKVM(emu.url, passwd="admin") as kvm:
+        assert await kvm.request("GET", "hid") == {"online": "sometimes"}
+        with pytest.raises(ProtocolError, match="shape"):  # what the client makes of it
+            await kvm.hid.get_state()
+        assert (await kvm.hid.get_state()).online  # the rule ran out: the emulator answers
+        with pytest.raises(NotFoundError):
+            await kvm.hid.reset()  # a POST: the other rule
+    assert rule.hits == 2 and rule.remaining == 0
+    for status in (199, 600):
+        with pytest.raises(ValueError, match="status"):
+            emu.faults.respond("hid", "", status=status)
+    with pytest.raises(TypeError, match="bytes or str"):
+        emu.faults.respond("hid", {"ok": True})  # type: ignore[arg-type]
 
 
 async def test_the_websocket_handshake_can_fail(emu: Emulator) -> None:
@@ -211,37 +231,6 @@ async def test_a_reboot_keeps_the_state_but_forgets_logins() -> None:
             await kvm.auth.check()
         async with PiKVM(emu.url, passwd="admin") as fresh:
             assert (await fresh.atx.get_state()).leds.power is False  # the host stayed off
-
-
-# ----- the command's flags ----------------------------------------------------------------
-
-
-async def test_command_flags_install_the_faults() -> None:
-    args = _parser().parse_args(
-        [
-            *("--tls", "--seed", "3", "--fail", "hid:503:1", "--delay", "auth/check:30"),
-            *("--drop-ws-after", "0", "--drop-ws-clean"),
-        ]
-    )
-    async with Emulator(tls=args.tls, fault_seed=args.seed) as emu:
-        tasks = apply_arguments(emu, args)
-        assert tasks == [] and emu.url.startswith("https://")
-        async with PiKVM(emu.url, passwd="admin", verify_ssl=emu.ca_file, timeout=0.3) as kvm:
-            with pytest.raises(UnavailableError):
-                await kvm.hid.get_state()
-            assert (await kvm.hid.get_state()).online
-            with pytest.raises(PiKVMTimeoutError):
-                await kvm.auth.check()
-            async with kvm.ws() as ws:
-                _, dropped = await read_until_dropped(ws)
-    assert dropped.code == 1000
-
-
-def test_bad_command_flags_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    for bad in (["--fail", "hid"], ["--delay", "hid:soon"], ["--drop-ws-after", "x-y"]):
-        with pytest.raises(SystemExit):
-            _parser().parse_args(bad)
-    assert "expected" in capsys.readouterr().err
 
 
 async def test_raw_clients_see_a_dead_link_too(emu: Emulator) -> None:

@@ -188,6 +188,8 @@ async def test_validators_answer_like_kvmd(query: str, message: str) -> None:
         lambda kvm: kvm.gpio.pulse("relay", delay=-0.5),
         lambda kvm: kvm.gpio.pulse("relay", delay=float("nan")),
         lambda kvm: kvm.gpio.pulse("relay", delay=True),
+        lambda kvm: kvm.gpio.switch("relay", True, wait=1),
+        lambda kvm: kvm.gpio.pulse("relay", wait="no"),
     ],
 )
 async def test_bad_input_is_refused_before_sending(call: Callable[[PiKVM], Any]) -> None:

@@ -4,6 +4,7 @@ failures: the envelope, every error class, TLS, and a caller's own httpx client.
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from aiopikvm import (
     PiKVMTimeoutError,
     ProtocolError,
     ServerError,
+    StreamError,
     TLSError,
     UnavailableError,
 )
@@ -164,20 +166,30 @@ def test_a_malformed_proxy_in_the_environment_is_our_error(
 
 async def test_a_download_urls_credentials_stay_out_of_errors(emu: Emulator) -> None:
     secret_url = "http://user:hunter2@127.0.0.1:9/image.iso"  # nothing listens on port 9
+    quoted = {"error": "ValidatorError", "error_msg": f"The argument {secret_url!r} is bad"}
+    broken = {"error": "ClientPayloadError", "error_msg": f"{secret_url} closed early"}
     async with PiKVM(emu.url, passwd="admin") as kvm:
         with pytest.raises(BadRequestError) as refused:
             await kvm.msd.upload_remote(secret_url, timeout=1)
-        emu.faults.fail("msd/write_remote", 503)
-        with pytest.raises(UnavailableError) as unavailable:
+        # a device that quotes the URL back, before streaming and in the stream
+        emu.faults.respond(
+            "msd/write_remote", json.dumps({"ok": False, "result": quoted}), status=400
+        )
+        with pytest.raises(BadRequestError) as quoting:
+            await kvm.msd.upload_remote(secret_url)
+        emu.faults.respond("msd/write_remote", json.dumps({"ok": False, "result": broken}))
+        with pytest.raises(StreamError) as streamed:
             await kvm.msd.upload_remote(secret_url)
     async with PiKVM("http://127.0.0.1:9", passwd="admin") as kvm:
         with pytest.raises(PiKVMConnectionError) as unreachable:
             await kvm.msd.upload_remote(secret_url)
-    for error in (refused.value, unavailable.value, unreachable.value):
-        assert "hunter2" not in str(error) and "hunter2" not in repr(error.request)
-        assert error.request is not None and "***@127.0.0.1" in error.request.url
+    errors = (refused.value, quoting.value, streamed.value, unreachable.value)
+    for error in errors:
+        assert "hunter2" not in f"{error} {error!r} {error.request} {vars(error)}"
+        assert error.request is not None and "url=http://***@127.0.0.1:9/" in error.request.url
     assert refused.value.error == "ClientConnectorError"
-    assert "hunter2" not in (refused.value.error_msg or "")
+    assert quoting.value.error_msg == "The argument 'http://***@127.0.0.1:9/image.iso' is bad"
+    assert streamed.value.error_msg == "http://***@127.0.0.1:9/image.iso closed early"
 
 
 async def test_a_callers_http_client_is_used_and_left_open(emu: Emulator) -> None:

@@ -10,12 +10,14 @@ import hashlib
 import io
 import lzma
 import os
+import ssl
 import tracemalloc
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from aiohttp import web
 
 from aiopikvm import (
@@ -578,10 +580,11 @@ async def test_bad_arguments_are_refused_before_sending(tmp_path: Path) -> None:
 class Origin:
     """A small HTTP server on loopback for the emulator to download images from."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self.files: dict[str, bytes] = {}
         self.release = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._ssl = ssl_context
         self.url = ""
 
     async def __aenter__(self) -> Origin:
@@ -593,9 +596,10 @@ class Origin:
         app.router.add_get("/held.iso", self._held)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._ssl)
         await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        scheme = "https" if self._ssl else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._runner.addresses[0][1]}"
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -671,6 +675,26 @@ async def test_upload_remote_streams_progress_and_stores_the_image(kvm: PiKVM) -
         assert (await kvm.msd.upload_remote(f"{origin.url}/named")).name == "from-header.iso"
         stored = await kvm.msd.upload_remote(f"{origin.url}/files/slow-4m.iso", prefix="/")
         assert stored.name == "slow-4m.iso"
+
+
+async def test_upload_remote_insecure_skips_the_origins_certificate_check(kvm: PiKVM) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)  # a CA the device lacks
+    content = os.urandom(300 * 1024)
+    async with Origin(context) as origin:
+        origin.files["x"] = content
+        with pytest.raises(BadRequestError) as refused:
+            await kvm.msd.upload_remote(f"{origin.url}/files/x", image="secure.iso")
+        stored = await kvm.msd.upload_remote(
+            f"{origin.url}/files/x", image="insecure.iso", insecure=True
+        )
+        with pytest.raises(BadRequestError):
+            await kvm.msd.upload_remote(f"{origin.url}/files/x", image="off.iso", insecure=False)
+    assert refused.value.error == "ClientConnectorCertificateError"
+    assert stored == MsdWriteResult(name="insecure.iso", size=len(content), written=len(content))
+    await kvm.msd.wait_for_image("insecure.iso")
+    assert b"".join([c async for c in kvm.msd.iter_download("insecure.iso")]) == content
+    assert {"secure.iso", "off.iso"}.isdisjoint(_images(await kvm.msd.get_state()))
 
 
 async def test_upload_remote_ndjson_is_kvmds(emu: Emulator, kvm: PiKVM) -> None:

@@ -313,6 +313,22 @@ async def test_ocr_reads_what_was_typed_and_honours_a_region(emu: Emulator, kvm:
             await kvm.streamer.ocr(**bad)
 
 
+async def test_a_device_without_tesseract() -> None:
+    async with Emulator(ocr_enabled=False) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        info = await kvm.streamer.get_ocr_info()
+        async with watching(kvm):
+            with pytest.raises(BadRequestError) as caught:
+                await kvm.streamer.ocr(langs=["eng"])
+            with pytest.raises(BadRequestError, match="Failed sub-validator"):
+                await kvm.streamer.ocr(langs=["klingon"])  # validated first, as kvmd does
+            assert picture(await kvm.streamer.snapshot())[0] == "JPEG"  # the video is fine
+    assert info == OcrState(enabled=False, langs={"default": [], "available": []})
+    assert (caught.value.error, caught.value.error_msg) == (
+        "OcrError",
+        "Tesseract is not available",
+    )
+
+
 async def test_ocr_region_rules_are_kvmds(emu: Emulator, kvm: PiKVM) -> None:
     async with watching(kvm) as ws:
         await type_text(ws, emu, ["abc"])

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from aiopikvm import InvalidInputError, PiKVM
+from aiopikvm import BadRequestError, InvalidInputError, PiKVM
 from aiopikvm.emulator import Emulator, _log
 
 from .captures import CAPTURES, result
@@ -105,6 +105,20 @@ async def test_log_lines_have_kvmds_format(kvm: PiKVM) -> None:
         )
         for message in access
     ), access
+
+
+async def test_a_disabled_log_reader_is_refused_as_kvmd_refuses_it() -> None:
+    async with Emulator(log_enabled=False) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        for read in (kvm.system.get_log(seek=60), anext(kvm.system.stream_log())):
+            with pytest.raises(BadRequestError) as caught:
+                await read
+            assert (caught.value.error, caught.value.error_msg) == (
+                "LogReaderDisabledError",
+                "LogReader is disabled",
+            )
+        # checked before the parameters, as kvmd does
+        with pytest.raises(BadRequestError, match="LogReader is disabled"):
+            await kvm.request("GET", "log", params={"seek": "soon"}, expect="text")
 
 
 async def test_log_seek_is_sent(kvm: PiKVM) -> None:
