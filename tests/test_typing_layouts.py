@@ -7,6 +7,7 @@ emulator delivers every event the moment it arrives; pacing has tests of its own
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 
 import pytest
@@ -51,3 +52,16 @@ async def test_typed_text_arrives_exactly(
     assert typing_emu.target.screen_text == text
     assert typing_emu.target.held_keys == frozenset()
     assert session.held_keys == ()
+
+
+async def test_more_than_kvmds_1024_characters_arrive(
+    typing_emu: Emulator, session: PiKVMWebSocket
+) -> None:
+    # kvmd's hid/print cuts text at 1024 characters without a word; typing has no limit.
+    typable = sorted(load_layout("de").characters)
+    text = "".join(random.Random(1024).choice(typable) for _ in range(3000))
+    typing_emu.target.set_layout("de")
+    typing_emu.target.clear_screen()
+    await session.type_text(text, layout="de", delay=0)
+    assert typing_emu.target.screen_text == text
+    assert typing_emu.target.held_keys == frozenset()

@@ -100,6 +100,24 @@ async def test_text_that_never_appears_times_out_with_what_was_read(
     assert (tmp_path / "last.jpg").read_bytes() == error.last_snapshot
 
 
+async def test_waits_retry_while_the_snapshot_answers_503(emu: Emulator) -> None:
+    # The video is up, but the device answers 503 for a while (its streamer restarting):
+    # the waits keep asking instead of failing.
+    emu.target.write("login: ")
+    async with PiKVM(emu.url, passwd="admin") as kvm:
+        ocr_fault = emu.faults.fail("streamer/snapshot", times=3)
+        match = await kvm.wait_for_text("login:", timeout=10, **FAST)
+        assert match.group() == "login:"
+        assert ocr_fault.hits == 3 and ocr_fault.remaining == 0
+
+        before = await kvm.wait_for_screen_stable(timeout=10, duration=0.1, interval=0.05)
+        emu.target.write("root")
+        snapshot_fault = emu.faults.fail("streamer/snapshot", times=2)
+        after = await kvm.wait_for_screen_change(timeout=10, since=before, interval=0.05)
+        assert after.startswith(JPEG) and after != before
+        assert snapshot_fault.hits == 2
+
+
 async def test_no_video_at_all_is_said_so() -> None:
     async with Emulator(host_powered=False) as emu, PiKVM(emu.url, passwd="admin") as kvm:
         with pytest.raises(TextNotFoundError, match="no video came up") as caught:
