@@ -244,7 +244,7 @@ async def nginx() -> AsyncIterator[str]:
         ("/api/slow", slow),
     ]:
         app.router.add_get(path, handler)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)  # the slow handler is not waited for
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -330,8 +330,8 @@ async def test_trusting_the_device_ca_or_opting_out(tls_device: tuple[str, Path]
     [
         ({"url": "pikvm.local"}, "URL"),
         ({"url": "https://pikvm.local/?x=1"}, "query"),
-        ({"url": "https://pikvm.local:abc"}, "port"),
-        ({"url": "https://pikvm.local:99999"}, "port"),
+        ({"url": "https://pikvm.local:abc"}, "(?i)port"),
+        ({"url": "https://pikvm.local:99999"}, "(?i)port"),
         ({"user": "Admin!"}, "user name"),
         ({"passwd": "pässword"}, "printable ASCII"),
         ({"passwd": "x" * 513}, "512"),
