@@ -276,15 +276,17 @@ ELSEWHERE = {
     "hid_keys": "kvmd's key table, not an answer: tests/test_frames.py and test_layouts.py",
     "ws_events": "a WebSocket session: tests/test_emulator_ws.py and test_merge.py",
     "ws_binary": "binary WebSocket frames: tests/test_frames.py and test_emulator_ws.py",
-    # No client method and no emulator handler: these are not kvmd endpoints of the
-    # protocol notes (Janus's /janus/ws, ustreamer's /streamer/*, kvmd-media's /api/media).
-    "janus_session": "Janus WebRTC gateway, not part of the kvmd API covered here",
-    "media_stream": "ustreamer and kvmd-media video endpoints, not covered here",
+    # No client method and no emulator handler: not kvmd endpoints of the protocol notes.
+    "janus_session": "the Janus WebRTC gateway at /janus/ws",
 }
+USTREAMER_STATES = ("state_idle", "state_with_client")
+"""The steps of ``media_stream`` that reach our API: ustreamer's ``/state``, which kvmd
+relays as it is in the ``streamer`` block of ``GET /api/streamer``. The rest of it is
+ustreamer's own ``/streamer/*`` and kvmd-media's ``/api/media``, which are not kvmd's API."""
 
 
 def test_every_scenario_is_walked_or_accounted_for() -> None:
-    assert set(SCENARIOS) == {*MSD_STATES, *STEPS, *ELSEWHERE}
+    assert set(SCENARIOS) == {*MSD_STATES, *STEPS, *ELSEWHERE, "media_stream"}
     for name in SCENARIOS:
         assert (CAPTURES / SCENARIOS[name]["file"]).is_file()
 
@@ -296,6 +298,17 @@ async def test_recorded_msd_states_through_the_client(emu: Emulator, kvm: PiKVM,
     state = await kvm.msd.get_state()
     assert isinstance(state, MsdState)
     assert _as_recorded("MsdState", state) == json.loads(raw)["result"]
+
+
+@pytest.mark.parametrize("name", USTREAMER_STATES)
+async def test_recorded_ustreamer_states_inside_the_streamer_state(
+    emu: Emulator, kvm: PiKVM, name: str
+) -> None:
+    steps = {step["name"]: step for step in load(SCENARIOS["media_stream"]["file"])["steps"]}
+    relayed = {**_recorded("streamer"), "streamer": steps[name]["response"]["result"]}
+    emu.faults.respond("streamer", json.dumps({"ok": True, "result": relayed}), method="GET")
+    state = await kvm.streamer.get_state()
+    assert _as_recorded("StreamerState", state) == relayed
 
 
 STATUS_ERRORS: dict[int, type[APIError]] = {
