@@ -22,6 +22,7 @@ from typing import Final
 from aiohttp import web
 
 from ..protocol import totp
+from ._crash import unhandled_error
 from ._errors import ForbiddenError, UnauthorizedError
 from ._log import AUTH_INFO, Journal
 from ._server import Route, json_response
@@ -159,7 +160,12 @@ class Auth:
 
     async def _login(self, request: web.Request) -> web.StreamResponse:
         # Form fields only: any other body (JSON, say) reads as no fields at all.
-        form = await request.post()
+        try:
+            form = await request.post()
+        except web.HTTPException:
+            raise  # a body too large: aiohttp's own answer, on kvmd too
+        except Exception:  # a form aiohttp cannot read; kvmd does not catch it either
+            return unhandled_error()
         user = valid_user(form.get("user", ""))
         passwd = valid_passwd(form.get("passwd", ""))
         expire = valid_expire(form.get("expire", "0"))

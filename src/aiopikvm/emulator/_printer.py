@@ -30,10 +30,11 @@ from typing import Final
 from aiohttp import web
 
 from ..protocol.layout import ALTGR, LAYOUTS, SHIFT, Layout, load_layout
+from ._crash import unhandled_error
 from ._errors import ValidatorError
 from ._hid import Hid
 from ._log import Journal
-from ._server import INTERNAL_ERROR_TEXT, Route, json_response
+from ._server import Route, json_response
 from ._validators import fail, not_empty_string, valid_bool, valid_int
 
 _DEFAULT_LIMIT: Final = 1024
@@ -64,8 +65,8 @@ class Printer:
         # Validated in kvmd's order: the text first, so a bad keymap still reads the body.
         try:
             text = await request.text()
-        except (UnicodeDecodeError, LookupError):
-            return _undecodable_body()
+        except (UnicodeDecodeError, LookupError):  # kvmd does not catch these: a crash
+            return unhandled_error()
         limit = valid_int(request.query.get("limit", _DEFAULT_LIMIT), "int", low=0)
         if limit > 0:
             text = text[:limit]
@@ -128,14 +129,6 @@ def key_events(text: str, layout: Layout) -> Iterator[tuple[str, bool]]:
         yield SHIFT, False
     if altgr:
         yield ALTGR, False
-
-
-def _undecodable_body() -> web.Response:
-    # kvmd does not catch request.text()'s failure: aiohttp answers with its bare 500 and
-    # closes the connection. That is the device's answer, not a crash of the emulator's.
-    response = web.Response(status=500, text=INTERNAL_ERROR_TEXT, content_type="text/plain")
-    response.force_close()
-    return response
 
 
 def _valid_delay(arg: object) -> float:
