@@ -842,8 +842,10 @@ modifiers.
 Each level is a character, `"dead:"` followed by the dead key's xkb name (`dead:acute`
 is `dead_acute`; aliases such as `dead_perispomeni` go by their first name,
 `dead:tilde`), or null; trailing nulls are left out. AltGr is `AltRight`, reaching xkb's
-third level; layouts where xkb gives no third-level switch keep two levels only. Only
-the alphanumeric block and the space bar are covered; Caps Lock is ignored.
+third level; layouts where xkb gives no third-level switch keep two levels only. A key
+whose xkb type ignores AltGr (or Shift) gives the same character there, as xkb does
+(AltGr+Space is a space). Only the alphanumeric block and the space bar are covered;
+Caps Lock is ignored.
 
 `_compose.json`:
 
@@ -856,8 +858,8 @@ the alphanumeric block and the space bar are covered; Caps Lock is ignored.
 `sequences` are the Compose sequences made only of symbols some shipped layout can type
 (in the tables' notation), with the text each types. A sequence libX11 continues with
 keys no table has (the keypad, keysyms with no character) is cut there, with null text:
-a target still waits at that point. `locale_dependent` lists sequences, and single
-characters, that type something else with the table of a UTF-8 locale built on
+a target still waits at that point. `locale_dependent` lists the sequences that type
+something else with the table of a UTF-8 locale built on
 `{compose_locale}`'s ({compared}); the planner does not use them. Such a table can also
 make a plain key start a sequence (am_ET's `\\`, for Ethiopic input): that is not
 counted. Locales with a table of their own are not compared: {not_compared}.

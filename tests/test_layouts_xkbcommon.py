@@ -17,7 +17,9 @@ generated from) they skip and say why; ``.ci/run`` installs them and makes them 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from importlib import resources
 
 import pytest
 
@@ -47,8 +49,9 @@ MAX_SEQUENCE = 5
 
 @pytest.fixture(scope="module")
 def xkb() -> Xkb:
+    xkb = Xkb()
     require_sources("xkb-data")
-    return Xkb()
+    return xkb
 
 
 @pytest.fixture(scope="module")
@@ -164,9 +167,7 @@ def test_locale_dependent_sequences_differ_in_those_locales(xkb: Xkb, compose: C
 
 
 def load_compose_data() -> dict[str, list[list[object]]]:
-    import json
-    from importlib import resources
-
+    """The shipped Compose data as it is in the file (not through ComposeTable)."""
     path = resources.files("aiopikvm.protocol").joinpath("layouts", "_compose.json")
     data: dict[str, list[list[object]]] = json.loads(path.read_text(encoding="utf-8"))
     return data

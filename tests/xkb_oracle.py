@@ -125,8 +125,6 @@ def _library() -> ctypes.CDLL | str:
 
 
 def _dpkg_version(package: str) -> str | None:
-    if shutil.which("dpkg-query") is None:
-        return None
     result = subprocess.run(
         ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True
     )
@@ -147,9 +145,11 @@ def require_sources(*packages: str) -> None:
     legitimately defines some keys or sequences differently."""
     for package in packages:
         wanted = shipped_sources()[package]
+        if shutil.which("dpkg-query") is None:
+            _unavailable(f"no dpkg-query to tell the {package} version (the data needs {wanted})")
         installed = _dpkg_version(package)
         if installed is None:
-            _unavailable(f"{package} is not installed, or this is not Debian (dpkg-query)")
+            _unavailable(f"{package} is not installed (Debian: apt-get install {package})")
         elif installed != wanted:
             _unavailable(
                 f"{package} {installed} is installed; the shipped tables come from {wanted}"
