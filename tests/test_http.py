@@ -141,6 +141,21 @@ async def test_a_callers_raise_for_status_hook_still_gives_our_errors(emu: Emula
         assert caught.value.status_code == 403  # httpx closed the body: no kvmd name then
 
 
+async def test_json_nested_too_deep_is_our_error_not_a_recursion_error(emu: Emulator) -> None:
+    deep = "[" * 100_000 + "]" * 100_000  # valid JSON, past the interpreter's recursion limit
+    emu.faults.respond("hid", deep, status=502)
+    emu.faults.respond("atx", deep)
+    emu.faults.respond("msd/write_remote", deep)  # as an NDJSON progress record
+    async with PiKVM(emu.url, passwd="admin") as kvm:
+        with pytest.raises(ServerError) as failed:
+            await kvm.hid.get_state()
+        with pytest.raises(ProtocolError, match="expected JSON"):
+            await kvm.atx.get_state()
+        with pytest.raises(ProtocolError, match="not JSON"):
+            await kvm.msd.upload_remote("http://127.0.0.1:9/x.iso")
+    assert failed.value.status_code == 502 and failed.value.error is None
+
+
 async def test_a_bad_path_or_header_is_refused_before_sending(emu: Emulator) -> None:
     async with PiKVM(emu.url, passwd="admin") as kvm:
         with pytest.raises(InvalidInputError, match="not a valid request path"):

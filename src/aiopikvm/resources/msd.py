@@ -5,7 +5,6 @@ import contextlib
 import enum
 import inspect
 import io
-import json
 import math
 import os
 import re
@@ -24,7 +23,7 @@ from .._exceptions import (
 )
 from ..models import MsdImage, MsdState, MsdWriteResult
 from ..models._base import parse
-from ..transport.http import Params, reading_body, redact_userinfo
+from ..transport.http import Params, loads, reading_body, redact_userinfo
 from ._base import Resource, check_bool
 
 UploadSource: TypeAlias = (
@@ -454,7 +453,7 @@ def _write_result(result: Any) -> MsdWriteResult:
 
 def _progress_record(line: str, info: RequestInfo) -> MsdWriteResult:
     try:
-        record = json.loads(line)
+        record = loads(line)
     except ValueError:
         raise ProtocolError(f"{info}: a progress record is not JSON", request=info) from None
     if not isinstance(record, dict) or "ok" not in record:

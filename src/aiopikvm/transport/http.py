@@ -40,6 +40,15 @@ _USERINFO: Final = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s'\"]+@")
 _MAX_PORT: Final = 65535
 
 
+def loads(content: bytes | str) -> Any:
+    """``json.loads``; JSON nested past the interpreter's recursion limit is refused with
+    ``ValueError`` like any other JSON it cannot read, not ``RecursionError``."""
+    try:
+        return json.loads(content)
+    except RecursionError:
+        raise ValueError("JSON nested too deep to read") from None
+
+
 def redact_userinfo(text: str) -> str:
     """``text`` with the ``user:password@`` of every URL in it replaced by ``***@``."""
     return _USERINFO.sub(r"\1***@", text)
@@ -107,7 +116,7 @@ def error_from_response(status_code: int, content: bytes, request: RequestInfo) 
     error = error_msg = None
     detail: str | None = None
     try:
-        body = json.loads(content)
+        body = loads(content)
     except ValueError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("result"), dict):
@@ -213,11 +222,11 @@ class HTTPTransport:
         if expect == "text":
             return response.text
         try:
-            body = response.json()
-        except ValueError:
+            body = loads(response.content)
+        except ValueError as exc:
+            content_type = response.headers.get("content-type", "no content type")
             raise ProtocolError(
-                f"{info}: expected JSON, got {response.headers.get('content-type', 'nothing')}",
-                request=info,
+                f"{info}: expected JSON, got {content_type} ({exc})", request=info
             ) from None
         return unwrap_envelope(body, info) if envelope else body
 
