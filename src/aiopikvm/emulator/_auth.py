@@ -22,10 +22,9 @@ from typing import Final
 from aiohttp import web
 
 from ..protocol import totp
-from ._crash import unhandled_error
 from ._errors import ForbiddenError, UnauthorizedError
 from ._log import AUTH_INFO, Journal
-from ._server import Route, json_response
+from ._server import Route, json_response, unhandled_error
 from ._validators import valid_auth_token, valid_expire, valid_passwd, valid_user
 
 logger = logging.getLogger("aiopikvm.emulator.auth")

@@ -30,11 +30,10 @@ from typing import Final
 from aiohttp import web
 
 from ..protocol.layout import ALTGR, LAYOUTS, SHIFT, Layout, load_layout
-from ._crash import unhandled_error
 from ._errors import ValidatorError
 from ._hid import Hid
 from ._log import Journal
-from ._server import Route, json_response
+from ._server import Route, json_response, unhandled_error
 from ._validators import fail, not_empty_string, valid_bool, valid_int
 
 _DEFAULT_LIMIT: Final = 1024

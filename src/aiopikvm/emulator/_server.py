@@ -73,6 +73,15 @@ def crash_response() -> web.Response:
     return json_response({"error": "", "error_msg": ""}, status=500)
 
 
+def unhandled_error() -> web.Response:
+    """aiohttp's answer when a handler raises something kvmd does not catch (aiohttp failing
+    to read a form or decode a body, say): its bare 500 page, and the connection closed.
+    Where kvmd crashes on input like that, the emulator answers the same on purpose."""
+    response = web.Response(status=500, text=INTERNAL_ERROR_TEXT, content_type="text/plain")
+    response.force_close()
+    return response
+
+
 def _wrap(route: Route, check_auth: AuthCheck) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         try:
@@ -96,7 +105,7 @@ async def _no_tracebacks(request: web.Request, handler: AiohttpHandler) -> web.S
         logger.info("Fault: %s", crash)  # asked for: no traceback to alarm anyone
     except Exception:
         logger.exception("Unexpected error on %s %s", request.method, request.path)
-    return web.Response(status=500, text=INTERNAL_ERROR_TEXT, content_type="text/plain")
+    return unhandled_error()
 
 
 def build_app(
