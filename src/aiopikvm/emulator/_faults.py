@@ -352,7 +352,11 @@ class Faults:
         unknown = [kind for kind in kinds if kind not in MALFORMED_FRAMES]
         if unknown:
             raise ValueError(f"unknown malformed frames {unknown}; known: {list(MALFORMED_FRAMES)}")
-        frames = [MALFORMED_FRAMES[kind] for kind in kinds or MALFORMED_FRAMES]
+        return self.send_frames(*(MALFORMED_FRAMES[kind] for kind in kinds or MALFORMED_FRAMES))
+
+    def send_frames(self, *frames: str | bytes) -> int:
+        """Send these frames as they are (text or binary) to every open session, after what
+        it was sent before; how many sessions got them."""
         sessions = list(self._sessions())
         for session in sessions:
             for frame in frames:
