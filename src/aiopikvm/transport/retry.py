@@ -1,10 +1,11 @@
-"""Opt-in retries of reads: ``PiKVM(..., retries=RetryPolicy())``.
+"""Opt-in retries of reads, ``PiKVM(..., retries=RetryPolicy())``, and of WebSocket
+connects, ``kvm.ws(reconnect=RetryPolicy(...))``.
 
 Only GET requests are retried: every POST on kvmd is an action (a button press, a key, a
 power change) that may have happened even when its answer was lost, so doing it again
-could press a button twice. A read is retried when the device is briefly unavailable
-(503, or another 5xx listed in ``statuses``), unreachable, or too slow; never on an
-authentication failure, a TLS failure or a client error.
+could press a button twice. A read, or a connect, is retried when the device is briefly
+unavailable (503, or another 5xx listed in ``statuses``), unreachable, or too slow; never
+on an authentication failure, a TLS failure or a client error.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ logger = logging.getLogger("aiopikvm")
 T = TypeVar("T")
 
 RETRIED_METHODS = frozenset({"GET"})
+RECONNECT_ATTEMPTS = 12
+"""Connects tried per outage by ``reconnect=True``: with the default delays, about a minute
+of waiting in all, what a PiKVM takes to reboot."""
+RECONNECT_STATUSES = (502, 503, 504)
+"""What a rebooting PiKVM's nginx answers until kvmd is up again."""
 
 
 class RetryPolicy:
@@ -41,6 +47,9 @@ class RetryPolicy:
     so that clients that failed together do not all come back at once. ``statuses`` are
     the 5xx answers worth another try (503 by default; a rebooting PiKVM's nginx answers
     502 until kvmd is up). ``sleep`` and ``rng`` are there for tests.
+
+    :meth:`retryable` is the classifier of errors: override it in a subclass to retry
+    more or less. It never sees a cancellation, and errors it refuses end the retries.
     """
 
     __slots__ = (
@@ -97,12 +106,19 @@ class RetryPolicy:
             f"statuses={sorted(self.statuses)})"
         )
 
+    @classmethod
+    def for_reconnects(cls) -> RetryPolicy:
+        """The policy of ``reconnect=True``: :data:`RECONNECT_ATTEMPTS` connects per outage,
+        and 502, 503 and 504 retried as well."""
+        return cls(RECONNECT_ATTEMPTS, statuses=RECONNECT_STATUSES)
+
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1 for the first)."""
         full = min(self.max_delay, self.base_delay * self.multiplier ** (retry - 1))
         return full * (1 - self.jitter * self.rng.random())
 
     def retryable(self, error: PiKVMError) -> bool:
+        """Whether another try may succeed where this one failed with ``error``."""
         if isinstance(error, TLSError):
             return False  # a certificate does not fix itself
         if isinstance(error, APIError):
@@ -113,6 +129,11 @@ class RetryPolicy:
         """``call()``, tried again while it fails in a retryable way, if ``method`` may be."""
         if method.upper() not in RETRIED_METHODS:
             return await call()
+        return await self.retry(call)
+
+    async def retry(self, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()``, tried again while it fails in a retryable way, ``attempts`` at most;
+        each retry is logged. The last error propagates."""
         attempt = 1
         while True:
             try:
