@@ -9,6 +9,8 @@ The tree::
     │   │                            (also ConnectionError)
     │   ├── TLSError                 certificate verification failed
     │   └── ConnectionClosedError    the WebSocket closed while in use
+    │       ├── ReconnectFailedError reconnect=... could not reopen it
+    │       └── TypingInterruptedError  typing stopped by it (``.result``)
     ├── PiKVMTimeoutError            no answer in time (also TimeoutError)
     │   └── ScreenTimeoutError       the screen did not become what was awaited
     │       └── TextNotFoundError    OCR never read the awaited text
@@ -31,6 +33,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .protocol.typing import TypingResult
 
 __all__ = [
     "APIError",
@@ -44,12 +50,14 @@ __all__ = [
     "PiKVMError",
     "PiKVMTimeoutError",
     "ProtocolError",
+    "ReconnectFailedError",
     "RequestInfo",
     "ScreenTimeoutError",
     "ServerError",
     "StreamError",
     "TLSError",
     "TextNotFoundError",
+    "TypingInterruptedError",
     "UnavailableError",
     "UntypableTextError",
 ]
@@ -113,6 +121,51 @@ class ConnectionClosedError(PiKVMConnectionError):
         super().__init__(message, request=request)
         self.code = code
         self.reason = reason
+
+
+class ReconnectFailedError(ConnectionClosedError):
+    """A session opened with ``reconnect`` lost its connection and could not open a new one.
+
+    ``code`` and ``reason`` are those of the close that started it; ``attempts`` is how many
+    connections were tried; ``last_error`` is the last attempt's error — an
+    :class:`AuthError` or a :class:`TLSError` ends the attempts at once, since trying again
+    cannot fix either.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None,
+        reason: str,
+        attempts: int,
+        last_error: PiKVMError,
+        request: RequestInfo | None = None,
+    ) -> None:
+        super().__init__(message, code=code, reason=reason, request=request)
+        self.attempts = attempts
+        self.last_error = last_error
+
+
+class TypingInterruptedError(ConnectionClosedError):
+    """``type_text`` stopped because the session's connection ended for good (no
+    ``reconnect``, or it failed: then the cause is the :class:`ReconnectFailedError`).
+
+    ``result`` says how far it got: the characters sent, and which of them may not have
+    reached the target (see :class:`~aiopikvm.TypingResult`).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        result: TypingResult,
+        code: int | None = None,
+        reason: str = "",
+        request: RequestInfo | None = None,
+    ) -> None:
+        super().__init__(message, code=code, reason=reason, request=request)
+        self.result = result
 
 
 class PiKVMTimeoutError(PiKVMError, TimeoutError):

@@ -11,6 +11,9 @@ the end of the plan.
 
 :func:`check_typable` refuses text with any character the layout cannot type, naming each
 one and its position, before anything is planned or sent.
+
+:class:`TypingResult` is what typing reports: how far it got, and which characters may not
+have reached the target.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from .frames import KeyInput
 from .keys import FINISH_EXEMPT
 from .layout import Layout, load_layout
 
-__all__ = ["TypingStep", "check_typable", "plan_typing", "resolve_layout"]
+__all__ = ["TypingResult", "TypingStep", "check_typable", "plan_typing", "resolve_layout"]
 
 _SHOWN_MAX = 20
 """How many untypable characters an error message spells out (all are in the error)."""
@@ -32,11 +35,14 @@ _SHOWN_MAX = 20
 class TypingStep:
     """One frame of a typing plan, and how far through the text it gets.
 
-    ``typed`` is the number of characters of the text complete once this step is sent.
+    ``typed`` is the number of characters of the text complete once this step is sent;
+    ``char`` the index of the character the step belongs to (the text's length for the
+    releases that end the plan).
     """
 
     input: KeyInput
     typed: int
+    char: int
 
     @property
     def hid_events(self) -> int:
@@ -94,15 +100,41 @@ def plan_typing(text: str, layout: str | Layout) -> list[TypingStep]:
             for modifier in reversed(held):
                 if modifier not in wanted:
                     held.remove(modifier)
-                    steps.append(TypingStep(KeyInput(modifier, False), index))
+                    steps.append(TypingStep(KeyInput(modifier, False), index, index))
             for modifier in wanted:
                 if modifier not in held:
                     held.append(modifier)
-                    steps.append(TypingStep(KeyInput(modifier, True), index))
-            steps.append(TypingStep(KeyInput(stroke.key, True, finish=True), index))
+                    steps.append(TypingStep(KeyInput(modifier, True), index, index))
+            steps.append(TypingStep(KeyInput(stroke.key, True, finish=True), index, index))
         # The character is complete once its last stroke is sent.
         last = steps[-1]
-        steps[-1] = TypingStep(last.input, index + 1)
+        steps[-1] = TypingStep(last.input, index + 1, index)
     for modifier in reversed(held):
-        steps.append(TypingStep(KeyInput(modifier, False), len(text)))
+        steps.append(TypingStep(KeyInput(modifier, False), len(text), len(text)))
     return steps
+
+
+@dataclass(frozen=True, slots=True)
+class TypingResult:
+    """What ``type_text`` did with a text of ``total`` characters.
+
+    The first ``typed`` were sent (all of them, unless typing was interrupted: then
+    ``text[typed:]`` was not). ``uncertain`` holds the positions (indexes into the text) of
+    those that may not have reached the target as sent: the ones in flight when the
+    connection dropped, or when another session's opening or closing made kvmd drop its
+    queue and release the keys. Such a character may be missing, or — when kvmd released
+    Shift or AltGr under it — typed without that modifier; after a dead key, the character
+    that follows may combine with it. Every other character of the first ``typed``
+    reached the target, exactly once. ``disruptions`` counts the drops and queue losses
+    typing went through.
+    """
+
+    total: int
+    typed: int
+    uncertain: tuple[int, ...] = ()
+    disruptions: int = 0
+
+    @property
+    def exact(self) -> bool:
+        """Whether the whole text reached the target, with no character in doubt."""
+        return self.typed == self.total and not self.uncertain
