@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
-from aiopikvm import InvalidInputError, PiKVM, UntypableTextError
+from aiopikvm import InvalidInputError, PiKVM, TypingResult, UntypableTextError
 from aiopikvm.emulator import Emulator
 
 from .conftest import eventually
+from .stalling_link import StallingLink, fill_until_stalled
 
 PASSWORD = "Grüße-Ä€ß@{µ}~^°²"
 """Typable on a German keyboard only with Shift, AltGr and dead keys."""
@@ -17,9 +19,12 @@ PASSWORD = "Grüße-Ä€ß@{µ}~^°²"
 
 async def test_a_german_password_into_a_german_target() -> None:
     async with Emulator(target_layout="de") as emu, PiKVM(emu.url, passwd="admin") as kvm:
-        await kvm.type_text(PASSWORD + "\n", layout="de", delay=0.005)
+        result = await kvm.type_text(PASSWORD + "\n", layout="de", delay=0.005)
         assert emu.target.screen_text == PASSWORD + "\n"
         assert emu.target.held_keys == frozenset()
+    total = len(PASSWORD) + 1
+    assert result == TypingResult(total=total, typed=total, uncertain=(), disruptions=0)
+    assert result.exact
 
 
 @pytest.mark.parametrize("binary", [True, False])
@@ -83,20 +88,60 @@ async def test_progress_is_reported_per_character(emu: Emulator) -> None:
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
-async def test_cancellation_mid_text_leaves_no_key_held(emu: Emulator) -> None:
-    text = "SHIFTED" * 40  # Shift stays down the whole time
+async def test_cancelling_typing_at_every_await_point_leaves_no_key_held(emu: Emulator) -> None:
+    text = "aB, cD!"  # Shift pressed and released between characters
+    cancelled_at = 0
     async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
-        task = asyncio.create_task(ws.type_text(text, delay=0.002, ack_every=5))
-        await eventually(lambda: len(emu.target.screen_text) >= 10)
-        assert "ShiftLeft" in emu.target.held_keys
+        await ws.wait_for(lambda s: s.hid is not None, timeout=5)
+        for hops in itertools.count():
+            emu.target.clear_screen()
+            task = asyncio.create_task(ws.type_text(text, delay=0, ack_every=1))
+            for _ in range(hops):
+                await asyncio.sleep(0)
+            if task.done():
+                assert (await task).exact
+                break
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            cancelled_at += 1
+            assert ws.held_keys == ()
+            await ws.ping()
+            assert emu.target.held_keys == frozenset(), hops
+            assert text.startswith(emu.target.screen_text), hops  # nothing doubled
+    assert emu.target.screen_text == text
+    assert cancelled_at > 2 * len(text)  # every character's sends and answers were hit
+
+
+async def test_cancelling_during_a_stalled_send_leaves_no_key_held(emu: Emulator) -> None:
+    # A congested link: a send waits for room in the socket, with its frame on the way.
+    async with (
+        StallingLink(emu.url).running() as link,
+        PiKVM(link.url, passwd="admin") as kvm,
+        kvm.ws(binary=False) as ws,  # JSON frames fill the buffers sooner
+    ):
+        await ws.wait_for(lambda s: s.hid is not None, timeout=5)
+        stalled = asyncio.Event()
+
+        async def stall_after_the_first(typed: int, total: int) -> None:
+            if typed == 1:
+                link.stall()
+                await fill_until_stalled(ws)
+                stalled.set()
+
+        task = asyncio.create_task(ws.type_text("aB", delay=0, progress=stall_after_the_first))
+        await stalled.wait()
+        for _ in range(10):
+            await asyncio.sleep(0)  # typing goes on to press Shift, and waits in that send
         task.cancel()
+        link.resume()  # the undoing goes out once the link moves again
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert ws.is_open and ws.held_keys == ()
-        await ws.ping()
-        assert emu.target.held_keys == frozenset()
-        typed = emu.target.screen_text
-        assert 10 <= len(typed) < len(text) and text.startswith(typed)
+        assert ws.held_keys == ()
+        await ws.ping(timeout=30)
+        await eventually(lambda: emu.target.held_keys == frozenset())
+        assert ("key", "ShiftLeft", True) in emu.target.events  # the cut send did land
+        assert emu.target.screen_text == "a"
 
 
 async def test_an_error_mid_text_releases_what_typing_pressed(emu: Emulator) -> None:
@@ -223,3 +268,22 @@ async def test_held_keys_are_released_on_cancellation(emu: Emulator) -> None:
             await task
         await ws.ping()
         assert emu.target.held_keys == frozenset()
+
+
+async def test_held_waits_for_typing_to_end(emu: Emulator) -> None:
+    # Pressed midway, Control would turn the rest of the text into shortcuts.
+    text = "no shortcuts here"
+    async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
+        typing = asyncio.create_task(ws.type_text(text, delay=0.001))
+        await eventually(lambda: len(emu.target.screen_text) >= 3)
+        async with ws.held("ControlLeft"):
+            assert typing.done()
+            await ws.send_key("KeyC")
+        await typing
+        await ws.ping()
+    assert emu.target.screen_text == text
+    assert emu.target.events[-3:] == [
+        ("key", "KeyC", True),
+        ("key", "KeyC", False),
+        ("key", "ControlLeft", False),
+    ]

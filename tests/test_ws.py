@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from typing import Any
 
 import pytest
@@ -24,6 +26,7 @@ from aiopikvm.models._base import parse
 
 from .captures import result, ws_messages
 from .conftest import eventually
+from .stalling_link import StallingLink, fill_until_stalled
 
 HELLO = ["KeyH", "KeyE", "KeyL", "KeyL", "KeyO"]
 
@@ -193,7 +196,70 @@ async def test_invalid_session_options_raise_before_connecting() -> None:
         PiKVMWebSocket("http://127.0.0.1:1", max_queue=0)
 
 
+@pytest.mark.parametrize("make", [PiKVMWebSocket, PiKVM])
+def test_credentials_in_the_url_are_refused_and_never_shown(make: type) -> None:
+    with pytest.raises(InvalidInputError, match="user= and passwd=") as caught:
+        make("http://admin:hunter2@pikvm.local")
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://pikvm:abc",
+        "http://pikvm:99999",
+        "http://pikvm:0",
+        "http://[::1",
+        "http://pikvm/?a=1",
+    ],
+)
+@pytest.mark.parametrize("make", [PiKVMWebSocket, PiKVM])
+def test_a_url_that_cannot_be_a_device_is_refused_at_once(make: type, url: str) -> None:
+    with pytest.raises(InvalidInputError, match="URL"):
+        make(url)
+
+
+async def test_a_bad_proxy_setting_is_our_error_without_its_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ws_proxy", "gopher://someone:s3cret@proxy.example")
+    with pytest.raises(InvalidInputError, match="proxy") as caught:
+        async with PiKVMWebSocket("http://pikvm.example", passwd="x"):
+            pass
+    assert "s3cret" not in str(caught.value)
+
+
 # ----- keys are released however the session ends ---------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["tap", "click"])
+async def test_a_tap_cut_between_its_two_frames_is_still_released(emu: Emulator, kind: str) -> None:
+    # A modifier tap (kvmd does not release it by itself) and a click are two frames each;
+    # on a congested link the task can be cancelled after the first went out.
+    async with (
+        StallingLink(emu.url).running() as link,
+        PiKVM(link.url, passwd="admin") as kvm,
+        kvm.ws(binary=False) as ws,
+    ):
+        await ws.ping()
+        link.stall()
+        await fill_until_stalled(ws)
+        tap = ws.send_key("ShiftLeft") if kind == "tap" else ws.send_mouse_button("left")
+        task = asyncio.create_task(tap)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert (ws.held_keys, ws.held_buttons) == (
+            (("ShiftLeft",), ()) if kind == "tap" else ((), ("left",))
+        )
+        link.resume()
+    assert explicit_releases(emu)[-1] == (
+        ("key", "ShiftLeft", False) if kind == "tap" else ("mouse_button", "left", False)
+    )
 
 
 def explicit_releases(emu: Emulator) -> list[tuple[Any, ...]]:
@@ -323,6 +389,28 @@ async def test_bad_stream_value_is_refused_by_the_device_like_kvmd(emu: Emulator
         ):
             pass
     assert caught.value.response.status_code == 400
+
+
+async def test_a_malformed_state_event_keeps_the_last_valid_state(
+    emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
+        await ws.wait_for(lambda s: s.hid is not None, timeout=5)
+        valid = ws.state.hid
+        # well-formed JSON, not kvmd's shape
+        emu.faults.send_frames(json.dumps({"event_type": "hid", "event": {"keyboard": 5}}))
+        await ws.ping()
+        assert ws.state.hid == valid
+        assert ws.state.hid == valid  # read again: logged once, for the one bad event
+        await ws.type_text("ok", delay=0)  # typing reads the state too
+        await kvm.hid.set_params(mouse_output="usb_rel")  # a valid event replaces it
+        await ws.wait_for(lambda s: s.hid is not None and not s.hid.mouse.absolute, timeout=5)
+    assert emu.target.screen_text == "ok"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [m for m in warnings if "hid" in m] == [
+        "the device's 'hid' state does not have kvmd's shape: Field required at online"
+        " (3 problem(s)); keeping the last valid hid state"
+    ]
 
 
 # ----- a socket nobody reads --------------------------------------------------------------

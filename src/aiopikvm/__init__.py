@@ -20,12 +20,14 @@ from ._exceptions import (
     PiKVMError,
     PiKVMTimeoutError,
     ProtocolError,
+    ReconnectFailedError,
     RequestInfo,
     ScreenTimeoutError,
     ServerError,
     StreamError,
     TextNotFoundError,
     TLSError,
+    TypingInterruptedError,
     UnavailableError,
     UntypableTextError,
 )
@@ -33,6 +35,7 @@ from ._version import __version__
 from ._websocket import PiKVMWebSocket
 from .models import DeviceState
 from .protocol.keys import KEYS, MOUSE_BUTTONS
+from .protocol.typing import TypingResult
 from .transport.pinning import CertificateFingerprint
 from .transport.retry import RetryPolicy
 
@@ -54,6 +57,7 @@ __all__ = [
     "PiKVMTimeoutError",
     "PiKVMWebSocket",
     "ProtocolError",
+    "ReconnectFailedError",
     "RequestInfo",
     "RetryPolicy",
     "ScreenTimeoutError",
@@ -61,6 +65,8 @@ __all__ = [
     "StreamError",
     "TLSError",
     "TextNotFoundError",
+    "TypingInterruptedError",
+    "TypingResult",
     "UnavailableError",
     "UntypableTextError",
     "__version__",

@@ -6,13 +6,11 @@ import contextlib
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlsplit
 
 import httpx
 
 from ._client_actions import ClientActions
-from ._exceptions import InvalidInputError
-from ._websocket import DEFAULT_MAX_QUEUE, PiKVMWebSocket
+from ._websocket import DEFAULT_MAX_QUEUE, PiKVMWebSocket, split_device_url
 from .resources.atx import Atx
 from .resources.auth import Auth
 from .resources.gpio import Gpio
@@ -63,13 +61,7 @@ class PiKVM(ClientActions):
         auth: AuthMode = "headers",
         retries: RetryPolicy | None = None,
     ) -> None:
-        parts = urlsplit(url)
-        if "@" in parts.netloc:  # checked first: the messages below show the URL
-            raise InvalidInputError("credentials go in user= and passwd=, not in the device URL")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidInputError(f"not a device URL: {url!r} (expected https://host)")
-        if parts.query or parts.fragment:
-            raise InvalidInputError(f"the device URL must not have a query or fragment: {url!r}")
+        parts = split_device_url(url, ("http", "https"))
         self.url = url.rstrip("/")
         self._credentials = Credentials(user, passwd, totp_secret, mode=auth)
         self._ssl = make_ssl_context(verify_ssl) if parts.scheme == "https" else None
@@ -169,10 +161,13 @@ class PiKVM(ClientActions):
         close_timeout: float | None = 10.0,
         binary: bool = True,
         max_queue: int = DEFAULT_MAX_QUEUE,
+        reconnect: bool | RetryPolicy = False,
     ) -> PiKVMWebSocket:
         """A WebSocket session with this client's credentials and TLS settings; use it as
         ``async with kvm.ws() as ws:``. ``stream=True`` makes the session count as a video
-        viewer (kvmd keeps the streamer running); input-only sessions leave it off."""
+        viewer (kvmd keeps the streamer running); input-only sessions leave it off.
+        ``reconnect=True`` (or a :class:`RetryPolicy`) opens the connection again when it
+        drops: see :class:`PiKVMWebSocket`."""
         return PiKVMWebSocket._for_client(
             self.url,
             self._credentials,
@@ -182,4 +177,5 @@ class PiKVM(ClientActions):
             close_timeout=close_timeout,
             binary=binary,
             max_queue=max_queue,
+            reconnect=reconnect,
         )

@@ -28,11 +28,12 @@ from ._ws_actions import (
     check_timeout,
 )
 from .protocol.layout import Layout
-from .protocol.typing import check_typable
+from .protocol.typing import TypingResult, check_typable
 
 if TYPE_CHECKING:
     from ._websocket import PiKVMWebSocket
     from .resources.streamer import Streamer
+    from .transport.retry import RetryPolicy
 
 OCR_INTERVAL: Final = 1.0
 """Seconds between two OCR reads: Tesseract on the device takes about that for a screen."""
@@ -57,6 +58,7 @@ class ClientActions:
             close_timeout: float | None = 10.0,
             binary: bool = True,
             max_queue: int = ...,
+            reconnect: bool | RetryPolicy = False,
         ) -> PiKVMWebSocket: ...
 
     async def type_text(
@@ -67,9 +69,12 @@ class ClientActions:
         delay: float = DEFAULT_TYPING_DELAY,
         progress: Progress | None = None,
         ack_every: int = DEFAULT_ACK_EVERY,
-    ) -> None:
+        reconnect: bool | RetryPolicy = False,
+    ) -> TypingResult:
         """Type ``text`` on the target over a short input-only (``stream=0``) WebSocket
-        session: see :meth:`PiKVMWebSocket.type_text`, which takes the same arguments.
+        session: see :meth:`PiKVMWebSocket.type_text`, which takes the same arguments and
+        returns the same :class:`~aiopikvm.TypingResult`. With ``reconnect``, the session
+        reconnects when it drops, and the typing goes on (see ``kvm.ws(reconnect=)``).
 
         The text is checked before the session opens (an untypable character raises
         :class:`~aiopikvm.UntypableTextError` and nothing happens). Not to be confused with
@@ -79,8 +84,8 @@ class ClientActions:
         """
         check_pacing(delay, ack_every)
         check_typable(text, layout)
-        async with self.ws(stream=False) as ws:
-            await ws.type_text(
+        async with self.ws(stream=False, reconnect=reconnect) as ws:
+            return await ws.type_text(
                 text, layout=layout, delay=delay, progress=progress, ack_every=ack_every
             )
 

@@ -14,24 +14,24 @@ serial/SPI microcontrollers have a round trip per event and drop the *whole* que
 error. And whenever any session opens or closes, kvmd drops everything still queued.
 So text sent faster than the slowest link drains sits in that queue, where an unrelated
 session (another browser tab, a script's next ``kvm.type_text``) or a glitch throws it away.
+How typing notices that, and goes on, is in :mod:`aiopikvm._typist`.
 
 The default, ``delay=0.025`` s per HID event (40 events/s; a tap is two events, a press or
 release of Shift/AltGr one), stays under the CH9329's 45 events/s, and near kvmd's own
 ``hid/print?slow=1`` (20 ms per event); about 20 plain characters per second. A USB OTG
 PiKVM takes far more (its host polls the keyboard every 1-10 ms): ``delay=0.005`` is safe
 there. Frames are not sent before their time (the pace is kept from a schedule, so a slow
-send does not make the next ones bunch up), and every ``ack_every`` characters a ping round
-trip waits until kvmd has read everything sent so far: a network stall can hold frames back
-and then deliver them at once, and the ping caps such a burst at ``ack_every`` characters.
+send does not make the next ones bunch up), and a ping follows every character: no more
+than ``ack_every`` characters go out before kvmd has answered for the ones before them, so
+that a network stall that holds frames back and then delivers them at once delivers at
+most that many.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import math
-import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -42,28 +42,25 @@ from ._exceptions import (
     PiKVMTimeoutError,
     RequestInfo,
 )
+from ._typist import Progress, Typist
 from .models import DeviceState
-from .protocol.keys import DELTA_MAX, FINISH_EXEMPT, KEYS, MODIFIERS, MOUSE_BUTTONS
+from .protocol.keys import DELTA_MAX, FINISH_EXEMPT, KEYS, MOUSE_BUTTONS
 from .protocol.layout import Layout
 from .protocol.pointer import to_absolute
-from .protocol.typing import plan_typing
+from .protocol.typing import TypingResult, plan_typing
 
 DEFAULT_TYPING_DELAY: Final = 0.025
 """Seconds per HID event while typing (see the module docstring)."""
 DEFAULT_ACK_EVERY: Final = 20
-"""Characters typed between two ping round trips."""
+"""Characters typing sends at most before kvmd has answered for the ones before them."""
 SHORTCUT_DELAY: Final = 0.05
 """Seconds between the presses and releases of a shortcut: what kvmd's own
 ``hid/events/send_shortcut`` waits."""
 DRAG_STEPS: Final = 10
 DRAG_DELAY: Final = 0.01
 """Seconds between the moves of a drag (kvmd's web UI sends a move every 10 ms at most)."""
-_STATE_WAIT: Final = 1.0
-"""How long typing waits for the session's first ``hid`` event (to read Caps Lock)."""
 
-Progress = Callable[[int, int], object]
-"""``progress(typed, total)``: characters typed so far, of the text's length (a coroutine
-function is awaited)."""
+__all__ = ["DEFAULT_ACK_EVERY", "DEFAULT_TYPING_DELAY", "Progress", "SessionActions"]
 
 
 class SessionActions:
@@ -82,7 +79,7 @@ class SessionActions:
         def state(self) -> DeviceState: ...
 
         @property
-        def is_open(self) -> bool: ...
+        def _finished(self) -> bool: ...
 
         async def send_key(
             self, key: str, state: bool | None = None, *, finish: bool = False
@@ -112,12 +109,13 @@ class SessionActions:
         The predicate is checked now and after every event the session receives, e.g.
         ``await ws.wait_for(lambda s: s.atx is not None and s.atx.leds.power, timeout=30)``.
         Raises :class:`PiKVMTimeoutError` when ``timeout`` seconds pass first (None waits
-        for ever), :class:`ConnectionClosedError` if the session ends.
+        for ever), :class:`ConnectionClosedError` if the session ends (with ``reconnect``,
+        it waits across reconnects, on the state read afresh).
         """
         check_timeout(timeout)
         deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
         while True:
-            if not self.is_open:
+            if self._finished:
                 raise self._closed()
             state = self.state
             if predicate(state):
@@ -149,8 +147,8 @@ class SessionActions:
         delay: float = DEFAULT_TYPING_DELAY,
         progress: Progress | None = None,
         ack_every: int = DEFAULT_ACK_EVERY,
-    ) -> None:
-        """Type ``text`` on a target whose keyboard layout is ``layout``.
+    ) -> TypingResult:
+        """Type ``text`` on a target whose keyboard layout is ``layout``, and say how it went.
 
         ``layout`` is the layout configured on the *target's* OS, as a kvmd keymap name
         (``"de"``, ``"fr"``, ``"en-gb"``; :data:`aiopikvm.protocol.layout.LAYOUTS`). Each
@@ -160,18 +158,26 @@ class SessionActions:
         typed on that layout, :class:`~aiopikvm.UntypableTextError` lists each one with its
         position, and nothing is sent. There is no length limit.
 
-        Typing is paced at ``delay`` seconds per HID event (a tap is two events), with a
-        ping round trip every ``ack_every`` characters, so the device's queue never backs
-        up; the call returns once the last key has had its time. ``progress(typed, total)``
-        is called after each character. If Caps Lock is on (as the device reports it), it is
-        switched off for the typing and back on after. Keys held on this session would turn
-        the text into shortcuts, so they are refused. Whatever the typing pressed is
-        released before an exception or a cancellation propagates; the target may still
-        hold a dead key then.
+        Typing is paced at ``delay`` seconds per HID event (a tap is two): ``delay`` is
+        taken as the time the device needs per event. A ping follows each character, and
+        no more than ``ack_every`` characters go out before kvmd has answered for the ones
+        before. The call returns once every character is known to have reached the
+        target, with a :class:`~aiopikvm.TypingResult`. ``progress(typed, total)`` is
+        called after each character. If Caps Lock is on (as the device reports it), it is
+        switched off for the typing and back on after. Keys held on this session would
+        turn the text into shortcuts, so they are refused.
+
+        When kvmd throws away the input in flight — another session opened or closed, or
+        this one dropped and reconnected (``reconnect``) — typing goes on after the last
+        character sent, never sending one twice, and the result's ``uncertain`` lists
+        those that may not have arrived. When the connection is gone for good, it raises
+        :class:`~aiopikvm.TypingInterruptedError` with that ``result``. Whatever the typing
+        pressed is released before an exception or a cancellation propagates; the target
+        may still hold a dead key then.
         """
         check_pacing(delay, ack_every)
         plan = plan_typing(text, layout)
-        if not self.is_open:
+        if self._finished:
             raise self._closed()
         async with self._lock():
             if self._held_keys:
@@ -179,57 +185,15 @@ class SessionActions:
                     "keys are held on this session and would turn the text into shortcuts: "
                     + ", ".join(self._held_keys)
                 )
-            if self.state.hid is None:
-                with contextlib.suppress(PiKVMTimeoutError):
-                    await self.wait_for(lambda s: s.hid is not None, timeout=_STATE_WAIT)
-            hid = self.state.hid
-            caps = hid is not None and hid.keyboard.leds.caps
-            pacer = _Pacer(delay)
-            pressed: list[str] = []
-            caps_off = False  # whether this call switched Caps Lock off
-            try:
-                if caps:
-                    await self.send_key("CapsLock")
-                    caps_off = True
-                    pacer.sent(2)
-                typed = since_ack = 0
-                for step in plan:
-                    await pacer.wait()
-                    key = step.input
-                    await self.send_key(key.key, key.state, finish=key.finish)
-                    if key.key in MODIFIERS:
-                        if key.state:
-                            pressed.append(key.key)
-                        else:
-                            pressed.remove(key.key)
-                    pacer.sent(step.hid_events)
-                    if step.typed > typed:
-                        since_ack += step.typed - typed
-                        typed = step.typed
-                        if progress is not None:
-                            result = progress(typed, len(text))
-                            if inspect.isawaitable(result):
-                                await result
-                        if since_ack >= ack_every:
-                            since_ack = 0
-                            await self.ping()
-                if caps_off:
-                    await pacer.wait()
-                    await self.send_key("CapsLock")
-                    caps_off = False
-                    pacer.sent(2)
-                await pacer.wait()
-                await self.ping()
-            finally:
-                if pressed or caps_off:
-                    await _shielded(self._undo_typing(pressed, caps_off))
-
-    async def _undo_typing(self, pressed: list[str], caps_off: bool) -> None:
-        with contextlib.suppress(PiKVMError):
-            for key in reversed(pressed):
-                await self.send_key(key, False)
-            if caps_off:
-                await self.send_key("CapsLock")
+            typist = Typist(
+                self,  # type: ignore[arg-type]  # always a PiKVMWebSocket
+                plan,
+                len(text),
+                delay=delay,
+                ack_every=ack_every,
+                progress=progress,
+            )
+            return await typist.run()
 
     def _lock(self) -> asyncio.Lock:
         if self._input_lock is None:
@@ -248,15 +212,15 @@ class SessionActions:
         _check_delay(delay)
         *chord, last = keys
         async with self._lock():
-            pressed: list[str] = []
+            pressed: list[str] = []  # each key before its press: a cancelled send may land
             try:
                 for key in chord:
-                    await self.send_key(key, True)
                     pressed.append(key)
+                    await self.send_key(key, True)
                     await asyncio.sleep(delay)
                 if last in FINISH_EXEMPT:
-                    await self.send_key(last, True)
                     pressed.append(last)
+                    await self.send_key(last, True)
                 else:
                     await self.send_key(last, True, finish=True)
                 while pressed:
@@ -274,13 +238,17 @@ class SessionActions:
 
             async with ws.held("ShiftLeft"):
                 await ws.click(100, 200)  # a shift-click
+
+        The keys are pressed once typing or a shortcut running on the session has ended. A
+        reconnect releases them (see :class:`~aiopikvm.PiKVMWebSocket`).
         """
         _check_keys(keys)
         pressed: list[str] = []
         try:
-            for key in keys:
-                await self.send_key(key, True)
-                pressed.append(key)
+            async with self._lock():
+                for key in keys:
+                    pressed.append(key)  # before the press: a cancelled send may land
+                    await self.send_key(key, True)
             yield
         finally:
             if pressed:
@@ -412,23 +380,6 @@ class SessionActions:
 
 
 # ----- helpers --------------------------------------------------------------------------
-
-
-class _Pacer:
-    """Keeps frames to ``delay`` seconds per HID event, from a schedule: a frame is never
-    sent before its time, and time lost in a slow send is not made up by a burst."""
-
-    def __init__(self, delay: float) -> None:
-        self._delay = delay
-        self._next = time.monotonic()
-
-    async def wait(self) -> None:
-        wait = self._next - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-
-    def sent(self, events: int) -> None:
-        self._next = max(self._next, time.monotonic()) + events * self._delay
 
 
 async def _shielded(cleanup: Coroutine[Any, Any, None]) -> None:

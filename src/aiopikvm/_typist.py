@@ -1,0 +1,350 @@
+"""Typing a plan over a session that may drop, or have its input thrown away, midway.
+
+What can be known. kvmd answers a ping once it has *read* the frames before it; the HID
+then applies them from its queue, and whenever a session opens or closes (ours dropping,
+or anyone else's) kvmd throws that queue away and releases every key. Nothing on the wire
+says a key has reached the target. So typing keeps a bound instead:
+
+- after each character, a ping goes out (not waited for); its answer, at time ``t``,
+  proves that everything before it was read by ``t``;
+- the HID is taken to apply input at least as fast as typing's ``delay`` paces it, so
+  what was read by ``t`` has been applied by ``U = max(t, U_before) + events * delay``;
+- a later ping *sent* after ``U`` and answered with no queue loss seen meanwhile (no
+  ``clients`` event before its answer: events and answers come in order) proves that the
+  session was alive, and the queue intact, until everything up to the earlier character
+  was applied. Those characters are *settled*.
+
+On a drop or a queue loss, the characters sent but not settled are *uncertain*: each may
+or may not have arrived. Typing never sends one of them again (it might arrive twice), and
+goes on from the next character once the session is back: the modifiers the plan holds
+are released explicitly and pressed again, Caps Lock is put back as typing needs it. The
+window is a few characters: a round trip and the time the HID takes for one character.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import inspect
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from ._exceptions import (
+    ConnectionClosedError,
+    PiKVMError,
+    PiKVMTimeoutError,
+    TypingInterruptedError,
+)
+from .protocol.keys import MODIFIERS
+from .protocol.typing import TypingResult, TypingStep
+
+if TYPE_CHECKING:
+    from ._websocket import PiKVMWebSocket, _Link
+
+ANSWER_TIMEOUT: Final = 10.0
+"""Seconds typing waits for kvmd to answer a ping before it takes the link for dead."""
+STATE_WAIT: Final = 1.0
+"""How long typing waits for the session's first ``hid`` event (to read Caps Lock)."""
+
+Progress = Callable[[int, int], object]
+"""``progress(typed, total)``: characters typed so far, of the text's length (a coroutine
+function is awaited)."""
+
+
+class _QueueLost(Exception):
+    """kvmd threw away queued input (a ``clients`` event was seen)."""
+
+
+@dataclass(slots=True)
+class _Mark:
+    """A ping sent after character ``pos - 1``, with ``events`` HID events sent before it."""
+
+    pos: int
+    events: int
+    sent_at: float
+    answer: asyncio.Future[int]
+
+
+class _Pacer:
+    """Keeps frames to ``delay`` seconds per HID event, from a schedule: a frame is never
+    sent before its time, and time lost in a slow send is not made up by a burst."""
+
+    def __init__(self, delay: float) -> None:
+        self._delay = delay
+        self._next = time.monotonic()
+
+    async def wait(self) -> None:
+        wait = self._next - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def sent(self, events: int) -> None:
+        self._next = max(self._next, time.monotonic()) + events * self._delay
+
+
+class Typist:
+    """Types one plan on ``ws``; :meth:`run` returns the :class:`TypingResult`."""
+
+    def __init__(
+        self,
+        ws: PiKVMWebSocket,
+        plan: Sequence[TypingStep],
+        total: int,
+        *,
+        delay: float,
+        ack_every: int,
+        progress: Progress | None,
+    ) -> None:
+        self.ws = ws
+        self.plan = plan
+        self.total = total
+        self.delay = delay
+        self.ack_every = ack_every
+        self.progress = progress
+        self.pacer = _Pacer(delay)
+        self.step = 0  # the next step of the plan to send
+        self.attempted = 0  # text[:attempted] has had a key sent (or being sent)
+        self.settled = 0  # text[:settled] arrived, or is in `uncertain`
+        self.uncertain: set[int] = set()
+        self.disruptions = 0
+        self.pressed: list[str] = []  # modifiers down, as sent
+        self.needed: list[str] = []  # modifiers the plan holds where typing goes on
+        self.caps_at_start: bool | None = None
+        self.caps_off = False  # typing switched Caps Lock off and owes it back
+        self.epoch = 0  # the session's count of queue losses that typing has accounted for
+        # Characters whose first key is a dead key: after one is lost midway, the host may
+        # still wait to combine the dead key with whatever comes next.
+        self.dead_keys = {
+            s.char for s in plan if s.typed == s.char and s.input.key not in MODIFIERS
+        }
+        self._reset_marks(0)
+
+    def result(self) -> TypingResult:
+        return TypingResult(
+            total=self.total,
+            typed=self.attempted,
+            uncertain=tuple(sorted(self.uncertain)),
+            disruptions=self.disruptions,
+        )
+
+    async def run(self) -> TypingResult:
+        ws = self.ws
+        try:
+            while True:
+                link: _Link | None = None
+                try:
+                    link = await ws._until_open()
+                    await self._establish(link)
+                    await self._type(link)
+                    await self._settle(link)
+                    return self.result()
+                except _QueueLost:
+                    self._account()
+                except ConnectionClosedError as error:
+                    self._account()
+                    if link is not None and link.reader is not None:
+                        await asyncio.wait([link.reader])  # see how the connection ends
+                    if ws._finished:
+                        final = ws._close_error or error  # a failed reconnect says why
+                        raise self._interrupted(final) from final
+                    # else the session reconnects, and _until_open waits for it
+        finally:
+            self._drop_marks()
+            if self.pressed or self.caps_off:
+                await asyncio.shield(asyncio.ensure_future(self._undo()))
+
+    def _interrupted(self, error: ConnectionClosedError) -> TypingInterruptedError:
+        result = self.result()
+        return TypingInterruptedError(
+            f"typing stopped after {result.typed} of {result.total} characters, "
+            f"{len(result.uncertain)} of them uncertain (see .result): {error.message}",
+            result=result,
+            code=error.code,
+            reason=error.reason,
+            request=error.request,
+        )
+
+    # ----- the bookkeeping of a disruption ------------------------------------------------
+
+    def _account(self) -> None:
+        """What was sent and not settled is uncertain; typing goes on after it."""
+        self.disruptions += 1
+        lost = range(self.settled, self.attempted)
+        self.uncertain.update(lost)
+        if self.attempted < self.total and not self.dead_keys.isdisjoint(lost):
+            self.uncertain.add(self.attempted)  # it may combine with a dead key left over
+        self.settled = self.attempted
+        self._drop_marks()
+        # Skip the rest of a character cut in two, keeping track of the modifiers.
+        held = list(self.pressed)
+        while self.step < len(self.plan) and self.plan[self.step].char < self.attempted:
+            key = self.plan[self.step].input
+            if key.key in MODIFIERS:
+                if key.state and key.key not in held:
+                    held.append(key.key)
+                elif not key.state and key.key in held:
+                    held.remove(key.key)
+            self.step += 1
+        self.needed = held
+
+    def _reset_marks(self, events: int) -> None:
+        self.marks: collections.deque[_Mark] = collections.deque()
+        self.waiting: collections.deque[tuple[float, int]] = collections.deque()  # (U, pos)
+        self.events = 0
+        self.applied_by = time.monotonic() + events * self.delay  # U of the last answer
+        self.applied_events = 0
+
+    def _drop_marks(self) -> None:
+        for mark in self.marks:
+            if mark.answer.done() and not mark.answer.cancelled():
+                mark.answer.exception()  # retrieved: it is accounted for
+            else:
+                mark.answer.cancel()  # its answer, if it comes, is still matched to it
+        self.marks.clear()
+
+    # ----- the phases ---------------------------------------------------------------------
+
+    async def _establish(self, link: _Link) -> None:
+        """Put the target as the plan expects it, and learn the state of kvmd's queue."""
+        ws = self.ws
+        while True:
+            epoch = ws._clears
+            sent = 0
+            for key in reversed(self.pressed):
+                if key in ws._held_keys:  # a reconnect has released them already
+                    await ws.send_key(key, False)
+                    sent += 1
+            self.pressed = []
+            for key in self.needed:
+                self.pressed.append(key)
+                await ws.send_key(key, True)
+                sent += 1
+            if await self._answer(link, await ws._send_ping(link)) == epoch:
+                break
+        self.epoch = epoch
+        sent += await self._fix_caps()
+        self.pacer.sent(sent)
+        self._reset_marks(sent)
+
+    async def _fix_caps(self) -> int:
+        """Caps Lock off while typing, back as it was after; the HID events sent."""
+        ws = self.ws
+        if self.caps_at_start is None:
+            if ws.state.hid is None:
+                with contextlib.suppress(PiKVMTimeoutError):
+                    await ws.wait_for(lambda s: s.hid is not None, timeout=STATE_WAIT)
+            hid = ws.state.hid
+            self.caps_at_start = hid is not None and hid.keyboard.leds.caps
+            caps = self.caps_at_start
+        else:
+            hid = ws.state.hid
+            caps = hid is not None and hid.keyboard.leds.caps
+        wanted = self.caps_at_start if self.step >= len(self.plan) else False
+        if caps == wanted:
+            return 0
+        self.caps_off = not wanted  # before the tap, which a cancellation may not stop
+        await ws.send_key("CapsLock")
+        return 2
+
+    async def _type(self, link: _Link) -> None:
+        ws, plan, pacer = self.ws, self.plan, self.pacer
+        while self.step < len(plan):
+            step = plan[self.step]
+            key = step.input
+            is_modifier = key.key in MODIFIERS
+            starts_char = not is_modifier and step.char >= self.attempted
+            await pacer.wait()
+            if starts_char:  # bound what is in flight
+                await self._collect(link, wait=self.attempted - self.settled >= self.ack_every)
+            if ws._clears != self.epoch:
+                raise _QueueLost
+            if starts_char:
+                self.attempted = step.char + 1  # from here on it may reach the target
+            if is_modifier and key.state and key.key not in self.pressed:
+                self.pressed.append(key.key)  # before the press: a cancelled send may land
+            await ws.send_key(key.key, key.state, finish=key.finish)
+            if is_modifier and not key.state and key.key in self.pressed:
+                self.pressed.remove(key.key)
+            self.step += 1
+            self.events += step.hid_events
+            pacer.sent(step.hid_events)
+            if step.typed == step.char + 1:  # the character's last key
+                await self._mark(link)
+                if self.progress is not None:
+                    result = self.progress(self.attempted, self.total)
+                    if inspect.isawaitable(result):
+                        await result
+        if self.caps_off:
+            await pacer.wait()
+            self.caps_off = False
+            await ws.send_key("CapsLock")
+            self.events += 2
+            pacer.sent(2)
+
+    async def _settle(self, link: _Link) -> None:
+        """Wait until every character sent is known to have arrived."""
+        await self.pacer.wait()
+        await self._mark(link)
+        while self.settled < self.attempted:
+            if not self.marks:
+                # Everything is answered: one more ping, once the HID has had its time.
+                wait = self.waiting[0][0] - time.monotonic() if self.waiting else 0
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                await self._mark(link)
+            await self._collect(link, wait=True)
+
+    # ----- pings and what their answers prove ---------------------------------------------
+
+    async def _mark(self, link: _Link) -> None:
+        sent_at = time.monotonic()  # no later than the ping leaves
+        answer = await self.ws._send_ping(link)
+        self.marks.append(_Mark(self.attempted, self.events, sent_at, answer))
+
+    async def _collect(self, link: _Link, *, wait: bool) -> None:
+        """Take in the answers that came (waiting for the oldest one if ``wait``)."""
+        while self.marks:
+            mark = self.marks[0]
+            if not mark.answer.done():
+                if not wait:
+                    return
+                await self._answer(link, mark.answer)
+                wait = False
+            self.marks.popleft()
+            if mark.answer.result() != self.epoch:
+                raise _QueueLost
+            now = time.monotonic()
+            while self.waiting and self.waiting[0][0] <= mark.sent_at:
+                self.settled = max(self.settled, self.waiting.popleft()[1])
+            self.applied_by = (
+                max(now, self.applied_by) + (mark.events - self.applied_events) * self.delay
+            )
+            self.applied_events = mark.events
+            self.waiting.append((self.applied_by, mark.pos))
+
+    async def _answer(self, link: _Link, answer: asyncio.Future[int]) -> int:
+        """The answer to a ping; a device silent for too long is a dead link."""
+        try:
+            async with asyncio.timeout(ANSWER_TIMEOUT):
+                return await answer  # cancelled on a timeout: its answer still matches it
+        except TimeoutError:
+            link.conn.transport.abort()
+            raise ConnectionClosedError(
+                f"{self.ws._request}: no answer to a ping within {ANSWER_TIMEOUT} s; "
+                "the link was cut",
+                request=self.ws._request,
+            ) from None
+
+    async def _undo(self) -> None:
+        ws = self.ws
+        with contextlib.suppress(PiKVMError):
+            for key in reversed(self.pressed):
+                if key in ws._held_keys:
+                    await ws.send_key(key, False)
+            self.pressed = []
+            if self.caps_off:
+                self.caps_off = False
+                await ws.send_key("CapsLock")
