@@ -20,10 +20,10 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Final
 
 from ._exceptions import InvalidInputError, ScreenTimeoutError, TextNotFoundError, UnavailableError
+from ._typist import Progress
 from ._ws_actions import (
     DEFAULT_ACK_EVERY,
     DEFAULT_TYPING_DELAY,
-    Progress,
     check_pacing,
     check_timeout,
 )

@@ -60,8 +60,6 @@ DRAG_STEPS: Final = 10
 DRAG_DELAY: Final = 0.01
 """Seconds between the moves of a drag (kvmd's web UI sends a move every 10 ms at most)."""
 
-__all__ = ["DEFAULT_ACK_EVERY", "DEFAULT_TYPING_DELAY", "Progress", "SessionActions"]
-
 
 class SessionActions:
     """Typing, shortcuts, held keys, the mouse in pixels and state waits for a session."""
