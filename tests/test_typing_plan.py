@@ -127,8 +127,10 @@ def test_a_long_list_of_untypable_characters_is_summed_up() -> None:
 def test_unknown_layout_and_bad_text() -> None:
     with pytest.raises(InvalidInputError, match="unknown layout 'klingon'"):
         plan_typing("a", "klingon")
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidInputError, match="text must be a str, got bytes"):
         plan_typing(b"a", "en-us")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="layout must be a layout name"):
+        plan_typing("a", 7)  # type: ignore[arg-type]
 
 
 def test_a_layout_object_is_taken_as_it_is() -> None:

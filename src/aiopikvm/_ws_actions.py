@@ -18,13 +18,14 @@ How typing notices that, and goes on, is in :mod:`aiopikvm._typist`.
 
 The default, ``delay=0.025`` s per HID event (40 events/s; a tap is two events, a press or
 release of Shift/AltGr one), stays under the CH9329's 45 events/s, and near kvmd's own
-``hid/print?slow=1`` (20 ms per event); about 20 plain characters per second. A USB OTG
-PiKVM takes far more (its host polls the keyboard every 1-10 ms): ``delay=0.005`` is safe
-there. Frames are not sent before their time (the pace is kept from a schedule, so a slow
-send does not make the next ones bunch up), and a ping follows every character: no more
-than ``ack_every`` characters go out before kvmd has answered for the ones before them, so
-that a network stall that holds frames back and then delivers them at once delivers at
-most that many.
+``hid/print?slow=1`` (20 ms per event); about 20 plain characters per second. On a USB OTG
+PiKVM the host sets the pace: it takes one report per poll (every 1-10 ms; firmware often
+polls every 10 ms, 100 reports a second), and kvmd skips a report not taken within 0.1 s, so
+a smaller ``delay`` is safe only at a rate measured on that host. Frames are not sent before
+their time (the pace is kept from a schedule, so a slow send does not make the next ones
+bunch up), and a ping follows every character: no more than ``ack_every`` characters go out
+before kvmd has answered for the ones before them, so that a network stall that holds frames
+back and then delivers them at once delivers at most that many.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def resolve_layout(layout: str | Layout) -> Layout:
     if isinstance(layout, Layout):
         return layout
     if not isinstance(layout, str):
-        raise TypeError(f"layout must be a layout name or a Layout, got {layout!r}")
+        raise InvalidInputError(f"layout must be a layout name or a Layout, got {layout!r}")
     try:
         return load_layout(layout)
     except ValueError as exc:
@@ -68,7 +68,7 @@ def check_typable(text: str, layout: str | Layout) -> Layout:
     """Raise :class:`UntypableTextError` listing every character of ``text`` (with its
     position) that ``layout`` cannot type; returns the layout."""
     if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
+        raise InvalidInputError(f"text must be a str, got {type(text).__name__}")
     resolved = resolve_layout(layout)
     bad = resolved.untypable(text)
     if bad:
