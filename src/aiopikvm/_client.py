@@ -10,7 +10,7 @@ from typing import Any, Self
 import httpx
 
 from ._client_actions import ClientActions
-from ._websocket import DEFAULT_MAX_QUEUE, PiKVMWebSocket, split_device_url
+from ._websocket import DEFAULT_MAX_QUEUE, PiKVMWebSocket
 from .resources.atx import Atx
 from .resources.auth import Auth
 from .resources.gpio import Gpio
@@ -22,6 +22,7 @@ from .resources.streamer import Streamer
 from .resources.switch import Switch
 from .resources.system import System
 from .transport.auth import AuthMode, Credentials
+from .transport.device_url import split_device_url
 from .transport.http import Content, Expect, HTTPTransport, Params, Timeout
 from .transport.retry import RetryPolicy
 from .transport.tls import VerifySSL, make_ssl_context

@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import re
 import ssl
 import time
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Final, Self
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import urlunsplit
 
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -46,6 +45,7 @@ from .protocol.frames import (
 from .protocol.keys import FINISH_EXEMPT
 from .protocol.merge import merge_event
 from .transport.auth import Credentials
+from .transport.device_url import split_device_url
 from .transport.http import error_from_response, transport_error
 from .transport.retry import RetryPolicy
 from .transport.tls import VerifySSL, make_ssl_context
@@ -62,28 +62,6 @@ _STATE_TYPES: Final[dict[str, Any]] = {
     name: field.annotation for name, field in DeviceState.model_fields.items()
 }
 _Frame = str | bytes
-
-
-def split_device_url(url: str, schemes: Collection[str]) -> SplitResult:
-    """``url`` split, once checked to be a device's address: one of ``schemes``, a host, a
-    port that is a port, and no credentials, query or fragment."""
-    if not isinstance(url, str):
-        raise InvalidInputError(f"the device URL must be a str, got {type(url).__name__}")
-    # Checked first, and on the raw string: every message below shows the URL.
-    if "@" in re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0]:
-        raise InvalidInputError("credentials go in user= and passwd=, not in the device URL")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:  # a port that is not a number, or above 65535; a broken IPv6
-        raise InvalidInputError(f"not a device URL: {url!r} ({exc})") from None
-    if parts.scheme not in schemes or not parts.hostname:
-        raise InvalidInputError(f"not a device URL: {url!r} (expected https://host)")
-    if port == 0:
-        raise InvalidInputError(f"not a device URL: {url!r} (port 0)")
-    if parts.query or parts.fragment:
-        raise InvalidInputError(f"the device URL must not have a query or fragment: {url!r}")
-    return parts
 
 
 def ws_url(url: str, stream: bool) -> str:

@@ -37,7 +37,6 @@ Timeout: TypeAlias = float | httpx.Timeout | Literal["default"] | None
 redact_httpcore_logs()  # its DEBUG log would show kvmd's session cookie
 
 _USERINFO: Final = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s'\"]+@")
-_MAX_PORT: Final = 65535
 
 
 def loads(content: bytes | str) -> Any:
@@ -161,12 +160,10 @@ class HTTPTransport:
         retries: RetryPolicy | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        try:
-            port = httpx.URL(self.base_url).port
+        try:  # checked by split_device_url; what httpx alone refuses (a bad IDNA host) too
+            httpx.URL(self.base_url)
         except httpx.InvalidURL as exc:
             raise InvalidInputError(f"not a device URL: {base_url!r} ({exc})") from None
-        if port is not None and not 0 < port <= _MAX_PORT:
-            raise InvalidInputError(f"not a device URL: {base_url!r} (port out of range)")
         self.credentials = credentials
         self.timeout = timeout
         self.retries = retries
