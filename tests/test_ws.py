@@ -428,6 +428,30 @@ async def test_an_unread_session_stays_alive_and_drops_oldest_events(emu: Emulat
         assert len(events) == 8
 
 
+async def test_an_unread_session_answers_keepalives() -> None:
+    # kvmd pings every 15 s and drops a client that does not answer; here every 50 ms.
+    async with Emulator(ws_heartbeat=0.05) as emulator:
+        # What the background reader prevents: a client that stops reading (its buffer
+        # full) answers no ping, and the device drops it.
+        url = emulator.url.replace("http", "ws", 1) + "/api/ws?stream=0"
+        headers = {"X-KVMD-User": "admin", "X-KVMD-Passwd": "admin"}
+        async with websockets.connect(
+            url, additional_headers=headers, max_queue=1, ping_interval=None
+        ) as raw:
+            await asyncio.sleep(0.5)
+            with pytest.raises(websockets.ConnectionClosedError):
+                await _drain(raw)
+        async with PiKVM(emulator.url, passwd="admin") as kvm, kvm.ws() as ws:
+            await asyncio.sleep(0.5)  # ten heartbeats, events() never read
+            assert ws.is_open
+            await ws.ping()
+
+
+async def _drain(conn: websockets.ClientConnection) -> None:
+    while True:
+        await conn.recv()
+
+
 async def _take(ws: PiKVMWebSocket, n: int) -> Any:
     async for event in ws.events():
         yield event
