@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from aiopikvm import DeviceState, InvalidInputError, PiKVM, PiKVMWebSocket
+from aiopikvm import DeviceState, InvalidInputError, PiKVM
 from aiopikvm.emulator import Emulator
 
 from .conftest import eventually
@@ -26,9 +26,15 @@ def resolution_is(width: int, height: int) -> Callable[[DeviceState], bool]:
     return check
 
 
-async def moves(emu: Emulator, ws: PiKVMWebSocket) -> list[object]:
-    await ws.ping()
+def moves(emu: Emulator) -> list[object]:
+    """The mouse input the target got. Read once the session has closed, which waits for the
+    HID's queue to drain; or after :func:`received`."""
     return [event for event in emu.target.events if event[0] != "key"]
+
+
+async def received(emu: Emulator, count: int) -> None:
+    """Wait for the target to get ``count`` mouse events: the HID applies them from its queue."""
+    await eventually(lambda: len(moves(emu)) >= count)
 
 
 async def test_pixels_follow_the_live_resolution(emu: Emulator) -> None:
@@ -36,42 +42,43 @@ async def test_pixels_follow_the_live_resolution(emu: Emulator) -> None:
         await ws.wait_for(resolution_is(1920, 1080), timeout=5)
         assert ws.screen_size() == (1920, 1080)
         await ws.move_to(960, 540)
-        await ws.ping()
+        await received(emu, 1)
         assert emu.target.mouse_position == (0, 0)
         await ws.move_to(0, 1079)
-        await ws.ping()
+        await received(emu, 2)
         assert emu.target.mouse_position == (-32768, 32706)  # the web UI's numbers
 
         emu.set_resolution(1280, 720)
         await ws.wait_for(resolution_is(1280, 720), timeout=5)
         await ws.move_to(1279, 0)
-        await ws.ping()
+        await received(emu, 3)
         assert emu.target.mouse_position == (32716, -32768)
 
 
 async def test_click_moves_then_clicks(emu: Emulator) -> None:
     async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
         await ws.click(480, 270, "right", screen_size=(1920, 1080))
-        assert await moves(emu, ws) == [
-            ("mouse_move", -16384, -16384),
-            ("mouse_button", "right", True),
-            ("mouse_button", "right", False),
-        ]
+    assert moves(emu) == [
+        ("mouse_move", -16384, -16384),
+        ("mouse_button", "right", True),
+        ("mouse_button", "right", False),
+    ]
 
 
 async def test_drag_travels_with_the_button_down(emu: Emulator) -> None:
     async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
         await ws.drag((0, 0), (100, 50), steps=4, delay=0, screen_size=(200, 100))
-        assert await moves(emu, ws) == [
-            ("mouse_move", -32768, -32768),
-            ("mouse_button", "left", True),
-            ("mouse_move", -24576, -24576),
-            ("mouse_move", -16384, -16384),
-            ("mouse_move", -8192, -8192),
-            ("mouse_move", 0, 0),
-            ("mouse_button", "left", False),
-        ]
-        assert emu.target.mouse_buttons == frozenset()
+        await received(emu, 7)
+        assert emu.target.mouse_buttons == frozenset()  # before closing releases everything
+    assert moves(emu) == [
+        ("mouse_move", -32768, -32768),
+        ("mouse_button", "left", True),
+        ("mouse_move", -24576, -24576),
+        ("mouse_move", -16384, -16384),
+        ("mouse_move", -8192, -8192),
+        ("mouse_move", 0, 0),
+        ("mouse_button", "left", False),
+    ]
 
 
 async def test_a_cancelled_drag_lets_go_of_the_button(emu: Emulator) -> None:
@@ -82,8 +89,7 @@ async def test_a_cancelled_drag_lets_go_of_the_button(emu: Emulator) -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
         assert ws.held_buttons == ()
-        await ws.ping()
-        assert emu.target.mouse_buttons == frozenset()
+        await eventually(lambda: emu.target.mouse_buttons == frozenset())
 
 
 async def test_scroll_in_notches_down_and_right(emu: Emulator) -> None:
@@ -91,13 +97,13 @@ async def test_scroll_in_notches_down_and_right(emu: Emulator) -> None:
         await ws.scroll(dy=3)
         await ws.scroll(dx=-2, dy=-1, at=(960, 540), screen_size=(1920, 1080))
         await ws.scroll(dx=200)
-        assert await moves(emu, ws) == [
-            ("mouse_wheel", 0, -3),
-            ("mouse_move", 0, 0),
-            ("mouse_wheel", -2, 1),
-            ("mouse_wheel", 127, 0),
-            ("mouse_wheel", 73, 0),
-        ]
+    assert moves(emu) == [
+        ("mouse_wheel", 0, -3),
+        ("mouse_move", 0, 0),
+        ("mouse_wheel", -2, 1),
+        ("mouse_wheel", 127, 0),
+        ("mouse_wheel", 73, 0),
+    ]
 
 
 async def test_an_unknown_resolution_is_an_error_and_sends_nothing(emu: Emulator) -> None:
@@ -108,7 +114,7 @@ async def test_an_unknown_resolution_is_an_error_and_sends_nothing(emu: Emulator
         with pytest.raises(InvalidInputError, match="resolution is unknown"):
             await ws.click(10, 10)
         await ws.move_to(10, 10, screen_size=(20, 20))  # told explicitly: fine
-        assert await moves(emu, ws) == [("mouse_move", 0, 0)]
+    assert moves(emu) == [("mouse_move", 0, 0)]
 
 
 async def test_no_signal_is_an_unknown_resolution() -> None:
@@ -142,7 +148,7 @@ async def test_pixels_off_the_screen_send_nothing(
             await ws.move_to(x, y, screen_size=(100, 50))
         with pytest.raises(InvalidInputError, match=message):
             await ws.drag((0, 0), (x, y), screen_size=(100, 50))
-        assert await moves(emu, ws) == []
+    assert moves(emu) == []
 
 
 async def test_bad_arguments_send_nothing(emu: Emulator) -> None:
@@ -156,4 +162,4 @@ async def test_bad_arguments_send_nothing(emu: Emulator) -> None:
             await ws.drag((1, 1), (2, 2), steps=0, screen_size=size)
         with pytest.raises(InvalidInputError, match="dy must be an int"):
             await ws.scroll(dy=1.5)  # type: ignore[arg-type]
-        assert await moves(emu, ws) == []
+    assert moves(emu) == []

@@ -75,7 +75,7 @@ async def test_wait_for_text_that_appears_after_typing(emu: Emulator) -> None:
             await kvm.streamer.ocr()  # no video without a stream=1 session: the wait keeps it
         waiting = asyncio.create_task(kvm.wait_for_text("login:", timeout=10, **FAST))
         await asyncio.sleep(0.3)
-        await kvm.type_text("debian login: ", delay=0)
+        await kvm.type_text("debian login: ", delay=0.001)
         match = await waiting
         assert match.group() == "login:"
         assert "debian login:" in match.string
@@ -88,7 +88,7 @@ async def test_text_that_never_appears_times_out_with_what_was_read(
     emu: Emulator, tmp_path: Path
 ) -> None:
     async with PiKVM(emu.url, passwd="admin") as kvm:
-        await kvm.type_text("Password:", delay=0)
+        await kvm.type_text("Password:", delay=0.001)
         with pytest.raises(TextNotFoundError) as caught:
             await kvm.wait_for_text("Welcome", timeout=0.5, region=(0, 0, 400, 100), **FAST)
     error = caught.value
@@ -139,7 +139,7 @@ async def test_screen_change_and_stable(emu: Emulator) -> None:
             await kvm.wait_for_screen_change(since=before, timeout=0.3, **FAST)
         assert caught.value.last_snapshot == before
 
-        await kvm.type_text("$ ", delay=0)
+        await kvm.type_text("$ ", delay=0.001)
         after = await kvm.wait_for_screen_change(since=before, timeout=10, **FAST)
         assert after != before
         assert await kvm.wait_for_screen_stable(timeout=10, duration=0.2, **FAST) == after
@@ -154,7 +154,7 @@ async def test_screen_change_without_a_baseline_compares_with_its_first_look(
         for _ in range(100):
             if waiting.done():
                 break
-            await ws.type_text("x", delay=0)
+            await ws.type_text("x", delay=0.001)
             await asyncio.sleep(0.1)
         assert (await waiting).startswith(JPEG)
 
