@@ -100,7 +100,8 @@ async def test_send_key_press_release_tap_and_finish(emu: Emulator, kvm: PiKVM) 
     await kvm.hid.send_key("KeyB", False)
     await kvm.hid.send_key("KeyC", True, finish=True)
     await kvm.hid.send_key("KeyD")
-    await eventually(lambda: emu.target.screen_text == "bcd")
+    await eventually(lambda: ("key", "KeyD", False) in emu.target.events)  # the last event
+    assert emu.target.screen_text == "bcd"
     assert emu.target.held_keys == frozenset()
 
 
@@ -108,7 +109,8 @@ async def test_tapping_a_modifier_releases_it(emu: Emulator, kvm: PiKVM) -> None
     # kvmd's own tap (no state) would leave it held: the client presses and releases.
     await kvm.hid.send_key("ShiftLeft")
     await kvm.hid.send_key("KeyA")
-    await eventually(lambda: emu.target.screen_text == "a")
+    await eventually(lambda: ("key", "KeyA", False) in emu.target.events)  # the last event
+    assert emu.target.screen_text == "a"
     assert emu.target.held_keys == frozenset()
 
 
@@ -168,15 +170,27 @@ def long_text(length: int) -> str:
     return "".join(alphabet[(i * 7) % len(alphabet)] for i in range(length))
 
 
-async def test_a_text_past_kvmds_1024_characters_arrives_whole(emu: Emulator, kvm: PiKVM) -> None:
+@pytest.fixture
+async def instant_kvm() -> AsyncIterator[tuple[Emulator, PiKVM]]:
+    # An instant HID: thousands of events would take seconds to drain at 1 ms each, and
+    # what these tests study is where text is cut, not the HID's pace.
+    async with Emulator(hid_delay=0) as emu, PiKVM(emu.url, passwd="admin") as client:
+        yield emu, client
+
+
+async def test_a_text_past_kvmds_1024_characters_arrives_whole(
+    instant_kvm: tuple[Emulator, PiKVM],
+) -> None:
+    emu, kvm = instant_kvm
     text = long_text(1500)
     await kvm.hid.type_text(text, keymap="en-us")
     await eventually(lambda: emu.target.screen_text == text)
     assert emu.target.held_keys == frozenset()  # Shift let go at the end
 
 
-async def test_kvmd_itself_cuts_at_1024(emu: Emulator, kvm: PiKVM) -> None:
+async def test_kvmd_itself_cuts_at_1024(instant_kvm: tuple[Emulator, PiKVM]) -> None:
     # What type_text avoids: hid/print without a limit types only the first 1024.
+    emu, kvm = instant_kvm
     text = long_text(1500)
     await kvm.request("POST", "hid/print", params={"keymap": "en-us"}, content=text.encode())
     await eventually(lambda: emu.target.screen_text == text[:1024])
@@ -246,7 +260,7 @@ async def test_text_utf8_cannot_carry_is_refused(nowhere: PiKVM) -> None:
 
 async def test_within_the_limit_is_typed(emu: Emulator, kvm: PiKVM) -> None:
     await kvm.hid.type_text("abc", keymap="en-us", limit=3)
-    assert emu.target.screen_text == "abc"
+    await eventually(lambda: emu.target.screen_text == "abc")
 
 
 BOOL = "bool (['1', 'true', 'yes'] or ['0', 'false', 'no'])"

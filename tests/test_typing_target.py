@@ -109,7 +109,7 @@ def test_switching_layout_and_clearing_the_screen() -> None:
 
 async def test_the_emulator_passes_its_target_layout_on() -> None:
     async with Emulator(target_layout="ru") as emu, PiKVM(emu.url, passwd="admin") as kvm:
-        await kvm.type_text("Привет, мир", layout="ru", delay=0)
+        await kvm.type_text("Привет, мир", layout="ru", delay=0.001)
         assert emu.target.screen_text == "Привет, мир"
         assert emu.target.layout.name == "ru"
 
