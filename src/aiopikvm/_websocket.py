@@ -26,7 +26,7 @@ from ._exceptions import (
     RequestInfo,
 )
 from ._version import __version__
-from ._ws_actions import SessionActions
+from ._ws_actions import DEFAULT_TYPING_DELAY, SessionActions
 from .models import DeviceState
 from .models._base import parse
 from .protocol.frames import (
@@ -221,6 +221,11 @@ class PiKVMWebSocket(SessionActions):
         # far as this session can tell: a `clients` event (a session opened or closed), or
         # a reconnect. Typing compares it to notice the input it sent being thrown away.
         self._clears = 0
+        # When the device's HID will have applied everything sent, if it takes `_event_time`
+        # per event (kvmd's slowest backends take ~25 ms; typing states its own pace). kvmd
+        # throws away what is still queued when the session closes, so closing waits for it.
+        self._event_time = DEFAULT_TYPING_DELAY
+        self._hid_idle_at = 0.0
         self.dropped_events = 0
         self.reconnects = 0
 
@@ -318,6 +323,11 @@ class PiKVMWebSocket(SessionActions):
                     # kvmd drops input it has queued but not yet read when a session closes;
                     # a ping round trip shows it has read everything sent before it.
                     await self.ping(timeout=self.close_timeout)
+                    # ... but not that its HID has applied it: give the queue time to drain.
+                    drain = self._hid_idle_at - time.monotonic()
+                    if drain > 0:
+                        cap = self.close_timeout
+                        await asyncio.sleep(drain if cap is None else min(drain, cap))
                 except PiKVMError as exc:
                     logger.debug("releasing before close failed: %s", exc)
                 await link.conn.close()
@@ -406,6 +416,7 @@ class PiKVMWebSocket(SessionActions):
         self._reader = link.reader
         self._link = link
         self._clears += 1
+        self._hid_idle_at = 0.0  # kvmd threw its queue away with the old connection
         self.reconnects += 1
         self._opened.set()
         self._notify_state_waiters()
@@ -551,10 +562,12 @@ class PiKVMWebSocket(SessionActions):
     def _encode(self, message: Input) -> _Frame:
         return encode_binary(message) if self.binary else encode_json(message)
 
-    async def _send(self, frame: _Frame) -> None:
+    async def _send(self, frame: _Frame, events: int = 1) -> None:
         link = self._link
         if link is None:
             raise self._not_open()
+        # Counted before the send: a cancelled send may still reach the device.
+        self._hid_idle_at = max(self._hid_idle_at, time.monotonic()) + events * self._event_time
         await self._write(link, frame)
 
     async def _write(self, link: _Link, frame: _Frame) -> None:
@@ -592,13 +605,13 @@ class PiKVMWebSocket(SessionActions):
                 await self._send(press)
                 await self._send(release)
             else:
-                await self._send(press)
+                await self._send(press, events=2)  # kvmd adds the release
             self._held_keys.pop(key, None)  # the tap ends with the key up, held or not
             return
         frame = self._encode(KeyInput(key, state, finish))
         if state and not (finish and key not in FINISH_EXEMPT):
             self._held_keys[key] = None
-        await self._send(frame)
+        await self._send(frame, events=2 if state and finish and key not in FINISH_EXEMPT else 1)
         if not state:
             self._held_keys.pop(key, None)
 
