@@ -1,5 +1,5 @@
 """Typing text: ``ws.type_text`` vs kvmd's own ``hid/print`` (``kvm.hid.type_text``), with
-the emulator's default HID (instant) and with a rate-limited one, and whether every
+the emulator's default HID (1 ms per event) and with a rate-limited one, and whether every
 character reached the target's screen.
 
 Each variant is timed from the call until the whole text is on the target's screen (not
@@ -27,11 +27,12 @@ TEXT: Final = 'echo "Hi, PiKVM!"\n'
 """A short shell line: lower and upper case, Shift symbols, a newline."""
 
 HID_CONFIGS: Final[dict[str, float | None]] = {
-    "instant": None,
+    "1 ms/event": None,
     "45 ev/s": 45.0,
 }
-"""The emulator's default (input reaches the target at once), and ``hid_rate_limit=45``:
-about what a CH9329 serial HID at 9600 baud takes, the slowest kvmd backend."""
+"""The emulator's default (1 ms per event, a keyboard polled by a 1 kHz USB host), and
+``hid_rate_limit=45``: about what a CH9329 serial HID at 9600 baud takes, the slowest kvmd
+backend."""
 
 SETTLE: Final = 0.3
 """The screen is final once it has shown the text, or not changed for this long."""
@@ -68,7 +69,7 @@ async def hid_print(kvm: PiKVM) -> None:
 
 VARIANTS: Final[dict[str, Typist]] = {
     "ws.type_text (ours, default pacing)": ws_typist(None),
-    "ws.type_text(delay=0.005) (README: OTG)": ws_typist(0.005),
+    "ws.type_text(delay=0.005) (5 ms/event)": ws_typist(0.005),
     "ws.type_text(delay=0) (unpaced)": ws_typist(0.0),
     "kvm.hid.type_text (kvmd hid/print)": hid_print,
 }

@@ -60,7 +60,12 @@ def _parser() -> argparse.ArgumentParser:
         help="a user (repeatable; default admin:admin)",
     )
     parser.add_argument("--totp-secret", help="base32 secret: passwords end with its code")
-    parser.add_argument("--hid-delay", type=float, default=0.0, help="seconds per HID event")
+    parser.add_argument(
+        "--hid-delay",
+        type=float,
+        default=0.001,
+        help="seconds per HID event (default 0.001: a keyboard polled at 1 kHz)",
+    )
     parser.add_argument("--host-off", action="store_true", help="start with the host off")
     parser.add_argument(
         "--screen",

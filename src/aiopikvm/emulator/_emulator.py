@@ -45,7 +45,10 @@ class Emulator:
     does. ``port=0`` picks a free port; read :attr:`url` after :meth:`start`.
     ``users`` maps user names to passwords; with ``totp_secret`` (base32) every password
     must end with the current 6-digit code. ``hid_delay`` is how long the simulated HID
-    takes per event, which makes its queue observable. ``atx_click_delay`` and
+    takes per event: 1 ms by default, a keyboard polled by a 1 kHz USB host, as fast as a
+    device applies input (kvmd's other backends are slower); what is still queued when a
+    session opens or closes is lost, as on kvmd. ``hid_delay=0`` makes it instant, which
+    no device is. ``atx_click_delay`` and
     ``atx_long_click_delay`` are the ATX button press times (short, to keep tests fast);
     ``host_powered`` is the simulated host's power at start. ``ws_heartbeat`` is kvmd's
     WebSocket ping interval. ``target_layout`` is the keyboard layout the target's OS reads
@@ -85,7 +88,7 @@ class Emulator:
         port: int = 0,
         users: Mapping[str, str] = DEFAULT_USERS,
         totp_secret: str | None = None,
-        hid_delay: float = 0.0,
+        hid_delay: float = 0.001,
         atx_click_delay: float = 0.1,
         atx_long_click_delay: float = 0.3,
         host_powered: bool = True,

@@ -91,6 +91,7 @@ class Hid:
         self._delay = max(delay, 0.0)
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
         self._next_at = 0.0  # (monotonic) when the rate limit lets the next event through
+        self._due = 0.0  # (monotonic) the poll that takes the next queued event
         self._broadcast = broadcast
         self._keymaps = _captures.result("hid_keymaps.json")
         self._keyboard_outputs: dict[str, Any] = recorded["keyboard"]["outputs"]
@@ -232,9 +233,13 @@ class Hid:
             if not self._queue:
                 self._wakeup.clear()
                 await self._wakeup.wait()
+                self._due = max(self._due, time.monotonic())
                 continue
-            # Sleep before taking the event, so that a clear during the wait loses it.
-            await asyncio.sleep(self._delay)
+            # One event per `delay` on a schedule, as a host polls its keyboard: a late wake-up
+            # (a loaded machine) is made up, so the pace holds. Sleep before taking the event,
+            # so that a clear during the wait loses it.
+            self._due += self._delay
+            await asyncio.sleep(max(self._due - time.monotonic(), 0.0))
             await asyncio.sleep(max(self._next_at - time.monotonic(), 0.0))
             if self._queue:
                 try:
