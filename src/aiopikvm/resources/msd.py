@@ -23,7 +23,8 @@ from .._exceptions import (
 )
 from ..models import MsdImage, MsdState, MsdWriteResult
 from ..models._base import parse
-from ..transport.http import Params, loads, reading_body, redact_userinfo
+from ..transport.http import Params, loads, reading_body
+from ..transport.redaction import redact_userinfo
 from ._base import Resource, check_bool
 
 UploadSource: TypeAlias = (

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Iterator, Mapping
-from typing import Any, Final, Literal, TypeAlias
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any, Literal, TypeAlias
 
 import httpx
 
@@ -24,7 +22,7 @@ from .._exceptions import (
 )
 from .auth import Credentials
 from .pinning import PinnedSSLContext
-from .redaction import redact_httpcore_logs
+from .redaction import redact_httpcore_logs, redact_url, redact_userinfo
 from .retry import RetryPolicy
 from .tls import TLS_HINT, is_certificate_error
 
@@ -36,8 +34,6 @@ Timeout: TypeAlias = float | httpx.Timeout | Literal["default"] | None
 
 redact_httpcore_logs()  # its DEBUG log would show kvmd's session cookie
 
-_USERINFO: Final = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s'\"]+@")
-
 
 def loads(content: bytes | str) -> Any:
     """``json.loads``; JSON nested past the interpreter's recursion limit is refused with
@@ -46,24 +42,6 @@ def loads(content: bytes | str) -> Any:
         return json.loads(content)
     except RecursionError:
         raise ValueError("JSON nested too deep to read") from None
-
-
-def redact_userinfo(text: str) -> str:
-    """``text`` with the ``user:password@`` of every URL in it replaced by ``***@``."""
-    return _USERINFO.sub(r"\1***@", text)
-
-
-def redact_url(url: str) -> str:
-    """A URL fit for an error message: no userinfo in it, nor in a URL passed as a query
-    value (``msd/write_remote?url=https://user:token@host/...``), which is percent-encoded
-    there and so out of reach of :func:`redact_userinfo` on the whole string."""
-    parts = urlsplit(redact_userinfo(url))
-    if not parts.query:
-        return urlunsplit(parts)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    redacted = [(key, redact_userinfo(value)) for key, value in pairs]
-    query = urlencode(redacted, safe=":/@*") if redacted != pairs else parts.query
-    return urlunsplit(parts._replace(query=query))
 
 
 def request_info(request: httpx.Request) -> RequestInfo:

@@ -3,6 +3,8 @@
 At DEBUG, httpcore logs every response's headers, kvmd's ``Set-Cookie: auth_token=...``
 included, and websockets logs every handshake header, ``X-KVMD-Passwd`` included. Both
 are replaced with ``***`` before a record reaches any handler; nothing else is changed.
+And a URL's ``user:password@`` (a download URL given to ``msd/write_remote``, which kvmd
+quotes back in its errors) is kept out of our own error messages.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ import logging
 import re
 from collections.abc import MutableMapping
 from typing import Any, Final
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 SECRET_HEADERS: Final = frozenset({"x-kvmd-passwd", "authorization", "cookie", "set-cookie"})
 
 _AUTH_TOKEN: Final = re.compile(r"(auth_token=)[^;,'\"\s)]+")
+
+_USERINFO: Final = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s'\"]+@")
 
 HTTPCORE_LOGGERS: Final = ("httpcore.http11", "httpcore.http2", "httpcore.proxy")
 
@@ -52,3 +57,21 @@ def redact_httpcore_logs() -> None:
         logger = logging.getLogger(name)
         if _COOKIE_FILTER not in logger.filters:
             logger.addFilter(_COOKIE_FILTER)
+
+
+def redact_userinfo(text: str) -> str:
+    """``text`` with the ``user:password@`` of every URL in it replaced by ``***@``."""
+    return _USERINFO.sub(r"\1***@", text)
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for an error message: no userinfo in it, nor in a URL passed as a query
+    value (``msd/write_remote?url=https://user:token@host/...``), which is percent-encoded
+    there and so out of reach of :func:`redact_userinfo` on the whole string."""
+    parts = urlsplit(redact_userinfo(url))
+    if not parts.query:
+        return urlunsplit(parts)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    redacted = [(key, redact_userinfo(value)) for key, value in pairs]
+    query = urlencode(redacted, safe=":/@*") if redacted != pairs else parts.query
+    return urlunsplit(parts._replace(query=query))
