@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
-from typing import Final, NoReturn
+from typing import Final, NoReturn, TypeVar
 
 from ..protocol.credentials import USER_PATTERN
 from ..protocol.keys import DELTA_MAX, DELTA_MIN, KEYS, MOUSE_BUTTONS, MOVE_MAX, MOVE_MIN
@@ -80,12 +80,11 @@ def valid_bool(arg: object) -> bool:
     return text in _TRUE
 
 
-def valid_int(arg: object, name: str, *, low: int | None = None, high: int | None = None) -> int:
-    text = not_empty_string(arg, name)
-    try:
-        number = int(text[2:], 16) if text.startswith(("0x", "0X")) else int(text)
-    except ValueError:
-        fail(text, name)
+_N = TypeVar("_N", int, float)
+
+
+def _in_range(number: _N, name: str, low: _N | None, high: _N | None) -> _N:
+    # kvmd's own wording, typos included: clients may match on it.
     if low is not None and number < low:
         raise ValidatorError(
             f"The argument '{number}' must be {name} and greater or equial than {low}"
@@ -95,6 +94,15 @@ def valid_int(arg: object, name: str, *, low: int | None = None, high: int | Non
             f"The argument '{number}' must be {name} and lesser or equal then {high}"
         )
     return number
+
+
+def valid_int(arg: object, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    text = not_empty_string(arg, name)
+    try:
+        number = int(text[2:], 16) if text.startswith(("0x", "0X")) else int(text)
+    except ValueError:
+        fail(text, name)
+    return _in_range(number, name, low, high)
 
 
 def valid_string_list(
@@ -227,15 +235,7 @@ def valid_float(
         number = float(text)
     except ValueError:
         fail(text, name)
-    if low is not None and number < low:
-        raise ValidatorError(
-            f"The argument '{number}' must be {name} and greater or equial than {low}"
-        )
-    if high is not None and number > high:
-        raise ValidatorError(
-            f"The argument '{number}' must be {name} and lesser or equal then {high}"
-        )
-    return number
+    return _in_range(number, name, low, high)
 
 
 def valid_not_empty_string(arg: object) -> str:
