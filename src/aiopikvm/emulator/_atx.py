@@ -18,7 +18,6 @@ action, once its parameters passed the validators, with ``AtxDisabledError``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
 from typing import Any, Final
@@ -29,6 +28,7 @@ from ._errors import AtxDisabledError, AtxIsBusyError
 from ._log import Journal
 from ._server import Broadcast, Route, json_response
 from ._target import Target
+from ._tasks import Tasks
 from ._validators import valid_atx_button, valid_atx_power_action, valid_bool
 
 logger = logging.getLogger("aiopikvm.emulator.atx")
@@ -60,17 +60,12 @@ class Atx:
         self._settle = click_delay
         self._broadcast = broadcast
         self._pressing: str | None = None  # the button being held down, if any
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
         self._last_state: dict[str, Any] | None = None
         target.add_listener(self.notify_state)
 
     async def stop(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.cancel_all()
 
     # ----- state ----------------------------------------------------------------------
 
@@ -112,9 +107,7 @@ class Atx:
             raise AtxIsBusyError()
         self._pressing = button
         self.notify_state()
-        task = asyncio.create_task(self._press(button), name=f"emulator-atx-{button}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = self._tasks.spawn(self._press(button), name=f"emulator-atx-{button}")
         if wait:
             # Shielded: a client that hangs up does not cut the button press short.
             await asyncio.shield(task)

@@ -17,7 +17,6 @@ scheme (the v3's ``__v3_usb_breaker__`` output) is used. What kvmd does and this
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
 import re
@@ -35,6 +34,7 @@ from ._errors import (
     GpioSwitchNotSupported,
 )
 from ._server import Broadcast, Route, json_response
+from ._tasks import Tasks
 from ._validators import valid_bool, valid_float, valid_gpio_channel
 
 logger = logging.getLogger("aiopikvm.emulator.gpio")
@@ -199,16 +199,11 @@ class Gpio:
         self._inputs, self._outputs = _parse_scheme(recorded_scheme() if scheme is None else scheme)
         self._view: dict[str, Any] = _captures.result("gpio.json")["model"]["view"]
         self._broadcast = broadcast
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
         self._last: dict[str, Any] | None = None
 
     async def stop(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.cancel_all()
 
     # ----- state ----------------------------------------------------------------------
 
@@ -292,9 +287,7 @@ class Gpio:
             raise GpioChannelIsBusyError()
         gout.busy = True
         self._notify()
-        task = asyncio.create_task(self._hold(gout, action), name=f"emulator-gpio-{channel}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = self._tasks.spawn(self._hold(gout, action), name=f"emulator-gpio-{channel}")
         if wait:
             # Shielded: a client that hangs up does not cut the action short.
             await asyncio.shield(task)

@@ -20,7 +20,6 @@ nothing is ever pending), and at most ``rate_limit`` events per second. As on kv
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
 import time
@@ -51,6 +50,7 @@ from ._target import (
     Target,
     WheelEvent,
 )
+from ._tasks import Tasks
 from ._validators import (
     valid_bool,
     valid_hid_key,
@@ -105,23 +105,16 @@ class Hid:
         self._activity = _now() - recorded_inactivity
         self._last_move = (0, 0)
         self._last_state: dict[str, Any] | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = Tasks()
         target.add_listener(self.notify_state)
 
     async def start(self) -> None:
         self._wakeup = asyncio.Event()  # bound to the loop the emulator runs on
-        self._tasks = [
-            asyncio.create_task(self._worker(), name="emulator-hid-worker"),
-            asyncio.create_task(self._jiggler_loop(), name="emulator-hid-jiggler"),
-        ]
+        self._tasks.spawn(self._worker(), name="emulator-hid-worker")
+        self._tasks.spawn(self._jiggler_loop(), name="emulator-hid-jiggler")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        await self._tasks.cancel_all()
 
     # ----- state ----------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ from ._errors import (
     MsdUnknownImageError,
 )
 from ._server import Broadcast, Handler, Route, json_response
+from ._tasks import Tasks
 from ._validators import (
     valid_bool,
     valid_float,
@@ -166,7 +167,7 @@ class Msd:
         self._downloading: dict[str, Any] | None = None
         self._last_state: dict[str, Any] | None = None
         self._scan_lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
         self._transfers: set[asyncio.Task[Any]] = set()
 
     @staticmethod
@@ -205,12 +206,7 @@ class Msd:
             task.cancel()
 
     async def stop(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.cancel_all()
         tempdir, self._tempdir = self._tempdir, None
         if tempdir is not None:
             await asyncio.to_thread(tempdir.cleanup)
@@ -307,9 +303,7 @@ class Msd:
     def _schedule_scan(self) -> None:
         if self._root is None:
             return  # stopped while a transfer wound down
-        task = asyncio.create_task(self._scan_later(), name="emulator-msd-scan")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._scan_later(), name="emulator-msd-scan")
 
     async def _refresh_parts(self) -> None:
         self._parts = {"": await asyncio.to_thread(_scan_part, self.root)}
