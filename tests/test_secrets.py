@@ -6,26 +6,32 @@ credentials never follow a redirect to another host."""
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import re
 import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
+import httpx
 import pytest
 from aiohttp import web
 
 from aiopikvm import (
     APIError,
     AuthError,
+    BadRequestError,
     CertificateFingerprint,
     ConnectionClosedError,
+    InvalidInputError,
     PiKVM,
     PiKVMConnectionError,
     PiKVMError,
     PiKVMTimeoutError,
     PiKVMWebSocket,
     ServerError,
+    StreamError,
     TLSError,
     UnavailableError,
 )
@@ -215,3 +221,119 @@ async def test_credentials_never_follow_a_redirect(
                     pass
             assert http.value.status_code == 302 and ws.value.status_code == 302
     assert seen == []  # the second host never heard from us
+
+
+# ----- tracebacks with locals -------------------------------------------------------------
+
+URL_TOKEN = "Sn0wyUrlT0ken"
+SECRET_URL = f"http://joe:{URL_TOKEN}@127.0.0.1:9/image.iso"  # nothing listens on port 9
+CLIENT_LOGGERS = ("httpx", "httpcore", "aiopikvm")
+
+
+def _reprs(value: object, depth: int = 0) -> Iterator[str]:
+    """The repr of ``value`` and, inside containers and headers, of everything in it: what
+    Sentry, ``pytest -l`` or rich tracebacks show of a local variable."""
+    yield repr(value)
+    if depth >= 5:
+        return
+    if isinstance(value, Mapping | httpx.Headers):
+        for key, item in value.items():
+            yield from _reprs(key, depth + 1)
+            yield from _reprs(item, depth + 1)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _reprs(item, depth + 1)
+
+
+def _exception_texts(exc: BaseException) -> Iterator[str]:
+    """Every exception in the cause and context chain: its text, and the reprs of the
+    locals of every frame of its traceback."""
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield from (str(current), repr(current), repr(vars(current)))
+        tb = current.__traceback__
+        while tb is not None:
+            for name, value in tb.tb_frame.f_locals.items():
+                yield from (f"{tb.tb_frame.f_code.co_name}:{name}={text}" for text in _reprs(value))
+            tb = tb.tb_next
+        pending += [chained for chained in (current.__cause__, current.__context__) if chained]
+
+
+class FrameLeaks:
+    """Failing calls whose exceptions and log records must not hold a secret."""
+
+    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
+        self.caplog = caplog
+        self.failures: list[BaseException] = []
+
+    async def expect(self, error: type[PiKVMError], call: Callable[[], Awaitable[Any]]) -> None:
+        with pytest.raises(error) as info:
+            await call()
+        self.failures.append(info.value)
+
+    def check(self) -> None:
+        texts = [text for exc in self.failures for text in _exception_texts(exc)]
+        records = [
+            record
+            for record in self.caplog.records
+            if record.name.startswith(CLIENT_LOGGERS)
+            # the emulator's own log is the device's, which quotes what it was asked
+            and not record.name.startswith("aiopikvm.emulator")
+        ]
+        texts += [f"{record.name}: {record.getMessage()} {record.args!r}" for record in records]
+        assert any("msd/write_remote" in text for text in texts)  # httpx's INFO line is here
+        codes = re.compile(rf"(?<![0-9a-fA-F])({'|'.join(_codes())})(?![0-9a-fA-F])")
+        secrets = (PASSWORD, SECRET, URL_TOKEN)
+        for text in texts:
+            for secret in secrets:
+                assert secret not in text, f"{secret!r} leaked in: {text[:2000]}"
+            assert codes.search(text) is None, f"a TOTP code leaked in: {text[:2000]}"
+
+
+async def test_no_traceback_local_or_log_record_holds_a_secret(
+    caplog: pytest.LogCaptureFixture, unused_tcp_port: int
+) -> None:
+    for name in CLIENT_LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    leaks = FrameLeaks(caplog)
+    creds = {"passwd": PASSWORD, "totp_secret": SECRET}
+    async with (
+        Emulator(users={"admin": PASSWORD}, totp_secret=SECRET) as emu,
+        PiKVM(emu.url, **creds, timeout=0.5) as good,
+        PiKVM(emu.url, passwd=PASSWORD + "x", totp_secret=SECRET) as wrong,
+    ):
+        await leaks.expect(AuthError, lambda: good.request("GET", "hid", authenticate=False))
+        await leaks.expect(AuthError, wrong.hid.get_state)  # 403
+        await leaks.expect(AuthError, wrong.auth.login)  # the password in a form
+        await leaks.expect(AuthError, lambda: good.auth.login(passwd=PASSWORD + "000000"))
+        emu.faults.delay("hid", 30, times=1)
+        await leaks.expect(PiKVMTimeoutError, good.hid.get_state)
+        await leaks.expect(BadRequestError, lambda: good.msd.upload_remote(SECRET_URL))
+        quoted = {"error": "ValidatorError", "error_msg": f"bad URL {SECRET_URL!r}"}
+        emu.faults.respond(
+            "msd/write_remote", json.dumps({"ok": False, "result": quoted}), status=400
+        )
+        await leaks.expect(BadRequestError, lambda: good.msd.upload_remote(SECRET_URL))
+        broken = {"error": "ClientPayloadError", "error_msg": f"{SECRET_URL} closed early"}
+        emu.faults.respond("msd/write_remote", json.dumps({"ok": False, "result": broken}))
+        await leaks.expect(StreamError, lambda: good.msd.upload_remote(SECRET_URL))
+        ftp = SECRET_URL.replace("http:", "ftp:")
+        await leaks.expect(InvalidInputError, lambda: good.msd.upload_remote(ftp))
+    async with PiKVM(f"http://127.0.0.1:{unused_tcp_port}", **creds) as refused:
+        await leaks.expect(PiKVMConnectionError, refused.hid.get_state)
+        await leaks.expect(PiKVMConnectionError, lambda: refused.msd.upload_remote(SECRET_URL))
+    async with Emulator(users={"admin": PASSWORD}, totp_secret=SECRET, tls=True) as tls:
+        for verify in (True, CertificateFingerprint("00" * 32)):
+            async with PiKVM(tls.url, **creds, verify_ssl=verify) as untrusted:  # type: ignore[arg-type]
+                await leaks.expect(TLSError, untrusted.hid.get_state)
+    await leaks.expect(InvalidInputError, lambda: _construct(verify_ssl="/no/such/ca.pem"))
+    leaks.check()
+
+
+async def _construct(**settings: Any) -> None:
+    PiKVM("https://pikvm.local", passwd=PASSWORD, totp_secret=SECRET, **settings)

@@ -24,6 +24,7 @@ from .resources.system import System
 from .transport.auth import AuthMode, Credentials
 from .transport.device_url import split_device_url
 from .transport.http import Content, Expect, HTTPTransport, Params, Timeout
+from .transport.redaction import hidden
 from .transport.retry import RetryPolicy
 from .transport.tls import VerifySSL, make_ssl_context
 
@@ -62,6 +63,8 @@ class PiKVM(ClientActions):
         auth: AuthMode = "headers",
         retries: RetryPolicy | None = None,
     ) -> None:
+        # Shown as '***' in a traceback's locals from here on (a bad setting raises below).
+        passwd, totp_secret = hidden(passwd), hidden(totp_secret)
         parts = split_device_url(url, ("http", "https"))
         self.url = url.rstrip("/")
         self._credentials = Credentials(user, passwd, totp_secret, mode=auth)
@@ -89,6 +92,7 @@ class PiKVM(ClientActions):
         return f"PiKVM(url={self.url!r}, user={self._credentials.user!r})"
 
     async def __aenter__(self) -> Self:
+        self._transport.check_open()
         return self
 
     async def __aexit__(
@@ -100,7 +104,8 @@ class PiKVM(ClientActions):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (not a caller's ``http_client``)."""
+        """Close the connection pool (not a caller's ``http_client``). The client is done
+        then: any later call raises :class:`~aiopikvm.ConnectionClosedError`."""
         await self._transport.aclose()
 
     async def request(
@@ -169,6 +174,7 @@ class PiKVM(ClientActions):
         viewer (kvmd keeps the streamer running); input-only sessions leave it off.
         ``reconnect=True`` (or a :class:`RetryPolicy`) opens the connection again when it
         drops: see :class:`PiKVMWebSocket`."""
+        self._transport.check_open()
         return PiKVMWebSocket._for_client(
             self.url,
             self._credentials,

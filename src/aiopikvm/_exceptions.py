@@ -7,8 +7,9 @@ The tree::
     │   └── UntypableTextError       text the target's keyboard layout cannot type
     ├── PiKVMConnectionError         the device is unreachable, or the link broke
     │   │                            (also ConnectionError)
-    │   ├── TLSError                 certificate verification failed
-    │   └── ConnectionClosedError    the WebSocket closed while in use
+    │   ├── TLSError                 certificate verification failed, or no TLS there
+    │   └── ConnectionClosedError    the WebSocket closed while in use, or the client
+    │       │                        was used after aclose()
     │       ├── ReconnectFailedError reconnect=... could not reopen it
     │       └── TypingInterruptedError  typing stopped by it (``.result``)
     ├── PiKVMTimeoutError            no answer in time (also TimeoutError)
@@ -104,11 +105,14 @@ class PiKVMConnectionError(PiKVMError, ConnectionError):
 
 
 class TLSError(PiKVMConnectionError):
-    """The device's TLS certificate could not be verified."""
+    """The device's TLS certificate could not be verified, or the port does not speak TLS
+    (an ``https://`` URL for a plain-HTTP port)."""
 
 
 class ConnectionClosedError(PiKVMConnectionError):
-    """The WebSocket closed while the session was in use."""
+    """The WebSocket closed while the session was in use; or a :class:`~aiopikvm.PiKVM`
+    client was used after :meth:`~aiopikvm.PiKVM.aclose` (the end of its ``async with``),
+    which it cannot come back from: make a new one."""
 
     def __init__(
         self,
@@ -279,17 +283,31 @@ def api_error_for(
     error_msg: str | None,
     request: RequestInfo | None,
     detail: str | None = None,
+    hint: str | None = None,
 ) -> APIError:
-    """The APIError subclass for an HTTP status, with a message naming what failed."""
+    """The APIError subclass for an HTTP status, with a message naming what failed and,
+    with ``hint``, what to do about it."""
     cls = _BY_STATUS.get(status_code)
     if cls is None:
         cls = ServerError if status_code >= 500 else APIError
     what = f"{error}: {error_msg}" if error else (detail or "no details")
     where = f" ({request})" if request else ""
+    advice = f"; {hint}" if hint else ""
     return cls(
-        f"HTTP {status_code}{where}: {what}",
+        f"HTTP {status_code}{where}: {what}{advice}",
         status_code=status_code,
         error=error,
         error_msg=error_msg,
         request=request,
+    )
+
+
+def with_hint(error: APIError, hint: str) -> APIError:
+    """A copy of ``error`` whose message ends with ``hint`` (what the caller can do)."""
+    return type(error)(
+        f"{error.message}; {hint}",
+        status_code=error.status_code,
+        error=error.error,
+        error_msg=error.error_msg,
+        request=error.request,
     )

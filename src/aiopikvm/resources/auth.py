@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from .._exceptions import InvalidInputError
 from ..protocol.credentials import passwd_problem, user_problem
+from ..transport.redaction import hidden
 from ._base import Resource
 
 _COOKIE = "auth_token"
@@ -35,7 +36,8 @@ class Auth(Resource):
         """
         credentials = self._kvm._credentials
         user = credentials.user if user is None else user
-        passwd = credentials.password() if passwd is None else passwd
+        # '***' in a traceback's locals (here, and in the form the request path holds)
+        passwd = hidden(credentials.password() if passwd is None else passwd)
         if not isinstance(user, str) or (problem := user_problem(user)):
             raise InvalidInputError(f"invalid user name {user!r}: {problem or 'not a string'}")
         if not isinstance(passwd, str) or (problem := passwd_problem(passwd)):

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-import httpx
-
 from .._exceptions import InvalidInputError
 from ..models import HidInactivity, HidKeymaps, HidState
 from ..models._base import parse
@@ -223,11 +221,11 @@ class Hid(Resource):
         )
 
     def _stretched(self, busy: float) -> Timeout:
-        """The client's timeout, with ``busy`` seconds more to wait for the answer."""
+        """The client's timeout (the call's total deadline), with ``busy`` seconds more."""
         base = self._kvm._transport.timeout
         if base is None or busy <= 0:
             return "default"
-        return httpx.Timeout(base, read=base + busy)
+        return base + busy
 
 
 def _is_keymap_name(name: object) -> bool:

@@ -9,13 +9,20 @@ import math
 import os
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+)
 from typing import IO, Any, Final, Literal, TypeAlias
 
 import httpx
 
 from .._exceptions import (
     InvalidInputError,
+    PiKVMError,
     PiKVMTimeoutError,
     ProtocolError,
     RequestInfo,
@@ -23,8 +30,8 @@ from .._exceptions import (
 )
 from ..models import MsdImage, MsdState, MsdWriteResult
 from ..models._base import parse
-from ..transport.http import Params, loads, reading_body
-from ..transport.redaction import redact_userinfo
+from ..transport.http import Params, body_chunks, body_lines, loads, request_info
+from ..transport.redaction import SecretURL, redact_userinfo
 from ._base import Resource, check_bool
 
 UploadSource: TypeAlias = (
@@ -41,6 +48,8 @@ _CHUNK: Final = 256 * 1024
 _NAME_LIMIT: Final = 255  # kvmd cuts each part of a name to this many characters
 _URL_PATTERN: Final = re.compile(r"^(?:https?)://[\[\w]+\S*", re.IGNORECASE | re.MULTILINE)
 _MIN_REMOTE_TIMEOUT: Final = 0.1
+_REMOTE_TIMEOUT: Final = 10.0  # kvmd's default wait for the origin (api/msd.py)
+_RECORD_INTERVAL: Final = 3.0  # kvmd's progress records come 1-3 s apart while data flows
 _POLL_INTERVAL: Final = 0.1
 
 
@@ -60,9 +69,10 @@ class Msd(Resource):
     kvmd refuses changes while the drive is connected (``MsdConnectedError``) and any
     operation while another runs (:class:`~aiopikvm.BusyError`, ``MsdIsBusyError``).
 
-    Transfers (:meth:`upload`, :meth:`upload_remote`, :meth:`download`) keep the client's
-    timeout for connecting only: the body itself may take as long as it takes. Bound one
-    with ``asyncio.timeout()`` if you need to.
+    Transfers (:meth:`upload`, :meth:`upload_remote`, :meth:`download`) take as long as
+    they take, as long as they move: the client's ``timeout`` bounds connecting and each
+    wait for the next piece (an idle timeout), not the whole transfer. Bound one with
+    ``asyncio.timeout()`` if you need to.
     """
 
     async def get_state(self) -> MsdState:
@@ -165,7 +175,9 @@ class Msd(Resource):
             raise InvalidInputError(f"size must be an int >= 0, got {size!r}")
         params: Params = {"image": name, "prefix": prefix, "remove_incomplete": remove_incomplete}
         async with _open_source(source, size) as (chunks, total):
-            result = await self._kvm.request(
+            # A streamed body: each write must move within the client's timeout, and the
+            # answer comes within it of the last byte (kvmd answers once it is written).
+            result = await self._kvm._transport.request(
                 "POST",
                 "msd/write",
                 params=params,
@@ -174,7 +186,6 @@ class Msd(Resource):
                     "Content-Length": str(total),
                     "Content-Type": "application/octet-stream",
                 },
-                timeout=self._transfer_timeout(),
             )
         return _write_result(result)
 
@@ -201,6 +212,7 @@ class Msd(Resource):
         closed early); a connection that breaks raises
         :class:`~aiopikvm.PiKVMConnectionError`.
         """
+        url = SecretURL(url) if isinstance(url, str) else url  # its credentials: see redaction
         if not isinstance(url, str) or _URL_PATTERN.match(url.strip()) is None:
             raise InvalidInputError(f"url must be an http or https URL, got {url!r}")
         if image is not None:
@@ -233,16 +245,24 @@ class Msd(Resource):
             "timeout": timeout,
             "remove_incomplete": remove_incomplete,
         }
-        async with self._kvm.stream(
-            "POST", "msd/write_remote", params=params, timeout=self._transfer_timeout()
+        transport = self._kvm._transport
+        base = transport.timeout
+        # kvmd answers once it has reached the origin (waiting up to its `timeout`), then
+        # sends a progress record every 1-3 s while bytes arrive.
+        answer = None if base is None else base + (timeout or _REMOTE_TIMEOUT)
+        idle = None if base is None else base + _RECORD_INTERVAL
+        async with transport.stream(
+            "POST", "msd/write_remote", params=params, timeout=answer, idle_timeout=idle
         ) as response:
+            info = request_info(response.request)
             result: MsdWriteResult | None = None
-            with reading_body(response) as info:
-                async for line in response.aiter_lines():
-                    if line.strip():
-                        result = _progress_record(line, info)
-                        if progress is not None:
-                            await _report(progress, result.written, result.size)
+            async with contextlib.aclosing(_progress_records(response, info)) as records:
+                async for record in records:
+                    if isinstance(record, PiKVMError):
+                        raise record
+                    result = record
+                    if progress is not None:
+                        await _report(progress, result.written, result.size)
         if result is None:
             raise ProtocolError(f"{info}: the progress stream was empty", request=info)
         return result
@@ -294,16 +314,13 @@ class Msd(Resource):
         return written
 
     async def _read(self, params: Params) -> AsyncGenerator[bytes, None]:
-        async with self._kvm.stream(
-            "GET", "msd/read", params=params, timeout=self._transfer_timeout()
-        ) as response:
-            with reading_body(response):
-                async for chunk in response.aiter_bytes():
-                    yield chunk
-
-    def _transfer_timeout(self) -> httpx.Timeout:
-        # Connecting keeps the client's timeout; the transfer does not have one.
-        return httpx.Timeout(self._kvm._transport.timeout, read=None, write=None)
+        # The answer's headers within the client's timeout, then each piece within it.
+        async with (
+            self._kvm._transport.stream("GET", "msd/read", params=params) as response,
+            contextlib.aclosing(body_chunks(response)) as chunks,
+        ):
+            async for chunk in chunks:
+                yield chunk
 
 
 # ----- checks -------------------------------------------------------------------------------
@@ -452,13 +469,35 @@ def _write_result(result: Any) -> MsdWriteResult:
     return parse(MsdWriteResult, image, "msd write result")
 
 
+async def _progress_records(
+    response: httpx.Response, info: RequestInfo
+) -> AsyncGenerator[MsdWriteResult | PiKVMError, None]:
+    """The NDJSON progress stream's records, a failure among them as an error to raise.
+
+    A failure is yielded, not raised: kvmd's record may quote the download URL with its
+    credentials, and its line then sits in this frame, which a raise would put in the
+    traceback (and its locals in Sentry's report)."""
+    async with contextlib.aclosing(body_lines(response, what="progress record")) as lines:
+        async for line in lines:
+            if line.strip():
+                yield _progress_outcome(line, info)
+
+
 def _progress_record(line: str, info: RequestInfo) -> MsdWriteResult:
+    """A progress record's result; its failure raised."""
+    outcome = _progress_outcome(line, info)
+    if isinstance(outcome, PiKVMError):
+        raise outcome
+    return outcome
+
+
+def _progress_outcome(line: str, info: RequestInfo) -> MsdWriteResult | PiKVMError:
     try:
         record = loads(line)
     except ValueError:
-        raise ProtocolError(f"{info}: a progress record is not JSON", request=info) from None
+        return ProtocolError(f"{info}: a progress record is not JSON", request=info)
     if not isinstance(record, dict) or "ok" not in record:
-        raise ProtocolError(f"{info}: a progress record is not kvmd's envelope", request=info)
+        return ProtocolError(f"{info}: a progress record is not kvmd's envelope", request=info)
     result = record.get("result")
     if record["ok"] is not True:
         details = result if isinstance(result, dict) else {}
@@ -468,7 +507,7 @@ def _progress_record(line: str, info: RequestInfo) -> MsdWriteResult:
             if isinstance(details.get("error_msg"), str)
             else None
         )
-        raise StreamError(
+        return StreamError(
             f"{info}: failed after the transfer started: {error}: {error_msg}",
             status_code=200,
             error=error,

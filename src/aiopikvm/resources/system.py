@@ -1,14 +1,13 @@
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Final
-
-import httpx
 
 from .._exceptions import InvalidInputError
 from ..models import Info
 from ..models._base import parse
-from ..transport.http import Params, reading_body
+from ..transport.http import MAX_LOG_SIZE, Params, body_lines
 from ._base import Resource, check_bool
 
 INFO_FIELDS: Final = frozenset(
@@ -43,34 +42,55 @@ class System(Resource):
         """kvmd's log (its services' journal since boot) as text, one entry a line.
 
         ``seek`` keeps only the entries of the last ``seek`` seconds (``None`` or ``0``:
-        everything since boot). Raises
+        everything since boot); at most :data:`~aiopikvm.transport.http.MAX_LOG_SIZE`
+        (64 MiB, else :class:`~aiopikvm.ProtocolError`: use ``seek`` or
+        :meth:`stream_log`). Raises
         :class:`~aiopikvm.BadRequestError` (``LogReaderDisabledError``) on a device whose
         log reader is switched off.
         """
-        text: str = await self._kvm.request("GET", "log", params=_log_params(seek), expect="text")
+        text: str = await self._kvm._transport.request(
+            "GET", "log", params=_log_params(seek), expect="text", max_size=MAX_LOG_SIZE
+        )
         return text
 
-    def stream_log(self, seek: int | None = None) -> AsyncIterator[str]:
+    def stream_log(
+        self, seek: int | None = None, *, idle_timeout: float | None = None
+    ) -> AsyncIterator[str]:
         """kvmd's log line by line (without line ends): first what :meth:`get_log` would
         return, then each new entry as it is written, until you stop iterating or the
         device closes the stream.
 
-        The connection waits for new lines with no read timeout (the connect timeout still
-        applies). Break out of the loop inside ``contextlib.aclosing`` (or cancel the task)
-        to close the connection at once::
+        The answer must start within the client's timeout; after that, kvmd sends nothing
+        while nothing is logged, so by default the stream waits for the next line as long
+        as it takes. ``idle_timeout`` (seconds) raises :class:`~aiopikvm.PiKVMTimeoutError`
+        when no line came for that long instead, which also notices a device that went
+        away without closing the connection. A line is at most
+        :data:`~aiopikvm.transport.http.MAX_LINE_SIZE` (1 MiB). Break out of the loop
+        inside ``contextlib.aclosing`` (or cancel the task) to close the connection at
+        once::
 
             async with contextlib.aclosing(kvm.system.stream_log(seek=60)) as lines:
                 async for line in lines:
                     ...
         """
-        return self._follow_log({**_log_params(seek), "follow": True})
+        if idle_timeout is not None and (
+            isinstance(idle_timeout, bool)
+            or not isinstance(idle_timeout, int | float)
+            or not idle_timeout > 0
+        ):
+            raise InvalidInputError(
+                f"idle_timeout must be seconds > 0 or None, got {idle_timeout!r}"
+            )
+        return self._follow_log({**_log_params(seek), "follow": True}, idle_timeout)
 
-    async def _follow_log(self, params: Params) -> AsyncIterator[str]:
-        timeout = httpx.Timeout(self._kvm._transport.timeout, read=None)
-        async with self._kvm.stream("GET", "log", params=params, timeout=timeout) as response:
-            with reading_body(response):
-                async for line in response.aiter_lines():
-                    yield line
+    async def _follow_log(self, params: Params, idle: float | None) -> AsyncIterator[str]:
+        transport = self._kvm._transport
+        async with (
+            transport.stream("GET", "log", params=params, idle_timeout=idle) as response,
+            contextlib.aclosing(body_lines(response)) as lines,
+        ):
+            async for line in lines:
+                yield line
 
 
 def _log_params(seek: int | None) -> Params:

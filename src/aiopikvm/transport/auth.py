@@ -8,6 +8,7 @@ from typing import Literal, TypeAlias
 from .._exceptions import InvalidInputError
 from ..protocol import totp
 from ..protocol.credentials import passwd_problem, user_problem
+from .redaction import hidden
 
 AuthMode: TypeAlias = Literal["headers", "basic"]
 """How credentials travel: kvmd's ``X-KVMD-User``/``X-KVMD-Passwd`` headers, or HTTP Basic."""
@@ -30,6 +31,8 @@ class Credentials:
         *,
         mode: AuthMode = "headers",
     ) -> None:
+        # Shown as '***' in a traceback's locals: this frame's, and wherever they are kept.
+        passwd, totp_secret = hidden(passwd), hidden(totp_secret)
         if not isinstance(user, str) or (problem := user_problem(user)):
             raise InvalidInputError(f"invalid user name {user!r}: {problem or 'not a string'}")
         if not isinstance(passwd, str) or (problem := passwd_problem(passwd)):
@@ -58,6 +61,20 @@ class Credentials:
             pair = f"{self.user}:{self.password()}".encode()
             return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
         return {"X-KVMD-User": self.user, "X-KVMD-Passwd": self.password()}
+
+    def refused_hint(self) -> str:
+        """What to check when the device refused these credentials (kvmd's 403 says
+        only "Forbidden", whichever part was wrong)."""
+        who = f"user {self.user!r}"
+        if self._totp_secret is None:
+            return (
+                f"check {who} and the password; if the device has two-factor "
+                "authentication, pass totp_secret= (its base32 secret) too"
+            )
+        return (
+            f"check {who}, the password and totp_secret (the code comes from this "
+            "machine's clock: it must be within 30 s of the device's)"
+        )
 
     def __repr__(self) -> str:
         two_factor = ", totp=True" if self._totp_secret else ""

@@ -1,10 +1,16 @@
-"""Keeping credentials out of the debug logs of the libraries underneath.
+"""Keeping credentials out of the logs of the libraries underneath, and out of tracebacks.
 
 At DEBUG, httpcore logs every response's headers, kvmd's ``Set-Cookie: auth_token=...``
 included, and websockets logs every handshake header, ``X-KVMD-Passwd`` included. Both
 are replaced with ``***`` before a record reaches any handler; nothing else is changed.
-And a URL's ``user:password@`` (a download URL given to ``msd/write_remote``, which kvmd
-quotes back in its errors) is kept out of our own error messages.
+At INFO, httpx logs every request's URL, the download URL given to ``msd/write_remote``
+with its ``user:password@`` included: that part is replaced too. And a URL's
+``user:password@`` (which kvmd quotes back in its errors) is kept out of our own error
+messages.
+
+Tracebacks with locals (Sentry, ``pytest -l``, rich) show the ``repr`` of every local
+variable: a password, a TOTP secret or a URL with credentials is held in a :class:`Secret`
+(a ``str`` whose repr hides it) wherever it sits in a frame of ours.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import MutableMapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 SECRET_HEADERS: Final = frozenset({"x-kvmd-passwd", "authorization", "cookie", "set-cookie"})
@@ -22,6 +28,38 @@ _AUTH_TOKEN: Final = re.compile(r"(auth_token=)[^;,'\"\s)]+")
 _USERINFO: Final = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s'\"]+@")
 
 HTTPCORE_LOGGERS: Final = ("httpcore.http11", "httpcore.http2", "httpcore.proxy")
+HTTPX_LOGGERS: Final = ("httpx",)
+
+V = TypeVar("V")
+
+_URL: Final = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+")
+
+
+class Secret(str):
+    """A ``str`` whose repr is ``'***'``: the value is sent as it is, but a traceback's
+    locals, a ``%r`` or a debugger's variable view never show it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+class SecretURL(Secret):
+    """A URL that may hold credentials: its repr shows it with them replaced by ``***``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(redact_url(str.__str__(self)))
+
+
+def hidden(value: V) -> V:
+    """``value`` as a :class:`Secret` if it is a ``str`` (anything else is left for the
+    checks that follow to refuse)."""
+    if isinstance(value, str) and not isinstance(value, Secret):
+        return cast(V, Secret(value))
+    return value
 
 
 class HandshakeLogger(logging.LoggerAdapter[logging.Logger]):
@@ -36,27 +74,28 @@ class HandshakeLogger(logging.LoggerAdapter[logging.Logger]):
         return msg, kwargs
 
 
-class _CookieFilter(logging.Filter):
+class _RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a broken record is the logging system's to report
             return True
-        redacted = _AUTH_TOKEN.sub(r"\1***", message)
+        redacted = _URL.sub(lambda url: redact_url(url[0]), _AUTH_TOKEN.sub(r"\1***", message))
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
 
 
-_COOKIE_FILTER: Final = _CookieFilter()
+_FILTER: Final = _RedactingFilter()
 
 
 def redact_httpcore_logs() -> None:
-    """Filter httpcore's loggers (a filter on a logger applies to its own records only)."""
-    for name in HTTPCORE_LOGGERS:
+    """Filter httpcore's and httpx's loggers: cookies, and credentials in URLs (a filter on
+    a logger applies to its own records only)."""
+    for name in (*HTTPCORE_LOGGERS, *HTTPX_LOGGERS):
         logger = logging.getLogger(name)
-        if _COOKIE_FILTER not in logger.filters:
-            logger.addFilter(_COOKIE_FILTER)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
 
 
 def redact_userinfo(text: str) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import ssl
-from typing import TypeAlias
+from collections.abc import Iterator
+from typing import Final, TypeAlias
+from urllib.parse import urlsplit, urlunsplit
 
 from .._exceptions import InvalidInputError
 from .pinning import CertificateFingerprint, PinnedSSLContext
@@ -49,13 +51,49 @@ def make_ssl_context(verify_ssl: VerifySSL) -> ssl.SSLContext:
     )
 
 
-def is_certificate_error(exc: BaseException) -> bool:
-    """Whether ``exc`` or anything in its cause chain is a failed certificate check."""
+_NOT_TLS: Final = (
+    "WRONG_VERSION_NUMBER",
+    "RECORD_LAYER_FAILURE",
+    "HTTP_REQUEST",
+    "UNKNOWN_PROTOCOL",
+)
+"""What OpenSSL says when the other end answers a handshake with something that is not TLS
+(a plain-HTTP server's ``HTTP/1.1 400``): 1.1 and 3.0 say the first, 3.2 on the second."""
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
-        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
-            return True
+        yield seen
         seen = seen.__cause__ or seen.__context__
-    return False
+
+
+def is_certificate_error(exc: BaseException) -> bool:
+    """Whether ``exc`` or anything in its cause chain is a failed certificate check."""
+    return any(
+        isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen)
+        for seen in _chain(exc)
+    )
+
+
+def is_not_tls(exc: BaseException) -> bool:
+    """Whether ``exc`` or anything in its cause chain is a handshake answered by something
+    that does not speak TLS: an ``https://`` URL for a plain-HTTP port."""
+    return any(name in str(seen) for seen in _chain(exc) for name in _NOT_TLS)
+
+
+def not_tls_hint(url: str) -> str:
+    """What to do when ``url`` (``https://``) reached a port that does not speak TLS."""
+    parts = urlsplit(url)
+    plain = urlunsplit(("http", parts.netloc, "", "", ""))
+    return (
+        f"the port does not speak TLS: use {plain} if it serves plain HTTP, or the "
+        "device's https port"
+    )
+
+
+def plain_http_hint(url: str) -> str:
+    """What to do when ``url`` (``http://``) may have reached a port that speaks TLS."""
+    parts = urlsplit(url)
+    secure = urlunsplit(("https", parts.netloc, "", "", ""))
+    return f"if this port serves HTTPS, use {secure}"

@@ -1,0 +1,101 @@
+"""Errors a user can act on: each says what to check or what to use instead, and what is
+already as asked (unplugging an unplugged drive) is not an error. And an upload that
+cannot fit is refused before a byte is sent."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from aiopikvm import (
+    APIError,
+    AuthError,
+    BadRequestError,
+    CertificateFingerprint,
+    PiKVM,
+    PiKVMConnectionError,
+    TLSError,
+)
+from aiopikvm.emulator import Emulator
+
+from .hostile_server import Head, head_bytes, hostile
+
+SECRET = "KRSXG5CTMVRXEZLUKRSXG5CT"
+
+
+# ----- which credential -------------------------------------------------------------------
+
+
+async def test_a_refusal_says_which_credential_to_check() -> None:
+    async with Emulator(users={"admin": "pw"}, totp_secret=SECRET) as emu:
+        async with PiKVM(emu.url, passwd="wrong", totp_secret=SECRET) as kvm:
+            with pytest.raises(AuthError, match="check user 'admin', the password and totp"):
+                await kvm.hid.get_state()
+            with pytest.raises(AuthError, match="user name or password was refused"):
+                await kvm.auth.login()
+            with pytest.raises(AuthError, match="this endpoint needs credentials"):
+                await kvm.request("GET", "hid", authenticate=False)
+        async with PiKVM(emu.url, passwd="pw") as kvm:
+            with pytest.raises(AuthError, match="pass totp_secret="):
+                await kvm.hid.get_state()
+        async with PiKVM(emu.url, passwd="pw", totp_secret=SECRET) as kvm:
+            await kvm.auth.login()
+            await emu.reboot()  # kvmd forgets its sessions
+            with pytest.raises(AuthError, match=r"session cookie .* log in again") as caught:
+                await kvm.hid.get_state()
+    assert caught.value.status_code == 403 and caught.value.error == "ForbiddenError"
+
+
+# ----- http and https mixed up ------------------------------------------------------------
+
+
+async def test_https_to_a_plain_http_port_says_to_use_http(emu: Emulator) -> None:
+    url = f"https://127.0.0.1:{emu.port}"
+    pin = CertificateFingerprint("AB" * 32)
+    for verify in (False, True, pin):
+        async with PiKVM(url, passwd="admin", verify_ssl=verify, timeout=3) as kvm:
+            with pytest.raises(TLSError, match="does not speak TLS") as caught:
+                await kvm.hid.get_state()
+        assert f"use http://127.0.0.1:{emu.port}" in str(caught.value), verify
+
+
+async def test_http_to_a_tls_port_says_to_use_https() -> None:
+    async with Emulator(tls=True) as emu:
+        port = emu.port
+        async with PiKVM(f"http://127.0.0.1:{port}", passwd="admin", timeout=3) as kvm:
+            with pytest.raises(PiKVMConnectionError) as caught:
+                await kvm.hid.get_state()
+    assert f"use https://127.0.0.1:{port}" in str(caught.value)
+
+
+async def test_nginx_saying_plain_http_to_its_https_port_says_to_use_https() -> None:
+    page = (
+        b"<html><head><title>400 The plain HTTP request was sent to HTTPS port</title>"
+        b"</head><body><center><h1>400 Bad Request</h1></center></body></html>"
+    )
+
+    async def nginx(_: Head, writer: asyncio.StreamWriter) -> None:
+        headers = {"Content-Type": "text/html", "Content-Length": str(len(page))}
+        writer.write(head_bytes("400 Bad Request", headers) + page)
+
+    async with hostile(nginx) as (url, _), PiKVM(url, passwd="admin") as kvm:
+        with pytest.raises(BadRequestError, match="the port speaks HTTPS: use an https:// URL"):
+            await kvm.hid.get_state()
+
+
+async def test_a_redirect_shows_its_target_and_suggests_https() -> None:
+    async def redirect(head: Head, writer: asyncio.StreamWriter) -> None:
+        # what a PiKVM's nginx answers on port 80 (configs/nginx/nginx.conf.mako)
+        target = f"https://pikvm.local{head.target}"
+        writer.write(
+            head_bytes("301 Moved Permanently", {"Location": target, "Content-Length": "0"})
+        )
+
+    async with hostile(redirect) as (url, _), PiKVM(url, passwd="admin") as kvm:
+        with pytest.raises(APIError) as caught:
+            await kvm.hid.get_state()
+    message = str(caught.value)
+    assert caught.value.status_code == 301
+    assert "redirects to https://pikvm.local/api/hid" in message
+    assert "use https://pikvm.local" in message
