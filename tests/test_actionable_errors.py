@@ -16,6 +16,7 @@ from aiopikvm import (
     PiKVM,
     PiKVMConnectionError,
     TLSError,
+    UnavailableError,
 )
 from aiopikvm.emulator import Emulator
 
@@ -99,3 +100,16 @@ async def test_a_redirect_shows_its_target_and_suggests_https() -> None:
     assert caught.value.status_code == 301
     assert "redirects to https://pikvm.local/api/hid" in message
     assert "use https://pikvm.local" in message
+
+
+# ----- the video and the drive --------------------------------------------------------------
+
+
+async def test_a_snapshot_without_video_says_to_hold_a_stream_session(emu: Emulator) -> None:
+    async with PiKVM(emu.url, passwd="admin") as kvm:
+        with pytest.raises(UnavailableError, match=r"kvm\.ws\(stream=True\)") as caught:
+            await kvm.streamer.snapshot()
+        with pytest.raises(UnavailableError, match=r"kvm\.ws\(stream=True\)"):
+            await kvm.streamer.ocr()
+    assert (caught.value.status_code, caught.value.error) == (503, "UnavailableError")
+    assert caught.value.__context__ is None  # one error in the traceback, not two

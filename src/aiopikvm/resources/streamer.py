@@ -1,17 +1,23 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
-from .._exceptions import InvalidInputError, ProtocolError
+from .._exceptions import InvalidInputError, ProtocolError, UnavailableError, with_hint
 from ..models import OcrState, StreamerState
 from ..models._base import parse
+from ..transport.http import Expect, ParamValue
 from ._base import Resource
 
 _JPEG_START: Final = b"\xff\xd8"
 _RESOLUTION: Final = re.compile(r"^\s*(\d+)x(\d+)\s*$")
 _LANG: Final = re.compile(r"^[^\s,]+$")  # kvmd splits the list on commas and blanks
+_NO_VIDEO_HINT: Final = (
+    "no video: kvmd runs the streamer only while a stream=True WebSocket session is open, "
+    "so hold one (async with kvm.ws(stream=True): ...) while taking snapshots; with the "
+    "streamer up but no signal from the host, allow_offline=True gives its stand-in picture"
+)
 
 
 def _int(name: str, value: object, low: int, high: int | None = None) -> int:
@@ -144,6 +150,7 @@ class Streamer(Resource):
         kept; a fifth of the size when neither is given) at JPEG ``quality`` (1-100,
         default 80). ``allow_offline=True`` returns the streamer's "no signal" picture
         instead of raising :class:`~aiopikvm.UnavailableError` when the host sends nothing.
+        The snapshot is at most :data:`~aiopikvm.transport.http.MAX_SNAPSHOT_SIZE` (32 MiB).
         ``save=True`` keeps this snapshot on the device and ``load=True`` returns the kept
         one instead of taking a new one.
         """
@@ -164,9 +171,7 @@ class Streamer(Resource):
                 params["preview_max_height"] = _int("max_height", max_height, 0)
             if quality is not None:
                 params["preview_quality"] = _int("quality", quality, 1, 100)
-        data: bytes = await self._kvm.request(
-            "GET", "streamer/snapshot", params=params, expect="bytes"
-        )
+        data: bytes = await self._snapshot(params, "bytes")
         if not data.startswith(_JPEG_START):
             raise ProtocolError("the device's snapshot is not a JPEG picture")
         return data
@@ -188,10 +193,16 @@ class Streamer(Resource):
             params["ocr_langs"] = _langs(langs)
         if region is not None:
             params.update(_region(region))
-        text: str = await self._kvm.request(
-            "GET", "streamer/snapshot", params=params, expect="text"
-        )
+        text: str = await self._snapshot(params, "text")
         return text
+
+    async def _snapshot(self, params: Mapping[str, ParamValue], expect: Expect) -> Any:
+        """``streamer/snapshot``, whose 503 says how to get the video up."""
+        try:
+            return await self._kvm.request("GET", "streamer/snapshot", params=params, expect=expect)
+        except UnavailableError as exc:
+            error = with_hint(exc, _NO_VIDEO_HINT)
+        raise error  # outside the except clause: a traceback shows one error, not two
 
     async def get_ocr_info(self) -> OcrState:
         """Whether the device has OCR, and its available and default languages."""
