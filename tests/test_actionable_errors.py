@@ -13,6 +13,7 @@ from aiopikvm import (
     AuthError,
     BadRequestError,
     CertificateFingerprint,
+    InvalidInputError,
     PiKVM,
     PiKVMConnectionError,
     TLSError,
@@ -113,3 +114,26 @@ async def test_a_snapshot_without_video_says_to_hold_a_stream_session(emu: Emula
             await kvm.streamer.ocr()
     assert (caught.value.status_code, caught.value.error) == (503, "UnavailableError")
     assert caught.value.__context__ is None  # one error in the traceback, not two
+
+
+async def test_plugging_or_unplugging_twice_is_not_an_error_unless_strict(emu: Emulator) -> None:
+    async with PiKVM(emu.url, passwd="admin") as kvm:
+        await kvm.msd.set_connected(False)  # already unplugged
+        with pytest.raises(BadRequestError) as strict:
+            await kvm.msd.set_connected(False, strict=True)
+        with pytest.raises(BadRequestError) as nothing:  # a real refusal still is one
+            await kvm.msd.set_connected(True)
+        await kvm.msd.upload("a.iso", b"\0" * 4096)
+        await kvm.msd.wait_for_image("a.iso")
+        await kvm.msd.set_params(image="a.iso")
+        await kvm.msd.set_connected(True)
+        await kvm.msd.set_connected(True)
+        with pytest.raises(BadRequestError) as plugged:
+            await kvm.msd.set_connected(True, strict=True)
+        await kvm.msd.set_connected(False)
+        assert (await kvm.msd.get_state()).drive.connected is False  # type: ignore[union-attr]
+        with pytest.raises(InvalidInputError, match="strict"):
+            await kvm.msd.set_connected(False, strict="yes")  # type: ignore[arg-type]
+    assert strict.value.error == "MsdDisconnectedError"
+    assert nothing.value.error == "MsdImageNotSelected"
+    assert plugged.value.error == "MsdConnectedError"

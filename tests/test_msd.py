@@ -164,7 +164,7 @@ async def test_connected_drive_refuses_changes_transfers_and_removal(kvm: PiKVM)
     refused = (
         kvm.msd.set_params(image="b.iso"),
         kvm.msd.set_params(cdrom=False),
-        kvm.msd.set_connected(True),
+        kvm.msd.set_connected(True, strict=True),
         kvm.msd.remove("b.iso"),  # any image, not only the selected one
         kvm.msd.upload("c.iso", b"data"),
         kvm.msd.download("b.iso", io.BytesIO()),
@@ -184,7 +184,7 @@ async def test_connect_and_disconnect_refusals(kvm: PiKVM) -> None:
         await kvm.msd.set_connected(True)
     assert kvmd_error(caught.value) == (400, "MsdImageNotSelected", "The image is not selected")
     with pytest.raises(BadRequestError) as caught:
-        await kvm.msd.set_connected(False)
+        await kvm.msd.set_connected(False, strict=True)
     assert kvmd_error(caught.value) == (
         400,
         "MsdDisconnectedError",

@@ -21,6 +21,7 @@ from typing import IO, Any, Final, Literal, TypeAlias
 import httpx
 
 from .._exceptions import (
+    BadRequestError,
     InvalidInputError,
     PiKVMError,
     PiKVMTimeoutError,
@@ -108,11 +109,20 @@ class Msd(Resource):
             raise InvalidInputError("set_params() needs image, cdrom or rw")
         await self._kvm.request("POST", "msd/set_params", params=params)
 
-    async def set_connected(self, connected: bool) -> None:
+    async def set_connected(self, connected: bool, *, strict: bool = False) -> None:
         """Plug the drive into the host (``True``; an image must be selected) or unplug
-        it."""
+        it. A drive already in that state is left as it is; with ``strict=True`` that
+        raises kvmd's :class:`~aiopikvm.BadRequestError` instead (``MsdConnectedError``,
+        ``MsdDisconnectedError``)."""
         params = {"connected": check_bool(connected, "connected")}
-        await self._kvm.request("POST", "msd/set_connected", params=params)
+        check_bool(strict, "strict")
+        try:
+            await self._kvm.request("POST", "msd/set_connected", params=params)
+        except BadRequestError as exc:
+            # kvmd/plugins/msd/otg: check_online_disconnected / check_online_connected
+            already = "MsdConnectedError" if connected else "MsdDisconnectedError"
+            if strict or exc.error != already:
+                raise
 
     async def remove(self, image: str) -> None:
         """Delete an image from storage (refused while the drive is connected)."""
