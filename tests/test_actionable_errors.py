@@ -5,6 +5,10 @@ cannot fit is refused before a byte is sent."""
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +25,7 @@ from aiopikvm import (
 )
 from aiopikvm.emulator import Emulator
 
+from .captures import load
 from .hostile_server import Head, head_bytes, hostile
 
 SECRET = "KRSXG5CTMVRXEZLUKRSXG5CT"
@@ -137,3 +142,49 @@ async def test_plugging_or_unplugging_twice_is_not_an_error_unless_strict(emu: E
     assert strict.value.error == "MsdDisconnectedError"
     assert nothing.value.error == "MsdImageNotSelected"
     assert plugged.value.error == "MsdConnectedError"
+
+
+# ----- room for an upload -------------------------------------------------------------------
+
+
+async def _never_read() -> AsyncIterator[bytes]:
+    raise AssertionError("the body was read: something was sent")
+    yield b""  # pragma: no cover
+
+
+async def test_an_upload_bigger_than_the_free_space_is_refused_before_sending(
+    tmp_path: Path,
+) -> None:
+    async with Emulator(msd_dir=tmp_path) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        storage = (await kvm.msd.get_state()).storage
+        assert storage is not None
+        free = storage.parts[""].free
+        with pytest.raises(InvalidInputError, match=f"has {free} free") as caught:
+            await kvm.msd.upload("huge.iso", _never_read(), size=free + 1)
+        assert emu.faults.count("msd/write") == 0
+    assert "nothing was sent" in str(caught.value)
+
+
+async def test_the_free_space_checked_is_that_of_the_part_the_image_goes_to() -> None:
+    state = copy.deepcopy(load("msd_online.json"))
+    parts = state["result"]["storage"]["parts"]
+    parts["small"] = {"free": 1000, "size": 4096, "writable": True}  # a mount point inside
+
+    async def device(head: Head, writer: asyncio.StreamWriter) -> None:
+        body = json.dumps(state if head.target == "/api/msd" else _written(head)).encode()
+        headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
+        writer.write(head_bytes("200 OK", headers) + body)
+
+    async with hostile(device) as (url, seen), PiKVM(url, passwd="admin") as kvm:
+        with pytest.raises(InvalidInputError, match="storage part 'small' has 1000 free"):
+            await kvm.msd.upload("x.iso", _never_read(), size=1001, prefix="small")
+        with pytest.raises(InvalidInputError, match="part 'small'"):
+            await kvm.msd.upload("small/x.iso", _never_read(), size=1001)
+        await kvm.msd.upload("x.iso", b"\0" * 1001, prefix="smaller")  # the root part
+        await kvm.msd.upload("x.iso", b"\0" * 1000, prefix="small")  # fits
+    assert [head.body_size for head in seen.heads if head.method == "POST"] == [1001, 1000]
+
+
+def _written(head: Head) -> dict[str, object]:
+    size = int(head.headers.get("content-length", "0"))
+    return {"ok": True, "result": {"image": {"name": "x.iso", "size": size, "written": size}}}

@@ -15,6 +15,7 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Mapping,
 )
 from typing import IO, Any, Final, Literal, TypeAlias
 
@@ -29,7 +30,7 @@ from .._exceptions import (
     RequestInfo,
     StreamError,
 )
-from ..models import MsdImage, MsdState, MsdWriteResult
+from ..models import MsdImage, MsdPart, MsdState, MsdWriteResult
 from ..models._base import parse
 from ..transport.http import Params, body_chunks, body_lines, loads, request_info
 from ..transport.redaction import SecretURL, redact_userinfo
@@ -185,6 +186,7 @@ class Msd(Resource):
             raise InvalidInputError(f"size must be an int >= 0, got {size!r}")
         params: Params = {"image": name, "prefix": prefix, "remove_incomplete": remove_incomplete}
         async with _open_source(source, size) as (chunks, total):
+            await self._check_room(f"{prefix or ''}/{name}", total)
             # A streamed body: each write must move within the client's timeout, and the
             # answer comes within it of the last byte (kvmd answers once it is written).
             result = await self._kvm._transport.request(
@@ -198,6 +200,21 @@ class Msd(Resource):
                 },
             )
         return _write_result(result)
+
+    async def _check_room(self, path: str, size: int) -> None:
+        """Refuse an image bigger than the free space of the storage part it goes to,
+        before a byte is sent (kvmd would start writing it and fail halfway)."""
+        storage = (await self.get_state()).storage
+        if storage is None:
+            return  # offline: kvmd refuses the upload itself (MsdOfflineError)
+        part = _part_for(path, storage.parts)
+        free = storage.parts[part].free if part is not None else None
+        if free is not None and size > free:
+            where = f"storage part {part!r}" if part else "storage"
+            raise InvalidInputError(
+                f"the image is {size} bytes, the device's {where} has {free} free: "
+                "remove images (msd.remove) or upload a smaller one; nothing was sent"
+            )
 
     async def upload_remote(
         self,
@@ -357,6 +374,17 @@ def _check_image_name(name: object, what: str = "image name") -> str:
                 "characters (kvmd would change it)"
             )
     return name
+
+
+def _part_for(path: str, parts: Mapping[str, MsdPart]) -> str | None:
+    """The storage part an image at ``path`` lands on: the deepest part whose directory
+    holds it, else the root ``""`` (kvmd/plugins/msd/otg/storage.py lists mount points
+    under the storage as parts)."""
+    name = "/".join(part.strip() for part in path.split("/") if part.strip())
+    holding = [part for part in parts if part and name.startswith(part.strip("/") + "/")]
+    if holding:
+        return max(holding, key=len)
+    return "" if "" in parts else None
 
 
 def _read_params(name: str, compress: Compress | None) -> Params:
