@@ -43,7 +43,19 @@ class PiKVM(ClientActions):
     connections and TLS; the URL, credentials and ``timeout`` are still supplied here, and the
     caller closes it. ``auth`` is how the credentials travel: kvmd's ``X-KVMD-*`` headers, or
     ``"basic"`` (HTTP Basic; kvmd cannot match a password containing ``:`` that way). After
-    ``kvm.auth.login()``, HTTP requests carry the session cookie instead.
+    ``kvm.auth.login()``, HTTP requests carry the session cookie instead. A pinned
+    certificate cannot be combined with ``http_client`` (the pin could not be enforced on
+    its connections): that raises :class:`InvalidInputError`.
+
+    ``timeout`` (seconds; None: none) is each call's total deadline: connecting, sending
+    and reading the whole answer must be done within it, or :class:`PiKVMTimeoutError`.
+    Transfers (``msd.upload``, ``msd.download``, ``msd.upload_remote``,
+    ``system.stream_log``) take as long as they take while they move: for them it bounds
+    connecting and each wait for the next piece (see each method). Answers are size-bounded
+    (see :mod:`aiopikvm.transport.http`): past the bound, :class:`ProtocolError`.
+
+    Once closed (:meth:`aclose`, or the end of ``async with``), the client refuses every
+    call with :class:`ConnectionClosedError`: make a new one.
 
     Subsystems are namespaces: ``kvm.atx``, ``kvm.auth``, ``kvm.gpio``, ``kvm.hid``,
     ``kvm.msd``, ``kvm.prometheus``, ``kvm.redfish``, ``kvm.streamer``, ``kvm.switch``,
