@@ -86,7 +86,10 @@ class _Pacer:
 
 
 class Typist:
-    """Types one plan on ``ws``; :meth:`run` returns the :class:`TypingResult`."""
+    """Types one plan on ``ws``; :meth:`run` returns the :class:`TypingResult`.
+
+    ``type_text`` holds the session's input lock meanwhile, so typing's own keys go out
+    without it (``ws._key``), also from the task that undoes a cancelled typing."""
 
     def __init__(
         self,
@@ -217,12 +220,12 @@ class Typist:
             sent = 0
             for key in reversed(self.pressed):
                 if key in ws._held_keys:  # a reconnect has released them already
-                    await ws.send_key(key, False)
+                    await ws._key(key, False)
                     sent += 1
             self.pressed = []
             for key in self.needed:
                 self.pressed.append(key)
-                await ws.send_key(key, True)
+                await ws._key(key, True)
                 sent += 1
             if await self._answer(link, await ws._send_ping(link)) == epoch:
                 break
@@ -248,7 +251,7 @@ class Typist:
         if caps == wanted:
             return 0
         self.caps_off = not wanted  # before the tap, which a cancellation may not stop
-        await ws.send_key("CapsLock")
+        await ws._key("CapsLock")
         return 2
 
     async def _type(self, link: _Link) -> None:
@@ -267,7 +270,7 @@ class Typist:
                 self.attempted = step.char + 1  # from here on it may reach the target
             if is_modifier and key.state and key.key not in self.pressed:
                 self.pressed.append(key.key)  # before the press: a cancelled send may land
-            await ws.send_key(key.key, key.state, finish=key.finish)
+            await ws._key(key.key, key.state, finish=key.finish)
             if is_modifier and not key.state and key.key in self.pressed:
                 self.pressed.remove(key.key)
             self.step += 1
@@ -282,7 +285,7 @@ class Typist:
         if self.caps_off:
             await pacer.wait()
             self.caps_off = False
-            await ws.send_key("CapsLock")
+            await ws._key("CapsLock")
             self.events += 2
             pacer.sent(2)
 
@@ -345,8 +348,8 @@ class Typist:
         with contextlib.suppress(PiKVMError):
             for key in reversed(self.pressed):
                 if key in ws._held_keys:
-                    await ws.send_key(key, False)
+                    await ws._key(key, False)
             self.pressed = []
             if self.caps_off:
                 self.caps_off = False
-                await ws.send_key("CapsLock")
+                await ws._key("CapsLock")

@@ -41,6 +41,7 @@ from .protocol.frames import (
     encode_binary,
     encode_json,
     parse_event,
+    validate,
 )
 from .protocol.keys import FINISH_EXEMPT
 from .protocol.merge import merge_event
@@ -319,7 +320,7 @@ class PiKVMWebSocket(SessionActions):
             link = self._link
             if link is not None:
                 try:
-                    await self.release_all()
+                    await self._release_all()  # closing does not wait for typing to end
                     # kvmd drops input it has queued but not yet read when a session closes;
                     # a ping round trip shows it has read everything sent before it.
                     await self.ping(timeout=self.close_timeout)
@@ -594,7 +595,15 @@ class PiKVMWebSocket(SessionActions):
         ``"ShiftLeft"``). ``finish=True`` on a press asks kvmd to release the key right
         after — one frame per tap, and no stuck auto-repeat if the network stalls — except
         for modifiers and PrintScreen, which kvmd leaves down. A tap uses ``finish``.
+        While :meth:`type_text` or :meth:`send_shortcut` runs on the session (in another
+        task), the key waits for it to end.
         """
+        validate(KeyInput(key, True if state is None else state, finish))  # before waiting
+        async with self._lock():
+            await self._key(key, state, finish=finish)
+
+    async def _key(self, key: str, state: bool | None = None, *, finish: bool = False) -> None:
+        """:meth:`send_key` without the input lock: for those who hold it, and clean-ups."""
         # A key counts as held from before its press is sent until after its release is: a
         # cancelled send may still reach the device.
         if state is None:
@@ -617,7 +626,13 @@ class PiKVMWebSocket(SessionActions):
 
     async def send_mouse_button(self, button: str, state: bool | None = None) -> None:
         """Press (``True``), release (``False``) or click (``None``) ``left``, ``right``,
-        ``middle``, ``up`` or ``down`` (the side buttons)."""
+        ``middle``, ``up`` or ``down`` (the side buttons). Mouse input, too, waits for
+        typing running on the session to end."""
+        validate(MouseButtonInput(button, True if state is None else state))
+        async with self._lock():
+            await self._mouse_button(button, state)
+
+    async def _mouse_button(self, button: str, state: bool | None = None) -> None:
         press = self._encode(MouseButtonInput(button, True))
         release = self._encode(MouseButtonInput(button, False))
         if state is not False:
@@ -630,22 +645,30 @@ class PiKVMWebSocket(SessionActions):
     async def send_mouse_move(self, x: int, y: int) -> None:
         """Move the pointer to an absolute position: -32768..32767 on each axis, (0, 0) is
         the centre of the screen."""
-        await self._send(self._encode(MouseMoveInput(x, y)))
+        await self._send_locked(self._encode(MouseMoveInput(x, y)))
 
     async def send_mouse_relative(self, dx: int, dy: int) -> None:
         """Move the pointer by -127..127 on each axis (for relative mice)."""
-        await self._send(self._encode(MouseRelativeInput(((dx, dy),))))
+        await self._send_locked(self._encode(MouseRelativeInput(((dx, dy),))))
 
     async def send_mouse_wheel(self, dx: int, dy: int) -> None:
         """Scroll by -127..127 steps on each axis."""
-        await self._send(self._encode(MouseWheelInput(((dx, dy),))))
+        await self._send_locked(self._encode(MouseWheelInput(((dx, dy),))))
+
+    async def _send_locked(self, frame: _Frame) -> None:
+        async with self._lock():
+            await self._send(frame)
 
     async def release_all(self) -> None:
         """Release every key (last pressed first) and button this session holds."""
+        async with self._lock():
+            await self._release_all()
+
+    async def _release_all(self) -> None:
         for key in reversed(list(self._held_keys)):
-            await self.send_key(key, False)
+            await self._key(key, False)
         for button in list(self._held_buttons):
-            await self.send_mouse_button(button, False)
+            await self._mouse_button(button, False)
 
     @property
     def held_keys(self) -> tuple[str, ...]:
