@@ -2,7 +2,10 @@
 
 Input from HTTP and from every WebSocket lands in one queue that a worker drains into the
 target, ``delay`` seconds per event (with no delay, input reaches the target at once and
-nothing is ever pending), and at most ``rate_limit`` events per second. As on kvmd:
+nothing is ever pending), and at most ``rate_limit`` events per second. The HID is a device
+of its own, which the emulator's load does not slow down: each event gets the time it is
+taken when it is queued, and whatever looks at the queue (a clear, the worker, however late
+it runs) first hands the target every event taken by then. As on kvmd:
 
 - the queue has no bound: input that comes faster than the target takes it waits, and
   nothing is dropped for being late (kvmd's HID processes read a ``multiprocessing``
@@ -90,15 +93,15 @@ class Hid:
         self._target = target
         self._delay = max(delay, 0.0)
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
-        self._next_at = 0.0  # (monotonic) when the rate limit lets the next event through
-        self._due = 0.0  # (monotonic) the poll that takes the next queued event
+        self._due = 0.0  # (monotonic) when the last event queued is taken
+        self._taken = 0.0  # (monotonic) when the last event handed to the target was taken
         self._broadcast = broadcast
         self._keymaps = _captures.result("hid_keymaps.json")
         self._keyboard_outputs: dict[str, Any] = recorded["keyboard"]["outputs"]
         self._mouse_outputs: list[str] = list(recorded["mouse"]["outputs"]["available"])
         self._mouse_output: str = recorded["mouse"]["outputs"]["active"]
         self._jiggler: dict[str, Any] = dict(recorded["jiggler"])
-        self._queue: deque[HidEvent] = deque()
+        self._queue: deque[tuple[float, HidEvent]] = deque()  # (when it is taken, event)
         self._wakeup = asyncio.Event()
         # The counter starts where the recorded device's stood, so that a reset shows at once.
         recorded_inactivity: int = _captures.result("hid_inactivity.json")["inactivity"]
@@ -207,16 +210,34 @@ class Hid:
 
     def clear_events(self) -> None:
         """Drop queued input and release everything (kvmd's ClearEvent); not activity."""
+        self._flush()
         self._queue.clear()
+        self._due = self._taken  # what was dropped takes no time
         self._enqueue(ClearEvent())
 
     def _enqueue(self, event: HidEvent) -> None:
-        if self._delay == 0 and not self._queue and time.monotonic() >= self._next_at:
+        # Taken `delay` after the event before it (or after now, on an idle HID), as a host
+        # polls its keyboard, and no sooner than the rate limit allows.
+        now = time.monotonic()
+        due = max(max(self._due, now) + self._delay, self._due + self._interval)
+        self._due = due
+        if due <= now and not self._queue:
             # Without a delay the device keeps up with any client: nothing is ever pending.
+            self._taken = due
             self._deliver(event)
             return
-        self._queue.append(event)
+        self._queue.append((due, event))
         self._wakeup.set()
+
+    def _flush(self) -> None:
+        """Hand the target every queued event taken by now, however late this runs."""
+        now = time.monotonic()
+        while self._queue and self._queue[0][0] <= now:
+            self._taken, event = self._queue.popleft()
+            try:
+                self._deliver(event)
+            except Exception:  # a bug must not stop the HID for good
+                logger.exception("Could not deliver a HID event")
 
     def _bump(self) -> None:
         self._activity = _now()
@@ -226,23 +247,11 @@ class Hid:
             if not self._queue:
                 self._wakeup.clear()
                 await self._wakeup.wait()
-                self._due = max(self._due, time.monotonic())
                 continue
-            # One event per `delay` on a schedule, as a host polls its keyboard: a late wake-up
-            # (a loaded machine) is made up, so the pace holds. Sleep before taking the event,
-            # so that a clear during the wait loses it.
-            self._due += self._delay
-            await asyncio.sleep(max(self._due - time.monotonic(), 0.0))
-            await asyncio.sleep(max(self._next_at - time.monotonic(), 0.0))
-            if self._queue:
-                try:
-                    self._deliver(self._queue.popleft())
-                except Exception:  # a bug must not stop the HID for good
-                    logger.exception("Could not deliver a HID event")
+            await asyncio.sleep(max(self._queue[0][0] - time.monotonic(), 0.0))
+            self._flush()
 
     def _deliver(self, event: HidEvent) -> None:
-        if self._interval:
-            self._next_at = time.monotonic() + self._interval
         self._target.apply(event)
 
     async def _jiggler_loop(self) -> None:
@@ -271,7 +280,8 @@ class Hid:
         # Only outputs this device has take effect; a valid but absent one is ignored.
         if output not in self._mouse_outputs or output == self._mouse_output:
             return
-        self._queue = deque(e for e in self._queue if not isinstance(e, _MOUSE_EVENTS))
+        self._flush()
+        self._queue = deque(e for e in self._queue if not isinstance(e[1], _MOUSE_EVENTS))
         self._enqueue(ClearEvent(keyboard=False, mouse=True))
         self._mouse_output = output
 
