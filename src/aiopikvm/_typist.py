@@ -10,9 +10,10 @@ says a key has reached the target. So typing keeps a bound instead:
 - the HID is taken to apply input at least as fast as typing's ``delay`` paces it, so
   what was read by ``t`` has been applied by ``U = max(t, U_before) + events * delay``;
 - a later ping *sent* after ``U`` and answered with no queue loss seen meanwhile (no
-  ``clients`` event before its answer: events and answers come in order) proves that the
-  session was alive, and the queue intact, until everything up to the earlier character
-  was applied. Those characters are *settled*.
+  session opening or closing before its answer, as :mod:`aiopikvm._queue_watch` reads the
+  events: events and answers come in order) proves that the session was alive, and the
+  queue intact, until everything up to the earlier character was applied. Those
+  characters are *settled*.
 
 On a drop or a queue loss, the characters sent but not settled are *uncertain*: each may
 or may not have arrived. Typing never sends one of them again (it might arrive twice), and
@@ -55,7 +56,7 @@ function is awaited)."""
 
 
 class _QueueLost(Exception):
-    """kvmd threw away queued input (a ``clients`` event was seen)."""
+    """kvmd may have thrown queued input away (a session opened or closed)."""
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from ._exceptions import (
     ReconnectFailedError,
     RequestInfo,
 )
+from ._queue_watch import QueueWatch
 from ._version import __version__
 from ._ws_actions import DEFAULT_TYPING_DELAY, SessionActions
 from .models import DeviceState
@@ -219,9 +220,10 @@ class PiKVMWebSocket(SessionActions):
         self._close_error: ConnectionClosedError | None = None
         self._drop: ConnectionClosedError | None = None
         # How many times kvmd may have dropped its queued input and released every key, as
-        # far as this session can tell: a `clients` event (a session opened or closed), or
-        # a reconnect. Typing compares it to notice the input it sent being thrown away.
+        # far as this session can tell: a session opened or closed (see QueueWatch), or a
+        # reconnect. Typing compares it to notice the input it sent being thrown away.
         self._clears = 0
+        self._partial_count = False  # the device's `clients` count leaves sessions out
         # When the device's HID will have applied everything sent, if it takes `_event_time`
         # per event (kvmd's slowest backends take ~25 ms; typing states its own pace). kvmd
         # throws away what is still queued when the session closes, so closing waits for it.
@@ -446,6 +448,7 @@ class PiKVMWebSocket(SessionActions):
 
     async def _read_loop(self, link: _Link) -> None:
         raw, models = link.raw, link.models
+        watch = QueueWatch(stream=self.stream, partial_count=self._partial_count)
         try:
             async for message in link.conn:
                 if isinstance(message, bytes):
@@ -459,8 +462,9 @@ class PiKVMWebSocket(SessionActions):
                     continue
                 if event_type == "pong":
                     _resolve_ping(link, self._clears)
-                elif event_type == "clients":
+                elif watch.loses_queue(event_type, event):
                     self._clears += 1
+                self._partial_count |= watch.partial_count
                 if merge_event(raw, event_type, event):
                     try:
                         models[event_type] = parse(
