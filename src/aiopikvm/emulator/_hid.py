@@ -17,7 +17,11 @@ it runs) first hands the target every event taken by then. As on kvmd:
   away everything still queued and releases every key and button on the target;
 - accepted input resets the inactivity counter when it is accepted, not when applied;
 - a relative move while the mouse is absolute (and the reverse) is accepted and counted,
-  then dropped by the mouse device.
+  then dropped by the mouse device;
+- the keyboard and the mouse go ``online: false`` when the host powers off (kvmd's OTG HID
+  sees the USB controller unconfigured, kvmd/plugins/hid/otg/device.py), and come back
+  online only when a report is written to them again: a host that is back on shows
+  offline until kvmd next sends it input (or a session's opening or closing clears it).
 """
 
 from __future__ import annotations
@@ -108,6 +112,8 @@ class Hid:
         self._activity = _now() - recorded_inactivity
         self._last_move = (0, 0)
         self._last_state: dict[str, Any] | None = None
+        # As kvmd's OTG flags: false once the host is off, true once a report is written.
+        self._keyboard_online = self._mouse_online = target.powered
         self._tasks = Tasks()
         target.add_listener(self.notify_state)
 
@@ -122,7 +128,6 @@ class Hid:
     # ----- state ----------------------------------------------------------------------
 
     def get_state(self) -> dict[str, Any]:
-        online = self._target.powered
         leds = self._target.leds
         return {
             "enabled": True,
@@ -130,13 +135,13 @@ class Hid:
             "busy": False,
             "connected": None,
             "keyboard": {
-                "online": online,
+                "online": self._keyboard_online,
                 "leds": {"caps": leds["caps"], "scroll": leds["scroll"], "num": leds["num"]},
                 "outputs": copy.deepcopy(self._keyboard_outputs),
             },
             "mouse": {
                 "outputs": {"available": list(self._mouse_outputs), "active": self._mouse_output},
-                "online": online,
+                "online": self._mouse_online,
                 "absolute": self._absolute,
             },
             "jiggler": dict(self._jiggler),
@@ -152,6 +157,8 @@ class Hid:
         return state
 
     def notify_state(self) -> None:
+        if not self._target.powered:
+            self._keyboard_online = self._mouse_online = False
         state = self.get_state()
         if state != self._last_state:
             self._last_state = copy.deepcopy(state)
@@ -252,7 +259,23 @@ class Hid:
             self._flush()
 
     def _deliver(self, event: HidEvent) -> None:
+        # A report written (or not) tells kvmd whether the device is online. Releasing a key
+        # that is not down writes no report (kvmd's keyboard process).
+        keyboard = isinstance(event, KeyEvent) and (
+            event.state or event.key in self._target.held_keys
+        )
+        keyboard = keyboard or (isinstance(event, ClearEvent) and event.keyboard)
+        mouse = isinstance(event, _MOUSE_EVENTS) or (isinstance(event, ClearEvent) and event.mouse)
         self._target.apply(event)
+        powered = self._target.powered
+        if (keyboard and self._keyboard_online != powered) or (
+            mouse and self._mouse_online != powered
+        ):
+            if keyboard:
+                self._keyboard_online = powered
+            if mouse:
+                self._mouse_online = powered
+            self.notify_state()
 
     async def _jiggler_loop(self) -> None:
         while True:
