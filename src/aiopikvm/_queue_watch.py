@@ -18,6 +18,9 @@ sessions, though; there a ``stream=0`` session (a script's, kvmd-oled's) can clo
 changing the count. A connection that finds the count leaving a session out — its own
 ``stream=0`` session, or another one opening — takes every ``clients`` for a loss from then
 on.
+
+And input is lost when the target's keyboard goes offline (a ``hid`` event with
+``keyboard.online`` false): kvmd drops every report the host does not take.
 """
 
 from __future__ import annotations
@@ -33,7 +36,16 @@ class QueueWatch:
     connection: it is the device's way, so it carries over; read it back after events).
     """
 
-    __slots__ = ("_bursts", "_count", "_phase", "_rises", "_stream", "_trailing", "partial_count")
+    __slots__ = (
+        "_bursts",
+        "_count",
+        "_keyboard",
+        "_phase",
+        "_rises",
+        "_stream",
+        "_trailing",
+        "partial_count",
+    )
 
     def __init__(self, *, stream: bool, partial_count: bool) -> None:
         self.partial_count = partial_count
@@ -43,13 +55,22 @@ class QueueWatch:
         self._trailing = False  # the next `clients` is the one an opening's handler sends
         self._rises = 0  # count rises since the last `clients` that no burst has claimed
         self._bursts = 0  # openings' bursts whose count rise has not come
+        self._keyboard: object = None  # the last `keyboard.online` seen
 
     def loses_queue(self, event_type: str, event: dict[str, Any]) -> bool:
         if event_type == "hid_keymaps":
             return self._burst()
         if event_type == "clients":
             return self._clients(event.get("count"))
+        if event_type == "hid":
+            return self._hid(event.get("keyboard"))
         return False
+
+    def _hid(self, keyboard: object) -> bool:
+        if not isinstance(keyboard, dict) or "online" not in keyboard:
+            return False  # kvmd sends the whole state; anything else keeps the last one
+        before, self._keyboard = self._keyboard, keyboard["online"]
+        return self._keyboard is not True and before is not False and self._phase == "open"
 
     def _burst(self) -> bool:
         self._trailing = True

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Final
 
 from ._exceptions import (
     ConnectionClosedError,
+    KeyboardOfflineError,
     PiKVMError,
     PiKVMTimeoutError,
     TypingInterruptedError,
@@ -48,7 +49,13 @@ if TYPE_CHECKING:
 ANSWER_TIMEOUT: Final = 10.0
 """Seconds typing waits for kvmd to answer a ping before it takes the link for dead."""
 STATE_WAIT: Final = 1.0
-"""How long typing waits for the session's first ``hid`` event (to read Caps Lock)."""
+"""How long typing waits for the session's first ``hid`` event (to read Caps Lock), and for
+an offline keyboard to be reported online once kvmd has written to it."""
+PROBE_KEY: Final = "ShiftLeft"
+"""Tapped alone it types nothing: what typing sends to make kvmd check an offline keyboard."""
+
+if TYPE_CHECKING:
+    from .models import HidState
 
 Progress = Callable[[int, int], object]
 """``progress(typed, total)``: characters typed so far, of the text's length (a coroutine
@@ -216,6 +223,7 @@ class Typist:
     async def _establish(self, link: _Link) -> None:
         """Put the target as the plan expects it, and learn the state of kvmd's queue."""
         ws = self.ws
+        await self._check_keyboard(link)
         while True:
             epoch = ws._clears
             sent = 0
@@ -235,14 +243,51 @@ class Typist:
         self.pacer.sent(sent)
         self._reset_marks(sent)
 
+    async def _hid_state(self) -> HidState | None:
+        ws = self.ws
+        if ws.state.hid is None:
+            with contextlib.suppress(PiKVMTimeoutError):
+                await ws.wait_for(lambda s: s.hid is not None, timeout=STATE_WAIT)
+        return ws.state.hid
+
+    async def _check_keyboard(self, link: _Link) -> None:
+        """Refuse to type into a keyboard kvmd reports offline: it drops what the host does
+        not take. kvmd marks the keyboard online again only once it has written a report to
+        it (kvmd/plugins/hid/otg/device.py), so a host back on reads offline until then:
+        a Shift tap, which types nothing, makes it check."""
+        ws = self.ws
+        hid = await self._hid_state()
+        if hid is None or hid.keyboard.online:
+            return
+        self.pressed.append(PROBE_KEY)  # before the tap: a cancelled send may land
+        await ws._key(PROBE_KEY)
+        self.pressed.remove(PROBE_KEY)
+        self.pacer.sent(2)
+        await self._answer(link, await ws._send_ping(link))
+        wait = max(ws._hid_idle_at - time.monotonic(), 0.0) + STATE_WAIT
+        try:
+            await ws.wait_for(lambda s: s.hid is None or s.hid.keyboard.online, timeout=wait)
+        except PiKVMTimeoutError:
+            result = self.result()
+            if result.typed:
+                what = (
+                    f"went offline after {result.typed} of {result.total} characters, "
+                    f"{len(result.uncertain)} of them uncertain (see .result)"
+                )
+            else:
+                what = "is offline; nothing was typed"
+            raise KeyboardOfflineError(
+                f"{ws._request}: kvmd says the target's keyboard {what}: the host is off or "
+                "asleep, or its USB cable is unplugged",
+                result=result,
+                request=ws._request,
+            ) from None
+
     async def _fix_caps(self) -> int:
         """Caps Lock off while typing, back as it was after; the HID events sent."""
         ws = self.ws
         if self.caps_at_start is None:
-            if ws.state.hid is None:
-                with contextlib.suppress(PiKVMTimeoutError):
-                    await ws.wait_for(lambda s: s.hid is not None, timeout=STATE_WAIT)
-            hid = ws.state.hid
+            hid = await self._hid_state()
             self.caps_at_start = hid is not None and hid.keyboard.leds.caps
             caps = self.caps_at_start
         else:
