@@ -143,7 +143,7 @@ class Typist:
 
     async def run(self) -> TypingResult:
         ws = self.ws
-        paced_at, ws._event_time = ws._event_time, self.delay  # typing states the HID's pace
+        ws._typing_pace = self.delay  # typing states the HID's pace
         try:
             while True:
                 link: _Link | None = None
@@ -167,7 +167,7 @@ class Typist:
             self._drop_marks()
             if self.pressed or self.caps_off:
                 await asyncio.shield(asyncio.ensure_future(self._undo()))
-            ws._event_time = paced_at
+            ws._typing_pace = None
 
     def _interrupted(self, error: ConnectionClosedError) -> TypingInterruptedError:
         result = self.result()

@@ -225,9 +225,10 @@ class PiKVMWebSocket(SessionActions):
         self._clears = 0
         self._partial_count = False  # the device's `clients` count leaves sessions out
         # When the device's HID will have applied everything sent, if it takes `_event_time`
-        # per event (kvmd's slowest backends take ~25 ms; typing states its own pace). kvmd
+        # per event (`hid_event_time`; typing states its own pace in `_typing_pace`). kvmd
         # throws away what is still queued when the session closes, so closing waits for it.
         self._event_time = DEFAULT_TYPING_DELAY
+        self._typing_pace: float | None = None
         self._hid_idle_at = 0.0
         self.dropped_events = 0
         self.reconnects = 0
@@ -325,10 +326,13 @@ class PiKVMWebSocket(SessionActions):
                     await self._release_all()  # closing does not wait for typing to end
                     # kvmd drops input it has queued but not yet read when a session closes;
                     # a ping round trip shows it has read everything sent before it.
-                    await self.ping(timeout=self.close_timeout)
+                    late = await self.ping(timeout=self.close_timeout)
                     # ... but not that its HID has applied it: give the queue time to drain.
+                    # Its HID starts on input when kvmd reads it, which can be up to that
+                    # round trip later than it was sent (the ping waited behind it).
                     drain = self._hid_idle_at - time.monotonic()
                     if drain > 0:
+                        drain += late
                         cap = self.close_timeout
                         await asyncio.sleep(drain if cap is None else min(drain, cap))
                 except PiKVMError as exc:
@@ -567,12 +571,42 @@ class PiKVMWebSocket(SessionActions):
     def _encode(self, message: Input) -> _Frame:
         return encode_binary(message) if self.binary else encode_json(message)
 
+    @property
+    def hid_event_time(self) -> float:
+        """Seconds the device's HID takes per input event (a key's press or release, a
+        mouse event); 0.025 unless set, what kvmd's slowest backends need (a CH9329 chip at
+        9600 baud).
+
+        kvmd throws away the input still queued for its HID when a session closes, and
+        nothing it sends says when that queue is empty, so closing waits until input sent
+        at this pace can have been applied (at most ``close_timeout``), counted from when
+        it was sent. On a USB OTG PiKVM whose host takes a report every millisecond, 0.0015
+        lets a session close soon after a burst of raw input. Leave a margin: the HID starts
+        on input only once kvmd has read it, which a burst delays; a value as small as the
+        device's time, or smaller, loses the end of such a burst. :meth:`type_text` paces
+        itself with its ``delay``.
+        """
+        return self._event_time
+
+    @hid_event_time.setter
+    def hid_event_time(self, seconds: float) -> None:
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 <= seconds < float("inf")
+        ):
+            raise InvalidInputError(
+                f"hid_event_time must be a number of seconds >= 0, got {seconds!r}"
+            )
+        self._event_time = float(seconds)
+
     async def _send(self, frame: _Frame, events: int = 1) -> None:
         link = self._link
         if link is None:
             raise self._not_open()
         # Counted before the send: a cancelled send may still reach the device.
-        self._hid_idle_at = max(self._hid_idle_at, time.monotonic()) + events * self._event_time
+        pace = self._event_time if self._typing_pace is None else self._typing_pace
+        self._hid_idle_at = max(self._hid_idle_at, time.monotonic()) + events * pace
         await self._write(link, frame)
 
     async def _write(self, link: _Link, frame: _Frame) -> None:
