@@ -211,9 +211,14 @@ class SessionActions:
         this one dropped and reconnected (``reconnect``) — typing goes on after the last
         character sent, never sending one twice, and the result's ``uncertain`` lists
         those that may not have arrived. When the connection is gone for good, it raises
-        :class:`~aiopikvm.TypingInterruptedError` with that ``result``. Whatever the typing
-        pressed is released before an exception or a cancellation propagates; the target
-        may still hold a dead key then.
+        :class:`~aiopikvm.TypingInterruptedError` with that ``result``. kvmd takes input
+        for a keyboard it reports offline (the host off or asleep, the cable unplugged) and
+        drops it: typing then taps Shift, which types nothing, since kvmd notices a host
+        that came back only once it writes to it, and raises
+        :class:`~aiopikvm.KeyboardOfflineError` before any character if the keyboard stays
+        offline; one going offline midway stops typing with the same error and its
+        ``result``. Whatever the typing pressed is released before an exception or a
+        cancellation propagates; the target may still hold a dead key then.
         """
         check_pacing(delay, ack_every)
         plan = plan_typing(text, layout)
