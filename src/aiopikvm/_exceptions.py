@@ -172,6 +172,22 @@ class TypingInterruptedError(ConnectionClosedError):
         self.result = result
 
 
+class KeyboardOfflineError(PiKVMError):
+    """``type_text`` did not start, or stopped midway, because kvmd reports the target's
+    keyboard offline: the host is off or asleep, or its USB cable is unplugged. kvmd takes
+    input all the same and drops what the host does not take.
+
+    ``result`` says how far typing got (nothing sent, when it did not start; see
+    :class:`~aiopikvm.TypingResult`).
+    """
+
+    def __init__(
+        self, message: str, *, result: TypingResult, request: RequestInfo | None = None
+    ) -> None:
+        super().__init__(message, request=request)
+        self.result = result
+
+
 class PiKVMTimeoutError(PiKVMError, TimeoutError):
     """The device did not answer in time."""
 

@@ -10,9 +10,10 @@ says a key has reached the target. So typing keeps a bound instead:
 - the HID is taken to apply input at least as fast as typing's ``delay`` paces it, so
   what was read by ``t`` has been applied by ``U = max(t, U_before) + events * delay``;
 - a later ping *sent* after ``U`` and answered with no queue loss seen meanwhile (no
-  ``clients`` event before its answer: events and answers come in order) proves that the
-  session was alive, and the queue intact, until everything up to the earlier character
-  was applied. Those characters are *settled*.
+  session opening or closing before its answer, as :mod:`aiopikvm._queue_watch` reads the
+  events: events and answers come in order) proves that the session was alive, and the
+  queue intact, until everything up to the earlier character was applied. Those
+  characters are *settled*.
 
 On a drop or a queue loss, the characters sent but not settled are *uncertain*: each may
 or may not have arrived. Typing never sends one of them again (it might arrive twice), and
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Final
 
 from ._exceptions import (
     ConnectionClosedError,
+    KeyboardOfflineError,
     PiKVMError,
     PiKVMTimeoutError,
     TypingInterruptedError,
@@ -47,7 +49,13 @@ if TYPE_CHECKING:
 ANSWER_TIMEOUT: Final = 10.0
 """Seconds typing waits for kvmd to answer a ping before it takes the link for dead."""
 STATE_WAIT: Final = 1.0
-"""How long typing waits for the session's first ``hid`` event (to read Caps Lock)."""
+"""How long typing waits for the session's first ``hid`` event (to read Caps Lock), and for
+an offline keyboard to be reported online once kvmd has written to it."""
+PROBE_KEY: Final = "ShiftLeft"
+"""Tapped alone it types nothing: what typing sends to make kvmd check an offline keyboard."""
+
+if TYPE_CHECKING:
+    from .models import HidState
 
 Progress = Callable[[int, int], object]
 """``progress(typed, total)``: characters typed so far, of the text's length (a coroutine
@@ -55,7 +63,7 @@ function is awaited)."""
 
 
 class _QueueLost(Exception):
-    """kvmd threw away queued input (a ``clients`` event was seen)."""
+    """kvmd may have thrown queued input away (a session opened or closed)."""
 
 
 @dataclass(slots=True)
@@ -86,7 +94,10 @@ class _Pacer:
 
 
 class Typist:
-    """Types one plan on ``ws``; :meth:`run` returns the :class:`TypingResult`."""
+    """Types one plan on ``ws``; :meth:`run` returns the :class:`TypingResult`.
+
+    ``type_text`` holds the session's input lock meanwhile, so typing's own keys go out
+    without it (``ws._key``), also from the task that undoes a cancelled typing."""
 
     def __init__(
         self,
@@ -132,7 +143,7 @@ class Typist:
 
     async def run(self) -> TypingResult:
         ws = self.ws
-        paced_at, ws._event_time = ws._event_time, self.delay  # typing states the HID's pace
+        ws._typing_pace = self.delay  # typing states the HID's pace
         try:
             while True:
                 link: _Link | None = None
@@ -156,7 +167,7 @@ class Typist:
             self._drop_marks()
             if self.pressed or self.caps_off:
                 await asyncio.shield(asyncio.ensure_future(self._undo()))
-            ws._event_time = paced_at
+            ws._typing_pace = None
 
     def _interrupted(self, error: ConnectionClosedError) -> TypingInterruptedError:
         result = self.result()
@@ -212,17 +223,18 @@ class Typist:
     async def _establish(self, link: _Link) -> None:
         """Put the target as the plan expects it, and learn the state of kvmd's queue."""
         ws = self.ws
+        await self._check_keyboard(link)
         while True:
             epoch = ws._clears
             sent = 0
             for key in reversed(self.pressed):
                 if key in ws._held_keys:  # a reconnect has released them already
-                    await ws.send_key(key, False)
+                    await ws._key(key, False)
                     sent += 1
             self.pressed = []
             for key in self.needed:
                 self.pressed.append(key)
-                await ws.send_key(key, True)
+                await ws._key(key, True)
                 sent += 1
             if await self._answer(link, await ws._send_ping(link)) == epoch:
                 break
@@ -231,14 +243,51 @@ class Typist:
         self.pacer.sent(sent)
         self._reset_marks(sent)
 
+    async def _hid_state(self) -> HidState | None:
+        ws = self.ws
+        if ws.state.hid is None:
+            with contextlib.suppress(PiKVMTimeoutError):
+                await ws.wait_for(lambda s: s.hid is not None, timeout=STATE_WAIT)
+        return ws.state.hid
+
+    async def _check_keyboard(self, link: _Link) -> None:
+        """Refuse to type into a keyboard kvmd reports offline: it drops what the host does
+        not take. kvmd marks the keyboard online again only once it has written a report to
+        it (kvmd/plugins/hid/otg/device.py), so a host back on reads offline until then:
+        a Shift tap, which types nothing, makes it check."""
+        ws = self.ws
+        hid = await self._hid_state()
+        if hid is None or hid.keyboard.online:
+            return
+        self.pressed.append(PROBE_KEY)  # before the tap: a cancelled send may land
+        await ws._key(PROBE_KEY)
+        self.pressed.remove(PROBE_KEY)
+        self.pacer.sent(2)
+        await self._answer(link, await ws._send_ping(link))
+        wait = max(ws._hid_idle_at - time.monotonic(), 0.0) + STATE_WAIT
+        try:
+            await ws.wait_for(lambda s: s.hid is None or s.hid.keyboard.online, timeout=wait)
+        except PiKVMTimeoutError:
+            result = self.result()
+            if result.typed:
+                what = (
+                    f"went offline after {result.typed} of {result.total} characters, "
+                    f"{len(result.uncertain)} of them uncertain (see .result)"
+                )
+            else:
+                what = "is offline; nothing was typed"
+            raise KeyboardOfflineError(
+                f"{ws._request}: kvmd says the target's keyboard {what}: the host is off or "
+                "asleep, or its USB cable is unplugged",
+                result=result,
+                request=ws._request,
+            ) from None
+
     async def _fix_caps(self) -> int:
         """Caps Lock off while typing, back as it was after; the HID events sent."""
         ws = self.ws
         if self.caps_at_start is None:
-            if ws.state.hid is None:
-                with contextlib.suppress(PiKVMTimeoutError):
-                    await ws.wait_for(lambda s: s.hid is not None, timeout=STATE_WAIT)
-            hid = ws.state.hid
+            hid = await self._hid_state()
             self.caps_at_start = hid is not None and hid.keyboard.leds.caps
             caps = self.caps_at_start
         else:
@@ -248,7 +297,7 @@ class Typist:
         if caps == wanted:
             return 0
         self.caps_off = not wanted  # before the tap, which a cancellation may not stop
-        await ws.send_key("CapsLock")
+        await ws._key("CapsLock")
         return 2
 
     async def _type(self, link: _Link) -> None:
@@ -267,7 +316,7 @@ class Typist:
                 self.attempted = step.char + 1  # from here on it may reach the target
             if is_modifier and key.state and key.key not in self.pressed:
                 self.pressed.append(key.key)  # before the press: a cancelled send may land
-            await ws.send_key(key.key, key.state, finish=key.finish)
+            await ws._key(key.key, key.state, finish=key.finish)
             if is_modifier and not key.state and key.key in self.pressed:
                 self.pressed.remove(key.key)
             self.step += 1
@@ -282,7 +331,7 @@ class Typist:
         if self.caps_off:
             await pacer.wait()
             self.caps_off = False
-            await ws.send_key("CapsLock")
+            await ws._key("CapsLock")
             self.events += 2
             pacer.sent(2)
 
@@ -345,8 +394,8 @@ class Typist:
         with contextlib.suppress(PiKVMError):
             for key in reversed(self.pressed):
                 if key in ws._held_keys:
-                    await ws.send_key(key, False)
+                    await ws._key(key, False)
             self.pressed = []
             if self.caps_off:
                 self.caps_off = False
-                await ws.send_key("CapsLock")
+                await ws._key("CapsLock")

@@ -25,6 +25,7 @@ from ._exceptions import (
     ReconnectFailedError,
     RequestInfo,
 )
+from ._queue_watch import QueueWatch
 from ._version import __version__
 from ._ws_actions import DEFAULT_TYPING_DELAY, SessionActions
 from .models import DeviceState
@@ -41,6 +42,7 @@ from .protocol.frames import (
     encode_binary,
     encode_json,
     parse_event,
+    validate,
 )
 from .protocol.keys import FINISH_EXEMPT
 from .protocol.merge import merge_event
@@ -218,13 +220,15 @@ class PiKVMWebSocket(SessionActions):
         self._close_error: ConnectionClosedError | None = None
         self._drop: ConnectionClosedError | None = None
         # How many times kvmd may have dropped its queued input and released every key, as
-        # far as this session can tell: a `clients` event (a session opened or closed), or
-        # a reconnect. Typing compares it to notice the input it sent being thrown away.
+        # far as this session can tell: a session opened or closed (see QueueWatch), or a
+        # reconnect. Typing compares it to notice the input it sent being thrown away.
         self._clears = 0
+        self._partial_count = False  # the device's `clients` count leaves sessions out
         # When the device's HID will have applied everything sent, if it takes `_event_time`
-        # per event (kvmd's slowest backends take ~25 ms; typing states its own pace). kvmd
+        # per event (`hid_event_time`; typing states its own pace in `_typing_pace`). kvmd
         # throws away what is still queued when the session closes, so closing waits for it.
         self._event_time = DEFAULT_TYPING_DELAY
+        self._typing_pace: float | None = None
         self._hid_idle_at = 0.0
         self.dropped_events = 0
         self.reconnects = 0
@@ -319,13 +323,16 @@ class PiKVMWebSocket(SessionActions):
             link = self._link
             if link is not None:
                 try:
-                    await self.release_all()
+                    await self._release_all()  # closing does not wait for typing to end
                     # kvmd drops input it has queued but not yet read when a session closes;
                     # a ping round trip shows it has read everything sent before it.
-                    await self.ping(timeout=self.close_timeout)
+                    late = await self.ping(timeout=self.close_timeout)
                     # ... but not that its HID has applied it: give the queue time to drain.
+                    # Its HID starts on input when kvmd reads it, which can be up to that
+                    # round trip later than it was sent (the ping waited behind it).
                     drain = self._hid_idle_at - time.monotonic()
                     if drain > 0:
+                        drain += late
                         cap = self.close_timeout
                         await asyncio.sleep(drain if cap is None else min(drain, cap))
                 except PiKVMError as exc:
@@ -445,6 +452,7 @@ class PiKVMWebSocket(SessionActions):
 
     async def _read_loop(self, link: _Link) -> None:
         raw, models = link.raw, link.models
+        watch = QueueWatch(stream=self.stream, partial_count=self._partial_count)
         try:
             async for message in link.conn:
                 if isinstance(message, bytes):
@@ -458,8 +466,9 @@ class PiKVMWebSocket(SessionActions):
                     continue
                 if event_type == "pong":
                     _resolve_ping(link, self._clears)
-                elif event_type == "clients":
+                elif watch.loses_queue(event_type, event):
                     self._clears += 1
+                self._partial_count |= watch.partial_count
                 if merge_event(raw, event_type, event):
                     try:
                         models[event_type] = parse(
@@ -562,12 +571,42 @@ class PiKVMWebSocket(SessionActions):
     def _encode(self, message: Input) -> _Frame:
         return encode_binary(message) if self.binary else encode_json(message)
 
+    @property
+    def hid_event_time(self) -> float:
+        """Seconds the device's HID takes per input event (a key's press or release, a
+        mouse event); 0.025 unless set, what kvmd's slowest backends need (a CH9329 chip at
+        9600 baud).
+
+        kvmd throws away the input still queued for its HID when a session closes, and
+        nothing it sends says when that queue is empty, so closing waits until input sent
+        at this pace can have been applied (at most ``close_timeout``), counted from when
+        it was sent. On a USB OTG PiKVM whose host takes a report every millisecond, 0.0015
+        lets a session close soon after a burst of raw input. Leave a margin: the HID starts
+        on input only once kvmd has read it, which a burst delays; a value as small as the
+        device's time, or smaller, loses the end of such a burst. :meth:`type_text` paces
+        itself with its ``delay``.
+        """
+        return self._event_time
+
+    @hid_event_time.setter
+    def hid_event_time(self, seconds: float) -> None:
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 <= seconds < float("inf")
+        ):
+            raise InvalidInputError(
+                f"hid_event_time must be a number of seconds >= 0, got {seconds!r}"
+            )
+        self._event_time = float(seconds)
+
     async def _send(self, frame: _Frame, events: int = 1) -> None:
         link = self._link
         if link is None:
             raise self._not_open()
         # Counted before the send: a cancelled send may still reach the device.
-        self._hid_idle_at = max(self._hid_idle_at, time.monotonic()) + events * self._event_time
+        pace = self._event_time if self._typing_pace is None else self._typing_pace
+        self._hid_idle_at = max(self._hid_idle_at, time.monotonic()) + events * pace
         await self._write(link, frame)
 
     async def _write(self, link: _Link, frame: _Frame) -> None:
@@ -594,7 +633,15 @@ class PiKVMWebSocket(SessionActions):
         ``"ShiftLeft"``). ``finish=True`` on a press asks kvmd to release the key right
         after — one frame per tap, and no stuck auto-repeat if the network stalls — except
         for modifiers and PrintScreen, which kvmd leaves down. A tap uses ``finish``.
+        While :meth:`type_text` or :meth:`send_shortcut` runs on the session (in another
+        task), the key waits for it to end.
         """
+        validate(KeyInput(key, True if state is None else state, finish))  # before waiting
+        async with self._lock():
+            await self._key(key, state, finish=finish)
+
+    async def _key(self, key: str, state: bool | None = None, *, finish: bool = False) -> None:
+        """:meth:`send_key` without the input lock: for those who hold it, and clean-ups."""
         # A key counts as held from before its press is sent until after its release is: a
         # cancelled send may still reach the device.
         if state is None:
@@ -617,7 +664,13 @@ class PiKVMWebSocket(SessionActions):
 
     async def send_mouse_button(self, button: str, state: bool | None = None) -> None:
         """Press (``True``), release (``False``) or click (``None``) ``left``, ``right``,
-        ``middle``, ``up`` or ``down`` (the side buttons)."""
+        ``middle``, ``up`` or ``down`` (the side buttons). Mouse input, too, waits for
+        typing running on the session to end."""
+        validate(MouseButtonInput(button, True if state is None else state))
+        async with self._lock():
+            await self._mouse_button(button, state)
+
+    async def _mouse_button(self, button: str, state: bool | None = None) -> None:
         press = self._encode(MouseButtonInput(button, True))
         release = self._encode(MouseButtonInput(button, False))
         if state is not False:
@@ -630,22 +683,30 @@ class PiKVMWebSocket(SessionActions):
     async def send_mouse_move(self, x: int, y: int) -> None:
         """Move the pointer to an absolute position: -32768..32767 on each axis, (0, 0) is
         the centre of the screen."""
-        await self._send(self._encode(MouseMoveInput(x, y)))
+        await self._send_locked(self._encode(MouseMoveInput(x, y)))
 
     async def send_mouse_relative(self, dx: int, dy: int) -> None:
         """Move the pointer by -127..127 on each axis (for relative mice)."""
-        await self._send(self._encode(MouseRelativeInput(((dx, dy),))))
+        await self._send_locked(self._encode(MouseRelativeInput(((dx, dy),))))
 
     async def send_mouse_wheel(self, dx: int, dy: int) -> None:
         """Scroll by -127..127 steps on each axis."""
-        await self._send(self._encode(MouseWheelInput(((dx, dy),))))
+        await self._send_locked(self._encode(MouseWheelInput(((dx, dy),))))
+
+    async def _send_locked(self, frame: _Frame) -> None:
+        async with self._lock():
+            await self._send(frame)
 
     async def release_all(self) -> None:
         """Release every key (last pressed first) and button this session holds."""
+        async with self._lock():
+            await self._release_all()
+
+    async def _release_all(self) -> None:
         for key in reversed(list(self._held_keys)):
-            await self.send_key(key, False)
+            await self._key(key, False)
         for button in list(self._held_buttons):
-            await self.send_mouse_button(button, False)
+            await self._mouse_button(button, False)
 
     @property
     def held_keys(self) -> tuple[str, ...]:

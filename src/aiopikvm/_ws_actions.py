@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import math
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from ._exceptions import (
@@ -62,11 +63,45 @@ DRAG_DELAY: Final = 0.01
 """Seconds between the moves of a drag (kvmd's web UI sends a move every 10 ms at most)."""
 
 
+class InputLock:
+    """The session's input, one user at a time, in the order they come: typing and a
+    shortcut hold it from start to end, every other input for its send. So a key sent from
+    another task while typing runs waits for the text to end, instead of landing in the
+    middle of it (under typing's Shift, say). The task that holds it passes — typing's
+    ``progress`` callback runs in typing's task — so nothing waits for itself; what the
+    holders send themselves, and their clean-ups, go out without it."""
+
+    __slots__ = ("_depth", "_lock", "_owner")
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    async def __aenter__(self) -> None:
+        task = asyncio.current_task()
+        if task is None or task is not self._owner:
+            await self._lock.acquire()
+            self._owner = task
+        self._depth += 1
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
 class SessionActions:
     """Typing, shortcuts, held keys, the mouse in pixels and state waits for a session."""
 
     _state_changed: asyncio.Event | None = None
-    _input_lock: asyncio.Lock | None = None
+    _input_lock: InputLock | None = None
 
     if TYPE_CHECKING:
         # Provided by PiKVMWebSocket.
@@ -81,6 +116,10 @@ class SessionActions:
         def _finished(self) -> bool: ...
 
         async def send_key(
+            self, key: str, state: bool | None = None, *, finish: bool = False
+        ) -> None: ...
+
+        async def _key(
             self, key: str, state: bool | None = None, *, finish: bool = False
         ) -> None: ...
 
@@ -164,15 +203,22 @@ class SessionActions:
         target, with a :class:`~aiopikvm.TypingResult`. ``progress(typed, total)`` is
         called after each character. If Caps Lock is on (as the device reports it), it is
         switched off for the typing and back on after. Keys held on this session would
-        turn the text into shortcuts, so they are refused.
+        turn the text into shortcuts, so they are refused. Typing owns the session's input
+        while it runs: keys, mouse input, shortcuts and held keys sent from other tasks wait
+        until it is done, so they can neither garble the text nor slip in unnoticed.
 
         When kvmd throws away the input in flight — another session opened or closed, or
         this one dropped and reconnected (``reconnect``) — typing goes on after the last
         character sent, never sending one twice, and the result's ``uncertain`` lists
         those that may not have arrived. When the connection is gone for good, it raises
-        :class:`~aiopikvm.TypingInterruptedError` with that ``result``. Whatever the typing
-        pressed is released before an exception or a cancellation propagates; the target
-        may still hold a dead key then.
+        :class:`~aiopikvm.TypingInterruptedError` with that ``result``. kvmd takes input
+        for a keyboard it reports offline (the host off or asleep, the cable unplugged) and
+        drops it: typing then taps Shift, which types nothing, since kvmd notices a host
+        that came back only once it writes to it, and raises
+        :class:`~aiopikvm.KeyboardOfflineError` before any character if the keyboard stays
+        offline; one going offline midway stops typing with the same error and its
+        ``result``. Whatever the typing pressed is released before an exception or a
+        cancellation propagates; the target may still hold a dead key then.
         """
         check_pacing(delay, ack_every)
         plan = plan_typing(text, layout)
@@ -194,9 +240,9 @@ class SessionActions:
             )
             return await typist.run()
 
-    def _lock(self) -> asyncio.Lock:
+    def _lock(self) -> InputLock:
         if self._input_lock is None:
-            self._input_lock = asyncio.Lock()
+            self._input_lock = InputLock()
         return self._input_lock
 
     # ----- shortcuts and held keys --------------------------------------------------------
@@ -215,16 +261,16 @@ class SessionActions:
             try:
                 for key in chord:
                     pressed.append(key)
-                    await self.send_key(key, True)
+                    await self._key(key, True)
                     await asyncio.sleep(delay)
                 if last in FINISH_EXEMPT:
                     pressed.append(last)
-                    await self.send_key(last, True)
+                    await self._key(last, True)
                 else:
-                    await self.send_key(last, True, finish=True)
+                    await self._key(last, True, finish=True)
                 while pressed:
                     await asyncio.sleep(delay)
-                    await self.send_key(pressed[-1], False)
+                    await self._key(pressed[-1], False)
                     pressed.pop()
             finally:
                 if pressed:
@@ -247,16 +293,17 @@ class SessionActions:
             async with self._lock():
                 for key in keys:
                     pressed.append(key)  # before the press: a cancelled send may land
-                    await self.send_key(key, True)
+                    await self._key(key, True)
             yield
         finally:
             if pressed:
                 await _shielded(self._release_keys(pressed))
 
     async def _release_keys(self, pressed: list[str]) -> None:
+        # Without the lock: a clean-up runs in a task of its own, while its owner holds it.
         with contextlib.suppress(PiKVMError):
             for key in reversed(pressed):
-                await self.send_key(key, False)
+                await self._key(key, False)
 
     # ----- the mouse in screen pixels -----------------------------------------------------
 

@@ -165,6 +165,7 @@ class Emulator:
             stop_delay=streamer_stop_delay,
             stream_clients=lambda: self._ws.stream_clients,
             broadcast=self._broadcast,
+            announce_clients=self._ws.announce_clients,
         )
         self._ws.add_listener(self._streamer.sessions_changed)
         self._runner: web.AppRunner | None = None

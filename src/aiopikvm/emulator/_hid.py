@@ -2,7 +2,10 @@
 
 Input from HTTP and from every WebSocket lands in one queue that a worker drains into the
 target, ``delay`` seconds per event (with no delay, input reaches the target at once and
-nothing is ever pending), and at most ``rate_limit`` events per second. As on kvmd:
+nothing is ever pending), and at most ``rate_limit`` events per second. The HID is a device
+of its own, which the emulator's load does not slow down: each event gets the time it is
+taken when it is queued, and whatever looks at the queue (a clear, the worker, however late
+it runs) first hands the target every event taken by then. As on kvmd:
 
 - the queue has no bound: input that comes faster than the target takes it waits, and
   nothing is dropped for being late (kvmd's HID processes read a ``multiprocessing``
@@ -14,7 +17,11 @@ nothing is ever pending), and at most ``rate_limit`` events per second. As on kv
   away everything still queued and releases every key and button on the target;
 - accepted input resets the inactivity counter when it is accepted, not when applied;
 - a relative move while the mouse is absolute (and the reverse) is accepted and counted,
-  then dropped by the mouse device.
+  then dropped by the mouse device;
+- the keyboard and the mouse go ``online: false`` when the host powers off (kvmd's OTG HID
+  sees the USB controller unconfigured, kvmd/plugins/hid/otg/device.py), and come back
+  online only when a report is written to them again: a host that is back on shows
+  offline until kvmd next sends it input (or a session's opening or closing clears it).
 """
 
 from __future__ import annotations
@@ -90,21 +97,23 @@ class Hid:
         self._target = target
         self._delay = max(delay, 0.0)
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
-        self._next_at = 0.0  # (monotonic) when the rate limit lets the next event through
-        self._due = 0.0  # (monotonic) the poll that takes the next queued event
+        self._due = 0.0  # (monotonic) when the last event queued is taken
+        self._taken = 0.0  # (monotonic) when the last event handed to the target was taken
         self._broadcast = broadcast
         self._keymaps = _captures.result("hid_keymaps.json")
         self._keyboard_outputs: dict[str, Any] = recorded["keyboard"]["outputs"]
         self._mouse_outputs: list[str] = list(recorded["mouse"]["outputs"]["available"])
         self._mouse_output: str = recorded["mouse"]["outputs"]["active"]
         self._jiggler: dict[str, Any] = dict(recorded["jiggler"])
-        self._queue: deque[HidEvent] = deque()
+        self._queue: deque[tuple[float, HidEvent]] = deque()  # (when it is taken, event)
         self._wakeup = asyncio.Event()
         # The counter starts where the recorded device's stood, so that a reset shows at once.
         recorded_inactivity: int = _captures.result("hid_inactivity.json")["inactivity"]
         self._activity = _now() - recorded_inactivity
         self._last_move = (0, 0)
         self._last_state: dict[str, Any] | None = None
+        # As kvmd's OTG flags: false once the host is off, true once a report is written.
+        self._keyboard_online = self._mouse_online = target.powered
         self._tasks = Tasks()
         target.add_listener(self.notify_state)
 
@@ -119,7 +128,6 @@ class Hid:
     # ----- state ----------------------------------------------------------------------
 
     def get_state(self) -> dict[str, Any]:
-        online = self._target.powered
         leds = self._target.leds
         return {
             "enabled": True,
@@ -127,13 +135,13 @@ class Hid:
             "busy": False,
             "connected": None,
             "keyboard": {
-                "online": online,
+                "online": self._keyboard_online,
                 "leds": {"caps": leds["caps"], "scroll": leds["scroll"], "num": leds["num"]},
                 "outputs": copy.deepcopy(self._keyboard_outputs),
             },
             "mouse": {
                 "outputs": {"available": list(self._mouse_outputs), "active": self._mouse_output},
-                "online": online,
+                "online": self._mouse_online,
                 "absolute": self._absolute,
             },
             "jiggler": dict(self._jiggler),
@@ -149,6 +157,8 @@ class Hid:
         return state
 
     def notify_state(self) -> None:
+        if not self._target.powered:
+            self._keyboard_online = self._mouse_online = False
         state = self.get_state()
         if state != self._last_state:
             self._last_state = copy.deepcopy(state)
@@ -207,16 +217,34 @@ class Hid:
 
     def clear_events(self) -> None:
         """Drop queued input and release everything (kvmd's ClearEvent); not activity."""
+        self._flush()
         self._queue.clear()
+        self._due = self._taken  # what was dropped takes no time
         self._enqueue(ClearEvent())
 
     def _enqueue(self, event: HidEvent) -> None:
-        if self._delay == 0 and not self._queue and time.monotonic() >= self._next_at:
+        # Taken `delay` after the event before it (or after now, on an idle HID), as a host
+        # polls its keyboard, and no sooner than the rate limit allows.
+        now = time.monotonic()
+        due = max(max(self._due, now) + self._delay, self._due + self._interval)
+        self._due = due
+        if due <= now and not self._queue:
             # Without a delay the device keeps up with any client: nothing is ever pending.
+            self._taken = due
             self._deliver(event)
             return
-        self._queue.append(event)
+        self._queue.append((due, event))
         self._wakeup.set()
+
+    def _flush(self) -> None:
+        """Hand the target every queued event taken by now, however late this runs."""
+        now = time.monotonic()
+        while self._queue and self._queue[0][0] <= now:
+            self._taken, event = self._queue.popleft()
+            try:
+                self._deliver(event)
+            except Exception:  # a bug must not stop the HID for good
+                logger.exception("Could not deliver a HID event")
 
     def _bump(self) -> None:
         self._activity = _now()
@@ -226,24 +254,28 @@ class Hid:
             if not self._queue:
                 self._wakeup.clear()
                 await self._wakeup.wait()
-                self._due = max(self._due, time.monotonic())
                 continue
-            # One event per `delay` on a schedule, as a host polls its keyboard: a late wake-up
-            # (a loaded machine) is made up, so the pace holds. Sleep before taking the event,
-            # so that a clear during the wait loses it.
-            self._due += self._delay
-            await asyncio.sleep(max(self._due - time.monotonic(), 0.0))
-            await asyncio.sleep(max(self._next_at - time.monotonic(), 0.0))
-            if self._queue:
-                try:
-                    self._deliver(self._queue.popleft())
-                except Exception:  # a bug must not stop the HID for good
-                    logger.exception("Could not deliver a HID event")
+            await asyncio.sleep(max(self._queue[0][0] - time.monotonic(), 0.0))
+            self._flush()
 
     def _deliver(self, event: HidEvent) -> None:
-        if self._interval:
-            self._next_at = time.monotonic() + self._interval
+        # A report written (or not) tells kvmd whether the device is online. Releasing a key
+        # that is not down writes no report (kvmd's keyboard process).
+        keyboard = isinstance(event, KeyEvent) and (
+            event.state or event.key in self._target.held_keys
+        )
+        keyboard = keyboard or (isinstance(event, ClearEvent) and event.keyboard)
+        mouse = isinstance(event, _MOUSE_EVENTS) or (isinstance(event, ClearEvent) and event.mouse)
         self._target.apply(event)
+        powered = self._target.powered
+        if (keyboard and self._keyboard_online != powered) or (
+            mouse and self._mouse_online != powered
+        ):
+            if keyboard:
+                self._keyboard_online = powered
+            if mouse:
+                self._mouse_online = powered
+            self.notify_state()
 
     async def _jiggler_loop(self) -> None:
         while True:
@@ -271,7 +303,8 @@ class Hid:
         # Only outputs this device has take effect; a valid but absent one is ignored.
         if output not in self._mouse_outputs or output == self._mouse_output:
             return
-        self._queue = deque(e for e in self._queue if not isinstance(e, _MOUSE_EVENTS))
+        self._flush()
+        self._queue = deque(e for e in self._queue if not isinstance(e[1], _MOUSE_EVENTS))
         self._enqueue(ClearEvent(keyboard=False, mouse=True))
         self._mouse_output = output
 

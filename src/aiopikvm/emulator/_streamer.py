@@ -150,6 +150,7 @@ class Streamer:
         stop_delay: float,
         stream_clients: Callable[[], int],
         broadcast: Broadcast,
+        announce_clients: Callable[[], None] = lambda: None,
     ) -> None:
         recorded = _captures.result("streamer.json")
         self._features: dict[str, bool] = recorded["features"]
@@ -167,6 +168,8 @@ class Streamer:
         self._stop_delay = stop_delay
         self._stream_clients = stream_clients
         self._broadcast = broadcast
+        # kvmd's controller announces the clients whenever it wakes, for these requests too.
+        self._announce_clients = announce_clients
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running = False
         self._locked = False  # ustreamer has found the source's signal
@@ -423,11 +426,13 @@ class Streamer:
                 checked = validator(value)
                 if self._params[name] != checked:
                     self._pending[name] = checked
+        self._announce_clients()
         self._control()
         return json_response()
 
     async def _h_reset(self, _: web.Request) -> web.StreamResponse:
         self._reset = True
+        self._announce_clients()
         self._control()
         return json_response()
 

@@ -8,7 +8,10 @@ What kvmd does and this copies:
 - opening and closing a session clears the HID queue and releases everything on the
   target, and broadcasts ``clients``: the number of open sessions, as the recording
   shows (a lone ``stream=0`` session counts 1; kvmd's source reads as counting only
-  ``stream=1`` sessions, but the capture wins);
+  ``stream=1`` sessions, but the capture wins). kvmd's stream controller broadcasts it
+  every time it wakes: once when a session closes, twice in the burst when one opens (its
+  own, and the new session's after ``hid_keymaps``), and also after ``streamer/set_params``
+  and ``streamer/reset``, when no session came or went (:meth:`WsHub.announce_clients`);
 - bad input is ignored without a word: malformed JSON, unknown event types, invalid
   values, unknown binary operations, truncated frames;
 - an empty binary frame ends the session, and so does a well-formed "code mode" key or
@@ -176,6 +179,10 @@ class WsHub:
         for session in self._sessions:
             session.send(frame)
 
+    def announce_clients(self) -> None:
+        """What kvmd's stream controller sends each time it wakes (kvmd/apps/kvmd/server.py)."""
+        self.broadcast("clients", {"count": self.clients})
+
     async def close_all(self) -> None:
         for session in list(self._sessions):
             await session.close()
@@ -206,7 +213,7 @@ class WsHub:
             self._hid.clear_events()
             for listener in self._listeners:
                 listener()
-            self.broadcast("clients", {"count": self.clients})
+            self.announce_clients()
             await session.close()
         return ws
 
