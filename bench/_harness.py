@@ -61,6 +61,7 @@ class Table:
     columns: dict[str, tuple[str, str]]
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
 
     def render(self) -> str:
         headings = [heading for heading, _ in self.columns.values()]
@@ -80,11 +81,81 @@ class Table:
 
         out = [f"== {self.title}", line(headings), line(["-" * width for width in widths])]
         out += [line(values) for values in cells]
+        out += [f"   {target.render()}" for target in self.targets]
         out += [f"   {note}" for note in self.notes]
         return "\n".join(out)
 
     def as_json(self) -> dict[str, Any]:
-        return {"title": self.title, "rows": self.rows, "notes": self.notes}
+        return {
+            "title": self.title,
+            "rows": self.rows,
+            "notes": self.notes,
+            "targets": [target.as_json() for target in self.targets],
+        }
+
+
+@dataclass(frozen=True)
+class Target:
+    """A figure the project has promised, and whether this run shows it.
+
+    ``value`` None means the run could not produce the figure (it failed before); that
+    is reported, and counts as not met. ``ratio`` is value / limit oriented like the
+    tables' ratios: above 1 is better, and at least 1 is met.
+    """
+
+    what: str
+    value: float | None
+    limit: float
+    at_least: bool = True
+    """True: the value must be >= the limit (a rate); False: <= it (a cost)."""
+    fmt: str = ",.0f"
+    unit: str = ""
+    shown: str | None = None
+    """How to print the value, when not ``format(value, fmt)`` (e.g. "no")."""
+
+    @classmethod
+    def holds(cls, what: str, ok: bool | None) -> Target:
+        """A yes/no promise; None: could not be checked."""
+        shown = "not checked" if ok is None else ("yes" if ok else "no")
+        return cls(what, None if ok is None else float(ok), 1.0, fmt="", shown=shown)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.value is None or self.fmt == "":
+            return None
+        if self.at_least:
+            return self.value / self.limit if self.limit else None
+        return self.limit / self.value if self.value else float("inf")
+
+    @property
+    def met(self) -> bool:
+        if self.value is None:
+            return False
+        return self.value >= self.limit if self.at_least else self.value <= self.limit
+
+    def render(self) -> str:
+        verdict = "met" if self.met else "NOT met"
+        if self.fmt == "":  # a yes/no promise
+            return f"target: {self.what}: {self.shown} -> {verdict}"
+        shown = self.shown or (
+            "not measured" if self.value is None else f"{self.value:{self.fmt}}{self.unit}"
+        )
+        sign = ">=" if self.at_least else "<="
+        ratio = "" if self.ratio is None else f", {self.ratio:.2f}x the target"
+        return (
+            f"target: {self.what} {sign} {self.limit:{self.fmt}}{self.unit}: "
+            f"{shown}{ratio} -> {verdict}"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "what": self.what,
+            "value": self.value,
+            "limit": self.limit,
+            "at_least": self.at_least,
+            "ratio": self.ratio,
+            "met": self.met,
+        }
 
 
 def _cell(value: object, fmt: str) -> str:

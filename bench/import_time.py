@@ -1,0 +1,146 @@
+"""Import time: ``import aiopikvm`` vs importing the libraries it is built on, each in a
+fresh interpreter, and which libraries ``import aiopikvm.emulator`` loads.
+
+Each run is ``python -c`` timing its one import statement (``time.perf_counter`` around it:
+the interpreter's own start-up is not in the figure, and is shown apart), then reporting
+which of the libraries are in ``sys.modules``. Variants take turns; a first run of each is
+thrown away (it may write the bytecode cache).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from typing import Any, Final
+
+from ._harness import Table, Target, median, relative, spread
+from ._procs import REPO, child_env
+
+NAME: Final = "import"
+TARGET: Final = 1.2
+"""``import aiopikvm`` may take at most this multiple of its dependencies' import."""
+LIBRARIES: Final = ("httpx", "websockets", "pydantic", "aiohttp")
+PROBE: Final = """\
+import time
+started, cpu = time.perf_counter(), time.process_time()
+import {modules}
+took, cpu = time.perf_counter() - started, time.process_time() - cpu
+import json, sys
+print(json.dumps({{"s": took, "cpu_s": cpu, "modules": len(sys.modules), "loaded": {{name: name in \
+sys.modules for name in {libraries!r}}}}}))
+"""
+
+USED: Final = "httpx, websockets.asyncio.client, pydantic"
+REFERENCE: Final = "import aiopikvm (ours)"
+DEPENDENCIES: Final = "import httpx, websockets, pydantic"
+EMULATOR: Final = "import aiopikvm.emulator"
+VARIANTS: Final[dict[str, str]] = {
+    REFERENCE: "aiopikvm",
+    DEPENDENCIES: "httpx, websockets, pydantic",
+    f"import {USED}": USED,
+    EMULATOR: "aiopikvm.emulator",
+    "python -c pass (start-up, for scale)": "",
+}
+
+
+def probe(modules: str, *, importtime: bool = False) -> tuple[dict[str, Any], float, str]:
+    """One fresh interpreter: its report, its whole wall time, and its stderr."""
+    code = PROBE.format(modules=modules, libraries=LIBRARIES) if modules else "pass"
+    argv = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", code]
+    started = time.perf_counter()
+    done = subprocess.run(
+        argv, capture_output=True, text=True, env=child_env(), cwd=REPO, check=True
+    )
+    wall = time.perf_counter() - started
+    nothing: dict[str, Any] = {"s": None, "cpu_s": None, "modules": None, "loaded": {}}
+    report = json.loads(done.stdout) if modules else nothing
+    return report, wall, done.stderr
+
+
+def own_modules() -> str:
+    """The slowest of aiopikvm's own modules to import (self time, ``-X importtime``)."""
+    _, _, stderr = probe("aiopikvm", importtime=True)
+    own: list[tuple[int, str]] = []
+    for line in stderr.splitlines():
+        found = re.match(r"import time:\s+(\d+) \|\s+\d+ \|(\s*)(\S+)", line)
+        if found and found.group(3).startswith("aiopikvm"):
+            own.append((int(found.group(1)), found.group(3)))
+    total = sum(us for us, _ in own) / 1000
+    top = ", ".join(f"{name} {us / 1000:.0f}" for us, name in sorted(own, reverse=True)[:4])
+    return f"aiopikvm's own {len(own)} modules: {total:.0f} ms of self time (ms: {top})"
+
+
+def run(repeat: int) -> Table:
+    for modules in VARIANTS.values():
+        probe(modules)  # bytecode caches written, files in the page cache
+    cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    seconds: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    walls: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    reports: dict[str, dict[str, Any]] = {}
+    for _ in range(repeat):
+        for name, modules in VARIANTS.items():
+            report, wall, _ = probe(modules)
+            if modules:
+                cpu[name].append(report["cpu_s"])
+                seconds[name].append(report["s"])
+            walls[name].append(wall)
+            reports[name] = report
+
+    rows: list[dict[str, Any]] = []
+    for name in VARIANTS:
+        loaded = reports[name]["loaded"]
+        rows.append(
+            {
+                "variant": name,
+                "import_ms": median(cpu[name]) * 1000 if VARIANTS[name] else None,
+                "import_wall_ms": median(seconds[name]) * 1000 if VARIANTS[name] else None,
+                "process_ms": median(walls[name]) * 1000,
+                "spread": spread(cpu[name]) if VARIANTS[name] else spread(walls[name]),
+                "modules": reports[name]["modules"],
+                "loads": ", ".join(lib for lib in LIBRARIES if loaded.get(lib)) or "-",
+                **{f"loads_{lib}": loaded.get(lib) for lib in LIBRARIES},
+            }
+        )
+    relative(rows, "import_ms", REFERENCE, higher_is_better=False)
+    by_name = {row["variant"]: row for row in rows}
+    ours_ms, deps_ms = by_name[REFERENCE]["import_ms"], by_name[DEPENDENCIES]["import_ms"]
+    emulator = by_name[EMULATOR]
+    return Table(
+        name=NAME,
+        title=f"Import time in a fresh interpreter (median of {repeat} runs per variant)",
+        columns={
+            "variant": ("variant", ""),
+            "import_ms": ("import CPU ms", ".0f"),
+            "import_wall_ms": ("import wall ms", ".0f"),
+            "process_ms": ("whole process ms", ".0f"),
+            "spread": ("spread", ".0%"),
+            "rel": ("speed vs ours", ".2f"),
+            "modules": ("modules", ""),
+            "loads": ("loads of " + "/".join(LIBRARIES), ""),
+        },
+        rows=rows,
+        targets=[
+            Target(
+                "import aiopikvm, as a multiple of import httpx, websockets, pydantic",
+                ours_ms / deps_ms,
+                TARGET,
+                at_least=False,
+                fmt=".2f",
+            ),
+            Target.holds(
+                "import aiopikvm.emulator loads neither httpx nor pydantic",
+                not (emulator["loads_httpx"] or emulator["loads_pydantic"]),
+            ),
+        ],
+        notes=[
+            "import CPU/wall ms: the import statement alone (the ratio and the target use CPU "
+            "time, which other load on the machine disturbs less); whole process: python -c "
+            "from start to exit. 'modules': sys.modules afterwards (the interpreter's too).",
+            "import websockets loads its submodules lazily: the third row adds the client "
+            "aiopikvm uses, for what the dependencies cost it; the target is the second.",
+            own_modules(),
+        ],
+    )
