@@ -5,11 +5,11 @@ from typing import Final
 
 import httpx
 
-from .._exceptions import InvalidInputError
+from .._checks import KVMD_INT_MAX, check_bool, check_choice, check_int, check_names
 from ..models import Info
 from ..models._base import parse
 from ..transport.http import Params, reading_body
-from ._base import Resource, check_bool
+from ._base import Resource
 
 INFO_FIELDS: Final = frozenset(
     {"system", "auth", "meta", "extras", "health", "uptime", "node", "fan"}
@@ -30,12 +30,8 @@ class System(Resource):
         ``health`` out unless asked for. An unknown field raises :class:`InvalidInputError`.
         """
         check_bool(legacy, "legacy")
-        known = INFO_FIELDS | {"hw"} if legacy else INFO_FIELDS
-        for field in fields:
-            if field not in known:
-                raise InvalidInputError(
-                    f"unknown info field {field!r}; expected some of {sorted(known)}"
-                )
+        known = sorted(INFO_FIELDS | {"hw"} if legacy else INFO_FIELDS)
+        check_names(fields, "fields", "get_info", lambda field: check_choice(field, "field", known))
         params = {"fields": list(fields) or None, "legacy": legacy}
         return parse(Info, await self._kvm.request("GET", "info", params=params), "info state")
 
@@ -74,6 +70,6 @@ class System(Resource):
 
 
 def _log_params(seek: int | None) -> Params:
-    if seek is not None and (isinstance(seek, bool) or not isinstance(seek, int) or seek < 0):
-        raise InvalidInputError(f"seek must be an int of seconds >= 0, got {seek!r}")
+    if seek is not None:
+        check_int(seek, "seek", low=0, high=KVMD_INT_MAX)
     return {"seek": seek}
