@@ -337,7 +337,7 @@ class SessionActions:
     ) -> None:
         """Press ``button`` at pixel ``start``, move to ``end`` in ``steps`` even moves
         ``delay`` seconds apart (so the host sees the pointer travel), and release it —
-        also on exception or cancellation."""
+        also on exception or cancellation. At most 1000 steps, 10 s apart."""
         check_button(button)
         check_delay(delay)
         check_int(steps, "steps", low=1, high=MAX_DRAG_STEPS)
@@ -376,7 +376,7 @@ class SessionActions:
 
         The directions are the screen's (y grows downwards, as in :meth:`move_to`). kvmd's
         wheel follows USB HID, where positive y scrolls up, so ``dy`` is sent negated; more
-        than 127 notches go out as several reports."""
+        than 127 notches go out as several reports; at most 10000 notches per axis."""
         check_int(dx, "dx", low=-MAX_SCROLL, high=MAX_SCROLL)
         check_int(dy, "dy", low=-MAX_SCROLL, high=MAX_SCROLL)
         if screen_size is not None:
