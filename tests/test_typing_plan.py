@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aiopikvm import InvalidInputError, UntypableTextError
 from aiopikvm.protocol.frames import KeyInput
-from aiopikvm.protocol.keys import MODIFIERS, MOVE_MAX, MOVE_MIN
+from aiopikvm.protocol.keys import MODIFIERS
 from aiopikvm.protocol.layout import ALTGR, LAYOUTS, SHIFT, DeadKeyComposer, load_layout
-from aiopikvm.protocol.pointer import to_absolute
 from aiopikvm.protocol.typing import TypingStep, check_typable, plan_typing
 
 
@@ -149,36 +146,3 @@ def test_every_plan_types_its_text_and_leaves_nothing_held(name: str, data: st.D
     assert held == set()
     assert steps == [] or steps[-1].typed == len(text)
     assert [s.typed for s in steps] == sorted(s.typed for s in steps)
-
-
-# ----- pixels ---------------------------------------------------------------------------
-
-
-def web_ui_remap(pixel: float, size: int) -> int:
-    """kvmd's web UI (tools.remap from mouse.js), transcribed: JS Math.round rounds half up."""
-    value = math.floor((pixel - 0) * (32767 - -32768) / ((size - 0) or 1) + -32768 + 0.5)
-    return min(max(value, -32768), 32767)
-
-
-def test_corners_and_centre() -> None:
-    assert to_absolute(0, 1920) == MOVE_MIN
-    assert to_absolute(960, 1920) == 0
-    assert to_absolute(1919, 1920) == 32733
-    assert to_absolute(540, 1080) == 0
-    assert to_absolute(1920, 1920) == MOVE_MAX  # the far edge, clamped
-
-
-@settings(max_examples=200, deadline=None)
-@given(size=st.integers(1, 8192), data=st.data())
-def test_matches_the_web_ui_and_every_pixel_keeps_its_own_value(
-    size: int, data: st.DataObject
-) -> None:
-    pixel = data.draw(st.integers(0, size - 1))
-    assert to_absolute(pixel, size) == web_ui_remap(pixel, size)
-    if pixel + 1 < size:
-        assert to_absolute(pixel, size) < to_absolute(pixel + 1, size)
-
-
-def test_a_screen_axis_has_pixels() -> None:
-    with pytest.raises(ValueError, match="at least one pixel"):
-        to_absolute(0, 0)

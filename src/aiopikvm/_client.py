@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+import re
+from collections.abc import AsyncIterable, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Final, Self
 
 import httpx
 
+from ._checks import (
+    check_bool,
+    check_choice,
+    check_json,
+    check_mapping,
+    check_str,
+    check_timeout,
+    check_verify_ssl,
+    invalid,
+    show,
+)
 from ._client_actions import ClientActions
+from ._exceptions import InvalidInputError
 from ._websocket import DEFAULT_MAX_QUEUE, PiKVMWebSocket
 from .resources.atx import Atx
 from .resources.auth import Auth
@@ -78,6 +91,12 @@ class PiKVM(ClientActions):
         # Shown as '***' in a traceback's locals from here on (a bad setting raises below).
         passwd, totp_secret = hidden(passwd), hidden(totp_secret)
         parts = split_device_url(url, ("http", "https"))
+        check_verify_ssl(verify_ssl)
+        check_timeout(timeout, none_ok=True)
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise invalid("http_client", "an httpx.AsyncClient or None", http_client)
+        if retries is not None and not isinstance(retries, RetryPolicy):
+            raise invalid("retries", "a RetryPolicy or None", retries)
         self.url = url.rstrip("/")
         self._credentials = Credentials(user, passwd, totp_secret, mode=auth)
         self._ssl = make_ssl_context(verify_ssl) if parts.scheme == "https" else None
@@ -140,6 +159,14 @@ class PiKVM(ClientActions):
         comma-joined, as kvmd reads them. Returns the envelope's ``result`` (the text or
         bytes with ``expect``; the bare JSON with ``envelope=False``; None for a 204); any
         failure raises one of aiopikvm's errors."""
+        _check_request(method, path, params, content, headers, timeout)
+        if data is not None:
+            check_mapping(data, "data", values=str)
+        if json is not None:
+            check_json(json, "json")
+        check_choice(expect, "expect", ("json", "text", "bytes"))
+        check_bool(envelope, "envelope")
+        check_bool(authenticate, "authenticate")
         return await self._transport.request(
             method,
             path,
@@ -167,6 +194,7 @@ class PiKVM(ClientActions):
         """Like :meth:`request`, for a body read in pieces (downloads, logs, NDJSON): an
         async context manager giving the response before its body is read. An error status
         has already raised by then."""
+        _check_request(method, path, params, content, headers, timeout)
         return self._transport.stream(
             method, path, params=params, content=content, headers=headers, timeout=timeout
         )
@@ -198,3 +226,46 @@ class PiKVM(ClientActions):
             max_queue=max_queue,
             reconnect=reconnect,
         )
+
+
+_TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""An HTTP method is a token (RFC 9110)."""
+_PARAM_TYPES: Final = (str, int, float, bool, list, tuple)
+
+
+def _check_request(
+    method: object,
+    path: object,
+    params: object,
+    content: object,
+    headers: object,
+    timeout: object,
+) -> None:
+    """The arguments :meth:`PiKVM.request` and :meth:`PiKVM.stream` share."""
+    if not isinstance(method, str) or not _TOKEN.fullmatch(method) or len(method) > 20:
+        raise invalid("method", "an HTTP method like 'GET'", method)
+    if not isinstance(path, str) or not path.isprintable():
+        raise InvalidInputError(
+            f"path {show(path)} is not a valid request path (a str under /api, no control "
+            "characters)"
+        )
+    if params is not None:
+        for key, value in check_mapping(params, "params").items():
+            if value is not None and (
+                not isinstance(value, _PARAM_TYPES)
+                or (isinstance(value, list | tuple) and not all(isinstance(v, str) for v in value))
+            ):
+                raise invalid(f"params[{key!r}]", "a str, number, bool, list of str or None", value)
+    if content is not None and not isinstance(
+        content, bytes | bytearray | memoryview | str | AsyncIterable
+    ):
+        raise invalid("content", "bytes, a str or an async iterable of bytes", content)
+    if headers is not None:
+        for key, value in check_mapping(headers, "headers", values=str).items():
+            check_str(key, "headers", printable=True, empty_ok=False, expected="a header name")
+            check_str(value, f"headers[{key!r}]", printable=True)
+    if isinstance(timeout, str):
+        if timeout != "default":
+            raise invalid("timeout", "seconds, an httpx.Timeout, None or 'default'", timeout)
+    elif not isinstance(timeout, httpx.Timeout):
+        check_timeout(timeout, none_ok=True)

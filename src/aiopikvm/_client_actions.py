@@ -19,14 +19,17 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Final
 
+from ._checks import (
+    check_bool,
+    check_langs,
+    check_number,
+    check_region,
+    check_timeout,
+    invalid,
+)
 from ._exceptions import InvalidInputError, ScreenTimeoutError, TextNotFoundError, UnavailableError
 from ._typist import Progress
-from ._ws_actions import (
-    DEFAULT_ACK_EVERY,
-    DEFAULT_TYPING_DELAY,
-    check_pacing,
-    check_timeout,
-)
+from ._ws_actions import DEFAULT_ACK_EVERY, DEFAULT_TYPING_DELAY, check_typing
 from .protocol.layout import Layout
 from .protocol.typing import TypingResult, check_typable
 
@@ -82,7 +85,7 @@ class ClientActions:
         type and stops at 1024 characters by default. Opening a session makes kvmd drop
         input still queued from other sessions: type from one place at a time.
         """
-        check_pacing(delay, ack_every)
+        check_typing(layout, delay, ack_every, progress)
         check_typable(text, layout)
         async with self.ws(stream=False, reconnect=reconnect) as ws:
             return await ws.type_text(
@@ -126,8 +129,13 @@ class ClientActions:
         writes it). The video is kept running meanwhile (see the module notes).
         """
         regex = _regex(pattern)
-        check_timeout(timeout)
+        check_timeout(timeout, none_ok=False, zero_ok=True)
         _check_interval(interval)
+        check_bool(keep_video, "keep_video")
+        if region is not None:
+            check_region(region)
+        if langs is not None:
+            check_langs(langs)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         last_text: str | None = None
@@ -179,8 +187,11 @@ class ClientActions:
         change. Raises :class:`~aiopikvm.ScreenTimeoutError` (``last_snapshot``) after
         ``timeout`` seconds.
         """
-        check_timeout(timeout)
+        check_timeout(timeout, none_ok=False, zero_ok=True)
         _check_interval(interval)
+        check_bool(keep_video, "keep_video")
+        if since is not None and not isinstance(since, bytes):
+            raise invalid("since", "a snapshot (bytes) or None", since)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         baseline = since
@@ -219,10 +230,10 @@ class ClientActions:
         :class:`~aiopikvm.ScreenTimeoutError` (``last_snapshot``) after ``timeout``
         seconds.
         """
-        check_timeout(timeout)
+        check_timeout(timeout, none_ok=False, zero_ok=True)
         _check_interval(interval)
-        if isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
-            raise InvalidInputError(f"duration must be a number of seconds >= 0, got {duration!r}")
+        check_bool(keep_video, "keep_video")
+        check_number(duration, "duration", low=0)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         last: bytes | None = None
@@ -255,9 +266,7 @@ def _regex(pattern: str | re.Pattern[str]) -> re.Pattern[str]:
             raise InvalidInputError("pattern must be a str regular expression, not bytes")
         return pattern
     if not isinstance(pattern, str) or not pattern:
-        raise InvalidInputError(
-            f"pattern must be a non-empty str or a compiled regular expression, got {pattern!r}"
-        )
+        raise invalid("pattern", "a non-empty str or a compiled regular expression", pattern)
     return re.compile(re.escape(pattern))
 
 
@@ -266,5 +275,4 @@ def _pause(interval: float, video: bool) -> float:
 
 
 def _check_interval(interval: float) -> None:
-    if isinstance(interval, bool) or not isinstance(interval, int | float) or not interval > 0:
-        raise InvalidInputError(f"interval must be a positive number of seconds, got {interval!r}")
+    check_number(interval, "interval", low=0, low_open=True)

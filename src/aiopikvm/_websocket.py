@@ -16,6 +16,19 @@ from urllib.parse import urlunsplit
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from ._checks import (
+    MAX_QUEUE,
+    check_bool,
+    check_button,
+    check_delta,
+    check_int,
+    check_key,
+    check_optional_bool,
+    check_position,
+    check_timeout,
+    check_verify_ssl,
+    invalid,
+)
 from ._exceptions import (
     ConnectionClosedError,
     InvalidInputError,
@@ -42,7 +55,6 @@ from .protocol.frames import (
     encode_binary,
     encode_json,
     parse_event,
-    validate,
 )
 from .protocol.keys import FINISH_EXEMPT
 from .protocol.merge import merge_event
@@ -77,7 +89,7 @@ def ws_url(url: str, stream: bool) -> str:
 def _check_stream(stream: object) -> bool:
     if isinstance(stream, bool) or (isinstance(stream, int) and stream in (0, 1)):
         return bool(stream)
-    raise InvalidInputError(f"stream must be a bool or 0/1, got {stream!r}")
+    raise invalid("stream", "a bool or 0/1", stream)
 
 
 class _Link:
@@ -110,7 +122,7 @@ def _reconnect_policy(reconnect: object) -> RetryPolicy | None:
         return RetryPolicy.for_reconnects()
     if reconnect is False:
         return None
-    raise InvalidInputError(f"reconnect must be a bool or a RetryPolicy, got {reconnect!r}")
+    raise invalid("reconnect", "a bool or a RetryPolicy", reconnect)
 
 
 class PiKVMWebSocket(SessionActions):
@@ -156,6 +168,7 @@ class PiKVMWebSocket(SessionActions):
         reconnect: bool | RetryPolicy = False,
     ) -> None:
         secure = isinstance(url, str) and url.startswith(("https:", "wss:"))
+        check_verify_ssl(verify_ssl)
         self._init(
             url,
             Credentials(user, passwd, totp_secret),
@@ -194,8 +207,10 @@ class PiKVMWebSocket(SessionActions):
         max_queue: int,
         reconnect: bool | RetryPolicy,
     ) -> None:
-        if isinstance(max_queue, bool) or not isinstance(max_queue, int) or max_queue < 1:
-            raise InvalidInputError(f"max_queue must be a positive int, got {max_queue!r}")
+        check_int(max_queue, "max_queue", low=1, high=MAX_QUEUE)
+        check_timeout(open_timeout, "open_timeout", none_ok=True)
+        check_timeout(close_timeout, "close_timeout", none_ok=True)
+        check_bool(binary, "binary")
         self.url = ws_url(url, _check_stream(stream))
         self.stream = bool(stream)
         self.binary = binary
@@ -636,8 +651,10 @@ class PiKVMWebSocket(SessionActions):
         While :meth:`type_text` or :meth:`send_shortcut` runs on the session (in another
         task), the key waits for it to end.
         """
-        validate(KeyInput(key, True if state is None else state, finish))  # before waiting
-        async with self._lock():
+        check_key(key)
+        check_optional_bool(state, "state")
+        check_bool(finish, "finish")
+        async with self._lock():  # before waiting: a bad key is refused at once
             await self._key(key, state, finish=finish)
 
     async def _key(self, key: str, state: bool | None = None, *, finish: bool = False) -> None:
@@ -666,7 +683,8 @@ class PiKVMWebSocket(SessionActions):
         """Press (``True``), release (``False``) or click (``None``) ``left``, ``right``,
         ``middle``, ``up`` or ``down`` (the side buttons). Mouse input, too, waits for
         typing running on the session to end."""
-        validate(MouseButtonInput(button, True if state is None else state))
+        check_button(button)
+        check_optional_bool(state, "state")
         async with self._lock():
             await self._mouse_button(button, state)
 
@@ -683,14 +701,20 @@ class PiKVMWebSocket(SessionActions):
     async def send_mouse_move(self, x: int, y: int) -> None:
         """Move the pointer to an absolute position: -32768..32767 on each axis, (0, 0) is
         the centre of the screen."""
+        check_position(x, "x")
+        check_position(y, "y")
         await self._send_locked(self._encode(MouseMoveInput(x, y)))
 
     async def send_mouse_relative(self, dx: int, dy: int) -> None:
         """Move the pointer by -127..127 on each axis (for relative mice)."""
+        check_delta(dx, "dx")
+        check_delta(dy, "dy")
         await self._send_locked(self._encode(MouseRelativeInput(((dx, dy),))))
 
     async def send_mouse_wheel(self, dx: int, dy: int) -> None:
         """Scroll by -127..127 steps on each axis."""
+        check_delta(dx, "dx")
+        check_delta(dy, "dy")
         await self._send_locked(self._encode(MouseWheelInput(((dx, dy),))))
 
     async def _send_locked(self, frame: _Frame) -> None:
@@ -720,6 +744,7 @@ class PiKVMWebSocket(SessionActions):
     async def ping(self, timeout: float | None = 10.0) -> float:
         """Round-trip time in seconds of a ping answered by kvmd (binary or JSON, as the
         session's input). Raises :class:`PiKVMTimeoutError` if no answer comes in time."""
+        check_timeout(timeout, none_ok=True)
         link = self._link
         if link is None:
             raise self._not_open()

@@ -33,10 +33,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
+from ._checks import (
+    MAX_DRAG_STEPS,
+    MAX_SCROLL,
+    check_button,
+    check_callable,
+    check_delay,
+    check_int,
+    check_key,
+    check_names,
+    check_str,
+    check_timeout,
+    invalid,
+    show,
+)
 from ._exceptions import (
     ConnectionClosedError,
     InvalidInputError,
@@ -46,8 +60,8 @@ from ._exceptions import (
 )
 from ._typist import Progress, Typist
 from .models import DeviceState
-from .protocol.keys import DELTA_MAX, FINISH_EXEMPT, KEYS, MOUSE_BUTTONS
-from .protocol.layout import Layout
+from .protocol.keys import DELTA_MAX, FINISH_EXEMPT
+from .protocol.layout import LAYOUTS, Layout
 from .protocol.pointer import to_absolute
 from .protocol.typing import TypingResult, plan_typing
 
@@ -150,7 +164,8 @@ class SessionActions:
         for ever), :class:`ConnectionClosedError` if the session ends (with ``reconnect``,
         it waits across reconnects, on the state read afresh).
         """
-        check_timeout(timeout)
+        check_callable(predicate, "predicate")
+        check_timeout(timeout, none_ok=True, zero_ok=True)
         deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
         while True:
             if self._finished:
@@ -220,7 +235,7 @@ class SessionActions:
         ``result``. Whatever the typing pressed is released before an exception or a
         cancellation propagates; the target may still hold a dead key then.
         """
-        check_pacing(delay, ack_every)
+        check_typing(layout, delay, ack_every, progress)
         plan = plan_typing(text, layout)
         if self._finished:
             raise self._closed()
@@ -253,8 +268,8 @@ class SessionActions:
         it cannot auto-repeat; ``delay`` seconds pass between steps, as in kvmd's own
         shortcut endpoint. Everything pressed is released, also on exception or
         cancellation."""
-        _check_keys(keys)
-        _check_delay(delay)
+        _check_keys(keys, "send_shortcut")
+        check_delay(delay)
         *chord, last = keys
         async with self._lock():
             pressed: list[str] = []  # each key before its press: a cancelled send may land
@@ -287,7 +302,7 @@ class SessionActions:
         The keys are pressed once typing or a shortcut running on the session has ended. A
         reconnect releases them (see :class:`~aiopikvm.PiKVMWebSocket`).
         """
-        _check_keys(keys)
+        _check_keys(keys, "held")
         pressed: list[str] = []
         try:
             async with self._lock():
@@ -353,7 +368,7 @@ class SessionActions:
         screen_size: tuple[int, int] | None = None,
     ) -> None:
         """Move to pixel ``(x, y)`` and click ``button`` (press and release)."""
-        _check_button(button)
+        check_button(button)
         await self.send_mouse_move(*self._absolute(x, y, screen_size))
         await self.send_mouse_button(button)
 
@@ -369,13 +384,12 @@ class SessionActions:
     ) -> None:
         """Press ``button`` at pixel ``start``, move to ``end`` in ``steps`` even moves
         ``delay`` seconds apart (so the host sees the pointer travel), and release it —
-        also on exception or cancellation."""
-        _check_button(button)
-        _check_delay(delay)
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise InvalidInputError(f"steps must be a positive int, got {steps!r}")
-        size = self.screen_size() if screen_size is None else _size(screen_size)
+        also on exception or cancellation. At most 1000 steps, 10 s apart."""
+        check_button(button)
+        check_delay(delay)
+        check_int(steps, "steps", low=1, high=MAX_DRAG_STEPS)
         path = [_pair(start, "start"), _pair(end, "end")]
+        size = self.screen_size() if screen_size is None else _size(screen_size)
         (x1, y1), (x2, y2) = path
         self._absolute(x1, y1, size)
         self._absolute(x2, y2, size)  # both ends valid before anything is sent
@@ -409,10 +423,11 @@ class SessionActions:
 
         The directions are the screen's (y grows downwards, as in :meth:`move_to`). kvmd's
         wheel follows USB HID, where positive y scrolls up, so ``dy`` is sent negated; more
-        than 127 notches go out as several reports."""
-        for name, value in (("dx", dx), ("dy", dy)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidInputError(f"{name} must be an int (wheel notches), got {value!r}")
+        than 127 notches go out as several reports; at most 10000 notches per axis."""
+        check_int(dx, "dx", low=-MAX_SCROLL, high=MAX_SCROLL)
+        check_int(dy, "dy", low=-MAX_SCROLL, high=MAX_SCROLL)
+        if screen_size is not None:
+            _size(screen_size)
         target = None if at is None else self._absolute(*_pair(at, "at"), screen_size)
         if target is not None:
             await self.send_mouse_move(*target)
@@ -433,66 +448,49 @@ async def _shielded(cleanup: Coroutine[Any, Any, None]) -> None:
     await asyncio.shield(asyncio.ensure_future(cleanup))
 
 
-def check_pacing(delay: float, ack_every: int) -> None:
-    """Refuse typing's pacing arguments before anything is sent."""
-    _check_delay(delay)
-    if isinstance(ack_every, bool) or not isinstance(ack_every, int) or ack_every < 1:
-        raise InvalidInputError(f"ack_every must be a positive int, got {ack_every!r}")
+def check_typing(layout: object, delay: float, ack_every: int, progress: object) -> None:
+    """Refuse typing's arguments (but the text) before anything is sent."""
+    if not isinstance(layout, Layout):
+        check_str(layout, "layout", printable=True, max_length=64, expected="a layout name")
+        if layout not in LAYOUTS:
+            raise InvalidInputError(
+                f"unknown layout {show(layout)}; layout must be one of {', '.join(LAYOUTS)}"
+                " (or a Layout)"
+            )
+    check_delay(delay)
+    check_int(ack_every, "ack_every", low=1)
+    if progress is not None:
+        check_callable(progress, "progress")
 
 
-def _check_delay(delay: float) -> None:
-    if isinstance(delay, bool) or not isinstance(delay, int | float) or not delay >= 0:
-        raise InvalidInputError(f"delay must be a number of seconds >= 0, got {delay!r}")
-
-
-def check_timeout(timeout: float | None) -> None:
-    if timeout is None:
-        return
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
-        raise InvalidInputError(
-            f"timeout must be a number of seconds >= 0 or None, got {timeout!r}"
-        )
-
-
-def _check_keys(keys: Sequence[str]) -> None:
+def _check_keys(keys: tuple[str, ...], call: str) -> None:
+    check_names(keys, "keys", call, check_key)
     if not keys:
-        raise InvalidInputError("no keys given")
-    for key in keys:
-        if key not in KEYS:
-            raise InvalidInputError(f"unknown key {key!r} (kvmd knows the names in KEYS)")
+        raise InvalidInputError(f"{call}() needs at least one key")
     if len(set(keys)) != len(keys):
-        raise InvalidInputError(f"a key appears twice: {', '.join(keys)}")
-
-
-def _check_button(button: str) -> None:
-    if button not in MOUSE_BUTTONS:
-        raise InvalidInputError(
-            f"unknown mouse button {button!r} (one of {', '.join(sorted(MOUSE_BUTTONS))})"
-        )
+        raise InvalidInputError(f"a key appears twice in keys: {', '.join(keys)}")
 
 
 def _size(size: tuple[int, int]) -> tuple[int, int]:
-    try:
-        width, height = size
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"screen_size must be (width, height), got {size!r}") from None
+    if not isinstance(size, tuple | list) or len(size) != 2:
+        raise invalid("screen_size", "(width, height)", size)
+    width, height = size
     for value in (width, height):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidInputError(f"screen_size must be two positive ints, got {size!r}")
+            raise invalid("screen_size", "two positive ints", size)
     return width, height
 
 
 def _pair(point: tuple[float, float], name: str) -> tuple[float, float]:
-    try:
-        x, y = point
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} must be a pixel (x, y), got {point!r}") from None
+    if not isinstance(point, tuple | list) or len(point) != 2:
+        raise invalid(name, "a pixel (x, y)", point)
+    x, y = point
     return x, y
 
 
 def _pixel(name: str, value: float, size: int) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidInputError(f"{name} must be a pixel coordinate, got {value!r}")
+        raise InvalidInputError(f"{name} must be a pixel coordinate, got {show(value)}")
     if not 0 <= value < size:
         across = "wide" if name == "x" else "high"
         raise InvalidInputError(

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from .._checks import check_bool
 from ..models import AtxState
 from ..models._base import parse
-from ._base import Resource, check_bool
+from ._base import Resource
 
 PowerAction = Literal["on", "off", "off_hard", "reset_hard"]
 ClickButton = Literal["power", "power_long", "reset"]

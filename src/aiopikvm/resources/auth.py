@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from .._checks import KVMD_INT_MAX, check_int, check_passwd, check_user
 from .._exceptions import InvalidInputError
-from ..protocol.credentials import passwd_problem, user_problem
 from ..transport.redaction import hidden
 from ._base import Resource
 
@@ -35,18 +35,12 @@ class Auth(Resource):
         lifetime in seconds (``0`` or ``None``: as long as the device allows).
         """
         credentials = self._kvm._credentials
-        user = credentials.user if user is None else user
+        user = credentials.user if user is None else check_user(user)
         # '***' in a traceback's locals (here, and in the form the request path holds)
-        passwd = hidden(credentials.password() if passwd is None else passwd)
-        if not isinstance(user, str) or (problem := user_problem(user)):
-            raise InvalidInputError(f"invalid user name {user!r}: {problem or 'not a string'}")
-        if not isinstance(passwd, str) or (problem := passwd_problem(passwd)):
-            raise InvalidInputError(f"invalid password: {problem or 'not a string'}")
+        passwd = hidden(credentials.password() if passwd is None else check_passwd(passwd))
         form = {"user": user, "passwd": passwd}
         if expire is not None:
-            if isinstance(expire, bool) or not isinstance(expire, int) or expire < 0:
-                raise InvalidInputError(f"expire must be an int of seconds >= 0, got {expire!r}")
-            form["expire"] = str(expire)
+            form["expire"] = str(check_int(expire, "expire", low=0, high=KVMD_INT_MAX))
         # kvmd reads only the form here. With its auth disabled it answers without a
         # cookie, and the client simply goes on without one.
         await self._kvm.request("POST", "auth/login", data=form, authenticate=False)

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import math
 import re
 from typing import Final
 
-from .._exceptions import InvalidInputError
+from .._checks import check_bool, check_number, invalid
 from ..models import GpioState
 from ..models._base import parse
 from ..transport.http import Params
-from ._base import Resource, check_bool
+from ._base import Resource
 
 _CHANNEL: Final = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]*\Z")
 _CHANNEL_LIMIT: Final = 255
@@ -16,7 +15,7 @@ _CHANNEL_LIMIT: Final = 255
 
 def _channel(channel: str) -> str:
     if not isinstance(channel, str) or not _CHANNEL.match(channel) or len(channel) > _CHANNEL_LIMIT:
-        raise InvalidInputError(f"not a GPIO channel name kvmd accepts: {channel!r}")
+        raise invalid("channel", "a GPIO channel name kvmd accepts", channel)
     return channel
 
 
@@ -48,13 +47,8 @@ class Gpio(Resource):
         """Turn an output on for ``delay`` seconds, then off. ``None`` (or 0) uses the
         channel's own delay; kvmd clamps any delay to the channel's min/max (see
         ``model.scheme.outputs[channel].pulse``)."""
-        if delay is not None and (
-            isinstance(delay, bool)
-            or not isinstance(delay, int | float)
-            or not math.isfinite(delay)
-            or delay < 0
-        ):
-            raise InvalidInputError(f"delay must be a number of seconds >= 0, not {delay!r}")
+        if delay is not None:
+            check_number(delay, "delay", low=0, query=True)
         params: Params = {
             "channel": _channel(channel),
             "delay": delay,

@@ -2,6 +2,20 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from .._checks import (
+    check_bool,
+    check_button,
+    check_choice,
+    check_delta,
+    check_int,
+    check_key,
+    check_names,
+    check_number,
+    check_optional_bool,
+    check_position,
+    check_str,
+    invalid,
+)
 from .._exceptions import InvalidInputError
 from ..models import HidInactivity, HidKeymaps, HidState
 from ..models._base import parse
@@ -11,12 +25,11 @@ from ..protocol.frames import (
     MouseMoveInput,
     MouseRelativeInput,
     MouseWheelInput,
-    check_key,
     validate,
 )
 from ..protocol.keys import FINISH_EXEMPT
 from ..transport.http import Params, Timeout
-from ._base import Resource, check_bool
+from ._base import Resource
 
 KeyboardOutput = Literal["usb", "ps2", "disabled"]
 MouseOutput = Literal["usb", "usb_win98", "usb_rel", "ps2", "disabled"]
@@ -54,16 +67,11 @@ class Hid(Resource):
         """Switch the keyboard or mouse output, or the mouse jiggler. kvmd ignores an output
         the device does not have (see ``get_state().mouse.outputs.available``); ``usb_rel``
         makes the mouse relative."""
-        if keyboard_output is not None and keyboard_output not in KEYBOARD_OUTPUTS:
-            raise InvalidInputError(
-                f"unknown keyboard output {keyboard_output!r}; expected one of {KEYBOARD_OUTPUTS}"
-            )
-        if mouse_output is not None and mouse_output not in MOUSE_OUTPUTS:
-            raise InvalidInputError(
-                f"unknown mouse output {mouse_output!r}; expected one of {MOUSE_OUTPUTS}"
-            )
-        if jiggler is not None:
-            check_bool(jiggler, "jiggler")
+        if keyboard_output is not None:
+            check_choice(keyboard_output, "keyboard_output", KEYBOARD_OUTPUTS)
+        if mouse_output is not None:
+            check_choice(mouse_output, "mouse_output", MOUSE_OUTPUTS)
+        check_optional_bool(jiggler, "jiggler")
         params: Params = {
             "keyboard_output": keyboard_output,
             "mouse_output": mouse_output,
@@ -119,26 +127,21 @@ class Hid(Resource):
         """
         if not isinstance(text, str):
             raise InvalidInputError(f"text must be a str, got {type(text).__name__}")
+        if limit is not None:
+            check_int(limit, "limit", low=0)
+        if keymap is not None:
+            _check_keymap(keymap)
+        check_bool(slow, "slow")
+        if delay is not None:
+            check_number(delay, "delay", low=0, high=MAX_PRINT_DELAY, query=True)
         try:
             body = text.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidInputError("text holds characters that UTF-8 cannot carry") from None
-        if limit is not None:
-            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-                raise InvalidInputError(f"limit must be an int >= 0, got {limit!r}")
-            if limit and len(text) > limit:
-                raise InvalidInputError(
-                    f"text is {len(text)} characters, over limit={limit}; nothing was typed"
-                )
-        if keymap is not None and not _is_keymap_name(keymap):
-            raise InvalidInputError(f"not a keymap name: {keymap!r}")
-        check_bool(slow, "slow")
-        if delay is not None and (
-            isinstance(delay, bool)
-            or not isinstance(delay, int | float)
-            or not 0 <= delay <= MAX_PRINT_DELAY
-        ):
-            raise InvalidInputError(f"delay must be 0..{MAX_PRINT_DELAY} seconds, got {delay!r}")
+        if limit and len(text) > limit:
+            raise InvalidInputError(
+                f"text is {len(text)} characters, over limit={limit}; nothing was typed"
+            )
         pause = delay if delay is not None else (_SLOW_DELAY if slow else 0.0)
         params: Params = {
             "limit": 0,  # kvmd's "no limit": its default would cut at 1024 characters
@@ -165,6 +168,9 @@ class Hid(Resource):
         except modifiers and PrintScreen. A tap of those is sent as a press and a release
         (two requests): kvmd's own tap would leave them held.
         """
+        check_key(key)
+        check_optional_bool(state, "state")
+        check_bool(finish, "finish")
         validate(KeyInput(key, True if state is None else state, finish))
         if state is not None:
             params: Params = {"key": key, "state": state, "finish": finish}
@@ -182,10 +188,9 @@ class Hid(Resource):
     async def send_shortcut(self, *keys: str) -> None:
         """Press ``keys`` in order, then release them in reverse (``"ControlLeft", "AltLeft",
         "Delete"``); kvmd pauses 50 ms before each step and answers when done."""
+        check_names(keys, "keys", "send_shortcut", check_key)
         if not keys:
             raise InvalidInputError("send_shortcut() needs at least one key")
-        for key in keys:
-            check_key(key)
         await self._kvm.request(
             "POST",
             "hid/events/send_shortcut",
@@ -196,6 +201,8 @@ class Hid(Resource):
     async def send_mouse_button(self, button: str, state: bool | None = None) -> None:
         """Press (``True``), release (``False``) or click (``None``) ``left``, ``right``,
         ``middle``, ``up`` or ``down`` (the side buttons)."""
+        check_button(button)
+        check_optional_bool(state, "state")
         validate(MouseButtonInput(button, True if state is None else state))
         await self._kvm.request(
             "POST", "hid/events/send_mouse_button", params={"button": button, "state": state}
@@ -203,11 +210,15 @@ class Hid(Resource):
 
     async def send_mouse_move(self, x: int, y: int) -> None:
         """Move the absolute pointer: -32768..32767 on each axis, (0, 0) is the centre."""
+        check_position(x, "x")
+        check_position(y, "y")
         validate(MouseMoveInput(x, y))
         await self._kvm.request("POST", "hid/events/send_mouse_move", params={"to_x": x, "to_y": y})
 
     async def send_mouse_relative(self, dx: int, dy: int) -> None:
         """Move a relative mouse by -127..127 on each axis (ignored while it is absolute)."""
+        check_delta(dx, "dx")
+        check_delta(dy, "dy")
         validate(MouseRelativeInput(((dx, dy),)))
         await self._kvm.request(
             "POST", "hid/events/send_mouse_relative", params={"delta_x": dx, "delta_y": dy}
@@ -215,6 +226,8 @@ class Hid(Resource):
 
     async def send_mouse_wheel(self, dx: int, dy: int) -> None:
         """Scroll by -127..127 steps on each axis."""
+        check_delta(dx, "dx")
+        check_delta(dy, "dy")
         validate(MouseWheelInput(((dx, dy),)))
         await self._kvm.request(
             "POST", "hid/events/send_mouse_wheel", params={"delta_x": dx, "delta_y": dy}
@@ -228,12 +241,9 @@ class Hid(Resource):
         return base + busy
 
 
-def _is_keymap_name(name: object) -> bool:
+def _check_keymap(name: object) -> str:
     # What kvmd's file-name check lets through; whether the device has it is its call.
-    return (
-        isinstance(name, str)
-        and bool(name.strip())
-        and "/" not in name
-        and "\0" not in name
-        and not name.startswith(".")
-    )
+    text = check_str(name, "keymap", empty_ok=False, printable=True, expected="a keymap name")
+    if not text.strip() or "/" in text or text.startswith("."):
+        raise invalid("keymap", "a keymap name (a file name in kvmd's keymaps)", name)
+    return text

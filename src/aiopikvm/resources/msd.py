@@ -5,7 +5,6 @@ import contextlib
 import enum
 import inspect
 import io
-import math
 import os
 import re
 import time
@@ -21,6 +20,19 @@ from typing import IO, Any, Final, Literal, TypeAlias
 
 import httpx
 
+from .._checks import (
+    check_bool,
+    check_callable,
+    check_choice,
+    check_int,
+    check_number,
+    check_optional_bool,
+    check_path,
+    check_str,
+    check_timeout,
+    invalid,
+    show,
+)
 from .._exceptions import (
     BadRequestError,
     InvalidInputError,
@@ -34,7 +46,7 @@ from ..models import MsdImage, MsdPart, MsdState, MsdWriteResult
 from ..models._base import parse
 from ..transport.http import Params, body_chunks, body_lines, loads, request_info
 from ..transport.redaction import SecretURL, redact_userinfo
-from ._base import Resource, check_bool
+from ._base import Resource
 
 UploadSource: TypeAlias = (
     bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes] | AsyncIterable[bytes]
@@ -97,7 +109,7 @@ class Msd(Resource):
                 params["image"] = ""  # kvmd's way to unselect
             else:
                 if isinstance(image, str) and not image.strip():
-                    raise InvalidInputError("image must name an image; image=None unselects")
+                    raise invalid("image", "an image name (image=None unselects)", image)
                 params["image"] = _check_image_name(image)
         if cdrom is not None:
             params["cdrom"] = check_bool(cdrom, "cdrom")
@@ -141,6 +153,7 @@ class Msd(Resource):
         after the upload returned; selecting it before that fails with
         ``MsdUnknownImageError``."""
         name = _check_image_name(name)
+        check_timeout(timeout, none_ok=False, zero_ok=True)
         deadline = time.monotonic() + timeout
         while True:
             storage = (await self.get_state()).storage
@@ -175,15 +188,16 @@ class Msd(Resource):
         Returns what kvmd stored (``name`` includes the prefix). The storage lists the new
         image a moment later: see :meth:`wait_for_image`.
         """
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidInputError(f"name must be a non-empty image name, got {name!r}")
-        if prefix is not None and not isinstance(prefix, str):
-            raise InvalidInputError(f"prefix must be a str, got {prefix!r}")
+        _check_image_name(name, "name")
+        _check_prefix(prefix)
         _check_image_name(f"{prefix or ''}/{name}")
-        if remove_incomplete is not None:
-            check_bool(remove_incomplete, "remove_incomplete")
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
-            raise InvalidInputError(f"size must be an int >= 0, got {size!r}")
+        check_optional_bool(remove_incomplete, "remove_incomplete")
+        if size is not None:
+            check_int(size, "size", low=0)
+        if progress is not None:
+            check_callable(progress, "progress")
+        if isinstance(source, str | os.PathLike):
+            check_path(source, "source")
         params: Params = {"image": name, "prefix": prefix, "remove_incomplete": remove_incomplete}
         async with _open_source(source, size) as (chunks, total):
             await self._check_room(f"{prefix or ''}/{name}", total)
@@ -240,30 +254,20 @@ class Msd(Resource):
         :class:`~aiopikvm.PiKVMConnectionError`.
         """
         url = SecretURL(url) if isinstance(url, str) else url  # its credentials: see redaction
-        if not isinstance(url, str) or _URL_PATTERN.match(url.strip()) is None:
-            raise InvalidInputError(f"url must be an http or https URL, got {url!r}")
+        check_str(url, "url", printable=True, expected="an http or https URL")
+        if _URL_PATTERN.match(url.strip()) is None:
+            raise invalid("url", "an http or https URL", url)
         if image is not None:
-            if not isinstance(image, str) or not image.strip():
-                raise InvalidInputError(
-                    f"image must be a non-empty name (None takes it from the URL), got {image!r}"
-                )
+            _check_image_name(image, "image")
+        _check_prefix(prefix)
+        if image is not None:
             _check_image_name(f"{prefix or ''}/{image}")
-        if prefix is not None:
-            if not isinstance(prefix, str):
-                raise InvalidInputError(f"prefix must be a str, got {prefix!r}")
-            if prefix.strip("/ "):
-                _check_image_name(prefix, "prefix")
-        if insecure is not None:
-            check_bool(insecure, "insecure")
-        if remove_incomplete is not None:
-            check_bool(remove_incomplete, "remove_incomplete")
-        if timeout is not None and (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or math.isnan(timeout)
-            or timeout < _MIN_REMOTE_TIMEOUT
-        ):
-            raise InvalidInputError(f"timeout must be a number >= 0.1, got {timeout!r}")
+        check_optional_bool(insecure, "insecure")
+        check_optional_bool(remove_incomplete, "remove_incomplete")
+        if timeout is not None:
+            check_number(timeout, "timeout", low=_MIN_REMOTE_TIMEOUT, query=True)
+        if progress is not None:
+            check_callable(progress, "progress")
         params: Params = {
             "url": url,
             "image": image,
@@ -317,10 +321,13 @@ class Msd(Resource):
         file this call created is deleted again if the download fails."""
         params = _read_params(name, compress)
         if isinstance(dest, str | os.PathLike):
+            check_path(dest, "dest")
             try:
                 file = await asyncio.to_thread(open, dest, "wb")
             except OSError as exc:
-                raise InvalidInputError(f"cannot write {os.fspath(dest)!r}: {exc}") from None
+                raise InvalidInputError(
+                    f"dest: cannot write {show(dest)}: {exc.strerror}"
+                ) from None
             try:
                 written = await self._save(params, file)
             except BaseException:
@@ -329,7 +336,7 @@ class Msd(Resource):
             await asyncio.to_thread(file.close)
             return written
         if isinstance(dest, io.TextIOBase) or not callable(getattr(dest, "write", None)):
-            raise InvalidInputError(f"dest must be a path or a binary file object, got {dest!r}")
+            raise invalid("dest", "a path or a binary file object", dest)
         return await self._save(params, dest)
 
     async def _save(self, params: Params, file: IO[bytes]) -> int:
@@ -359,18 +366,18 @@ def _check_image_name(name: object, what: str = "image name") -> str:
     characters, parts over 255 characters) are refused too, so an image is never stored,
     selected or removed under a name the caller did not give."""
     if not isinstance(name, str):
-        raise InvalidInputError(f"{what} must be a str, got {name!r}")
+        raise invalid(what, "a str", name)
     parts = [part.strip() for part in name.strip().split("/") if part]
     if not parts:
-        raise InvalidInputError(f"{what} {name!r} is empty")
+        raise invalid(what, "a non-empty image name", name)
     for part in parts:
         if not part or part.startswith(".") or part == "lost+found" or "\0" in part:
             raise InvalidInputError(
-                f"{what} {name!r}: {part!r} is not allowed (empty, hidden or lost+found)"
+                f"{what} {show(name)}: {show(part)} is not allowed (empty, hidden or lost+found)"
             )
         if len(part) > _NAME_LIMIT or not part.isprintable():
             raise InvalidInputError(
-                f"{what} {name!r}: each part must be printable and at most {_NAME_LIMIT} "
+                f"{what} {show(name)}: each part must be printable and at most {_NAME_LIMIT} "
                 "characters (kvmd would change it)"
             )
     return name
@@ -387,9 +394,17 @@ def _part_for(path: str, parts: Mapping[str, MsdPart]) -> str | None:
     return "" if "" in parts else None
 
 
+def _check_prefix(prefix: object) -> None:
+    if prefix is not None:
+        check_str(prefix, "prefix")
+        assert isinstance(prefix, str)
+        if prefix.strip("/ "):
+            _check_image_name(prefix, "prefix")
+
+
 def _read_params(name: str, compress: Compress | None) -> Params:
-    if compress not in (None, "lzma", "zstd"):
-        raise InvalidInputError(f"compress must be None, 'lzma' or 'zstd', got {compress!r}")
+    if compress is not None:
+        check_choice(compress, "compress", ("lzma", "zstd"))
     return {"image": _check_image_name(name), "compress": compress}
 
 
@@ -409,7 +424,7 @@ async def _open_source(
         try:
             file = await asyncio.to_thread(open, source, "rb")
         except OSError as exc:
-            raise InvalidInputError(f"cannot read {os.fspath(source)!r}: {exc}") from None
+            raise InvalidInputError(f"source: cannot read {show(source)}: {exc.strerror}") from None
         try:
             total = (await asyncio.to_thread(os.fstat, file.fileno())).st_size
             _check_size(size, total)

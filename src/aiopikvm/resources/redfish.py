@@ -4,6 +4,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final, Literal, TypeAlias, get_args
 
+from .._checks import check_bool, check_choice, check_json, check_mapping, invalid, show
 from .._exceptions import InvalidInputError
 from ..models import (
     RedfishCollection,
@@ -31,8 +32,8 @@ _SYSTEM_ID: Final = re.compile(r"^(0|SwitchPort\d+)\Z")
 
 def _system(system_id: str) -> str:
     if not isinstance(system_id, str) or not _SYSTEM_ID.match(system_id):
-        raise InvalidInputError(
-            f"not a Redfish system id kvmd knows: {system_id!r} ('0' or 'SwitchPort<N>')"
+        raise invalid(
+            "system_id", "a Redfish system id kvmd knows ('0' or 'SwitchPort<N>')", system_id
         )
     return f"{_BASE}/Systems/{system_id}"
 
@@ -73,15 +74,15 @@ class Redfish(Resource):
         """PATCH a system. kvmd accepts it for compatibility with Redfish tools and changes
         nothing."""
         path = _system(system_id)
+        if changes is not None:
+            check_mapping(changes, "changes")
+            check_json(dict(changes), "changes")
         await self._kvm.request("PATCH", path, json=dict(changes or {}), envelope=False)
 
     async def reset_system(self, reset_type: ResetType, *, system_id: str = "0") -> None:
         """Run a power action (see :data:`ResetType`). kvmd does not wait for the button
         press, and on ``0`` does nothing at all while its ATX is disabled."""
-        if reset_type not in get_args(ResetType):
-            raise InvalidInputError(
-                f"not a ResetType kvmd implements: {reset_type!r} (one of {get_args(ResetType)})"
-            )
+        check_choice(reset_type, "reset_type", get_args(ResetType))
         path = f"{_system(system_id)}/Actions/ComputerSystem.Reset"
         await self._post(path, {"ResetType": reset_type})
 
@@ -91,8 +92,7 @@ class Redfish(Resource):
 
     async def get_manager(self, manager_id: str = "BMC") -> RedfishManager:
         """The one manager kvmd has, ``BMC``: PiKVM itself."""
-        if manager_id != "BMC":
-            raise InvalidInputError(f"kvmd's only Redfish manager is 'BMC', not {manager_id!r}")
+        check_choice(manager_id, "manager_id", ("BMC",))  # kvmd's only one
         return parse(RedfishManager, await self._get(f"{_BASE}/Managers/BMC"), "Redfish manager")
 
     async def get_virtual_media_collection(self) -> RedfishCollection:
@@ -112,10 +112,12 @@ class Redfish(Resource):
         ``inserted=False``. ``write_protected=False`` makes the drive writable. An image the
         storage does not have is refused by the MSD (``MsdUnknownImageError``); with the MSD
         offline kvmd fails with a 500 (:class:`~aiopikvm.ServerError`)."""
-        _check_image_name(image)
+        _check_image_name(image, "image")
+        check_bool(inserted, "inserted")
+        check_bool(write_protected, "write_protected")
         if "://" in image:
             raise InvalidInputError(
-                f"kvmd inserts images from its storage, not URLs: {image!r} "
+                f"kvmd inserts images from its storage, not URLs: {show(image)} "
                 "(upload it first, e.g. with kvm.msd.upload_remote)"
             )
         body = {"Image": image, "Inserted": bool(inserted), "WriteProtected": bool(write_protected)}

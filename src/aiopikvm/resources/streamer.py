@@ -4,6 +4,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from .._checks import (
+    KVMD_INT_MAX,
+    check_bool,
+    check_int,
+    check_langs,
+    check_optional_bool,
+    check_region,
+    invalid,
+)
 from .._exceptions import InvalidInputError, ProtocolError, UnavailableError, with_hint
 from ..models import OcrState, StreamerState
 from ..models._base import parse
@@ -12,7 +21,6 @@ from ._base import Resource
 
 _JPEG_START: Final = b"\xff\xd8"
 _RESOLUTION: Final = re.compile(r"^\s*(\d+)x(\d+)\s*$")
-_LANG: Final = re.compile(r"^[^\s,]+$")  # kvmd splits the list on commas and blanks
 _NO_VIDEO_HINT: Final = (
     "no video: kvmd runs the streamer only while a stream=True WebSocket session is open, "
     "so hold one (async with kvm.ws(stream=True): ...) while taking snapshots; with the "
@@ -20,13 +28,8 @@ _NO_VIDEO_HINT: Final = (
 )
 
 
-def _int(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInputError(f"{name} must be an int, not {value!r}")
-    if value < low or (high is not None and value > high):
-        bounds = f"{low}..{high}" if high is not None else f">= {low}"
-        raise InvalidInputError(f"{name} must be {bounds}, not {value}")
-    return value
+def _int(name: str, value: object, low: int, high: int = KVMD_INT_MAX) -> int:
+    return check_int(value, name, low=low, high=high)
 
 
 def _resolution(value: str | tuple[int, int]) -> str:
@@ -35,32 +38,9 @@ def _resolution(value: str | tuple[int, int]) -> str:
     else:
         match = _RESOLUTION.match(value) if isinstance(value, str) else None
         if match is None:
-            raise InvalidInputError(f"resolution must be 'WIDTHxHEIGHT' or (w, h), not {value!r}")
+            raise invalid("resolution", "'WIDTHxHEIGHT' or (width, height)", value)
         width, height = int(match[1]), int(match[2])
     return f"{_int('resolution width', width, 1)}x{_int('resolution height', height, 1)}"
-
-
-def _langs(langs: str | Sequence[str]) -> list[str]:
-    names = [langs] if isinstance(langs, str) else list(langs)
-    if not names:
-        raise InvalidInputError("langs must name a language (None for the device's default)")
-    for name in names:
-        if not isinstance(name, str) or _LANG.match(name) is None:
-            raise InvalidInputError(f"not an OCR language name: {name!r}")
-    return names
-
-
-def _region(region: tuple[int, int, int, int]) -> dict[str, int]:
-    if not isinstance(region, tuple) or len(region) != 4:
-        raise InvalidInputError(f"region must be (left, top, right, bottom), not {region!r}")
-    left, top, right, bottom = (
-        _int(f"region {name}", value, 0)
-        for name, value in zip(("left", "top", "right", "bottom"), region, strict=True)
-    )
-    # kvmd reads the whole screen, without a word, when the region has no area.
-    if left >= right or top >= bottom:
-        raise InvalidInputError(f"region {region!r} is empty: left < right and top < bottom")
-    return {"ocr_left": left, "ocr_top": top, "ocr_right": right, "ocr_bottom": bottom}
 
 
 class Streamer(Resource):
@@ -154,6 +134,10 @@ class Streamer(Resource):
         ``save=True`` keeps this snapshot on the device and ``load=True`` returns the kept
         one instead of taking a new one.
         """
+        check_optional_bool(allow_offline, "allow_offline")
+        check_bool(preview, "preview")
+        check_optional_bool(save, "save")
+        check_optional_bool(load, "load")
         if not preview and (max_width, max_height, quality) != (None, None, None):
             raise InvalidInputError("max_width, max_height and quality need preview=True")
         if save and load:
@@ -190,9 +174,9 @@ class Streamer(Resource):
         """
         params: dict[str, int | bool | list[str]] = {"ocr": True}
         if langs is not None:
-            params["ocr_langs"] = _langs(langs)
+            params["ocr_langs"] = check_langs(langs)
         if region is not None:
-            params.update(_region(region))
+            params.update(check_region(region))
         text: str = await self._snapshot(params, "text")
         return text
 

@@ -1,9 +1,19 @@
 from __future__ import annotations
 
-import math
 import re
 from typing import Final, Literal, TypeAlias, get_args
 
+from .._checks import (
+    KVMD_INT_MAX,
+    KVMD_RAW_LIMIT,
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+    check_optional_bool,
+    check_str,
+    invalid,
+)
 from .._exceptions import InvalidInputError, ProtocolError
 from ..models import SwitchColor, SwitchState
 from ..models._base import parse
@@ -26,41 +36,33 @@ _EDID_ID: Final = re.compile(
 _EDID_HEX: Final = re.compile(r"^([0-9a-f]{256}|[0-9a-f]{512})\Z", re.IGNORECASE)
 _COLOR: Final = re.compile(r"^[0-9a-f]{6}:[0-9a-f]{2}:[0-9a-f]{4}\Z", re.IGNORECASE)
 _MAX_ATX_DELAY: Final = 10.0
+_NAME_LIMIT: Final = 255  # kvmd cuts a port's name to this many characters
 
 
-def _port(port: Port) -> int | float | str:
-    if isinstance(port, bool):
-        raise InvalidInputError(f"not a switch port: {port!r}")
-    if isinstance(port, int) and port >= 0:
-        return port
-    # kvmd reads a fraction by its decimal digits; an exponent or inf crashes it.
+def _port(port: Port, name: str = "port") -> int | float | str:
+    # kvmd reads a fraction by its decimal digits (an exponent or inf crashes it), and at
+    # most 16 characters of it.
     if (
-        isinstance(port, float)
-        and math.isfinite(port)
-        and port >= 0
-        and (port.is_integer() or _PORT_TEXT.match(str(port)))
+        not isinstance(port, bool)
+        and isinstance(port, int | float | str)
+        and _PORT_TEXT.match(str(port))
+        and len(str(port)) <= KVMD_RAW_LIMIT
     ):
         return port
-    if isinstance(port, str) and _PORT_TEXT.match(port):
-        return port
-    raise InvalidInputError(
-        f"not a switch port: {port!r} (a port index >= 0, or 'unit.channel' like '1.2')"
-    )
+    raise invalid(name, "a port index >= 0, or 'unit.channel' like '1.2'", port)
 
 
-def _unit(unit: int) -> int:
-    if isinstance(unit, bool) or not isinstance(unit, int) or unit < 0:
-        raise InvalidInputError(f"not a switch unit number (0-based): {unit!r}")
-    return unit
+def _unit(unit: int, name: str = "unit") -> int:
+    return check_int(unit, name, low=0, high=KVMD_INT_MAX)
 
 
-def _edid_id(edid_id: str, *, allow_default: bool) -> str:
+def _edid_id(edid_id: str, *, allow_default: bool, name: str = "edid_id") -> str:
     if isinstance(edid_id, str) and (
         _EDID_ID.match(edid_id) or (allow_default and edid_id == "default")
     ):
         return edid_id.lower()
     what = "an EDID id (a UUID, or 'default')" if allow_default else "a created EDID's id"
-    raise InvalidInputError(f"not {what}: {edid_id!r}")
+    raise invalid(name, what, edid_id)
 
 
 def _edid_data(data: str | bytes) -> str:
@@ -69,9 +71,9 @@ def _edid_data(data: str | bytes) -> str:
     elif isinstance(data, str):
         text = re.sub(r"\s", "", data)
     else:
-        raise InvalidInputError(f"EDID data must be hex text or bytes, not {type(data).__name__}")
+        raise invalid("data", "an EDID as hex text or bytes", data)
     if not _EDID_HEX.match(text):
-        raise InvalidInputError("an EDID is 128 or 256 bytes (as bytes, or 256/512 hex digits)")
+        raise invalid("data", "an EDID of 128 or 256 bytes (as bytes, or 256/512 hex digits)", data)
     return text.upper()
 
 
@@ -79,24 +81,18 @@ def _color(role: str, color: Color) -> str:
     if isinstance(color, SwitchColor):
         parts = (color.red, color.green, color.blue, color.brightness)
         if not all(0 <= part <= 0xFF for part in parts) or not 0 <= color.blink_ms <= 0xFFFF:
-            raise InvalidInputError(f"{role} colour out of range: {color!r}")
+            raise invalid(role, "a colour within range", color)
         red, green, blue, brightness = parts
         return f"{red:02X}{green:02X}{blue:02X}:{brightness:02X}:{color.blink_ms:04X}"
     if isinstance(color, str) and (color.lower() == "default" or _COLOR.match(color)):
         return color
-    raise InvalidInputError(f"not a {role} colour ('RRGGBB:LL:TTTT' or 'default'): {color!r}")
+    raise invalid(role, "a colour ('RRGGBB:LL:TTTT' or 'default')", color)
 
 
 def _delay(name: str, value: float | None) -> float | None:
     if value is None:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not 0 <= value <= _MAX_ATX_DELAY
-    ):
-        raise InvalidInputError(f"{name} must be 0..{_MAX_ATX_DELAY:g} seconds, not {value!r}")
-    return value
+    return check_number(value, name, low=0, high=_MAX_ATX_DELAY, query=True)
 
 
 class Switch(Resource):
@@ -134,6 +130,13 @@ class Switch(Resource):
     ) -> None:
         """Blink (or stop blinking) the beacon LED of one ``port``, or of a unit's
         ``uplink`` or ``downlink`` connector (units are 0-based). Give exactly one."""
+        check_bool(state, "state")
+        if port is not None:
+            _port(port)
+        if uplink is not None:
+            _unit(uplink, "uplink")
+        if downlink is not None:
+            _unit(downlink, "downlink")
         given = [
             name
             for name, value in (("port", port), ("uplink", uplink), ("downlink", downlink))
@@ -149,7 +152,7 @@ class Switch(Resource):
         else:
             assert downlink is not None
             target = ("downlink", _unit(downlink))
-        params: Params = {"state": bool(state), target[0]: target[1]}
+        params: Params = {"state": state, target[0]: target[1]}
         await self._post("set_beacon", params)
 
     async def set_port_params(
@@ -168,12 +171,12 @@ class Switch(Resource):
         video signal when no host is there; ``name`` labels the port (``""`` clears it);
         the delays (0..10 s, 0 resets to the default) are how long kvmd presses the
         host's buttons for."""
-        if name is not None and not isinstance(name, str):
-            raise InvalidInputError(f"name must be a string, not {name!r}")
+        if name is not None:
+            check_str(name, "name", printable=True, max_length=_NAME_LIMIT)
         params: Params = {
             "port": _port(port),
             "edid_id": None if edid_id is None else _edid_id(edid_id, allow_default=True),
-            "dummy": dummy,
+            "dummy": check_optional_bool(dummy, "dummy"),
             "name": name,
             "atx_click_power_delay": _delay("atx_click_power_delay", atx_click_power_delay),
             "atx_click_power_long_delay": _delay(
@@ -207,12 +210,14 @@ class Switch(Resource):
 
     async def reset(self, unit: int, *, bootloader: bool = False) -> None:
         """Reboot a unit (0-based), into its bootloader for a firmware update if asked."""
-        await self._post("reset", {"unit": _unit(unit), "bootloader": bool(bootloader)})
+        params = {"unit": _unit(unit), "bootloader": check_bool(bootloader, "bootloader")}
+        await self._post("reset", params)
 
     async def create_edid(self, name: str, data: str | bytes) -> str:
         """Add an EDID to the library; returns its new id."""
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidInputError(f"an EDID needs a name, not {name!r}")
+        check_str(name, "name", printable=True)
+        if not name.strip():
+            raise invalid("name", "a name for the EDID", name)
         result = await self._post("edids/create", {"name": name, "data": _edid_data(data)})
         edid_id = result.get("id") if isinstance(result, dict) else None
         if not isinstance(edid_id, str):
@@ -223,8 +228,8 @@ class Switch(Resource):
         self, edid_id: str, *, name: str | None = None, data: str | bytes | None = None
     ) -> None:
         """Rename an EDID or replace its data; the ``default`` one cannot change."""
-        if name is not None and not isinstance(name, str):
-            raise InvalidInputError(f"name must be a string, not {name!r}")
+        if name is not None:
+            check_str(name, "name", printable=True, max_length=_NAME_LIMIT)
         params: Params = {
             "id": _edid_id(edid_id, allow_default=False),
             "name": name,
@@ -239,12 +244,10 @@ class Switch(Resource):
     async def atx_power(self, port: Port, action: AtxPowerAction) -> None:
         """The power actions of :meth:`PiKVM.atx <aiopikvm.resources.atx.Atx>` for the host
         on ``port``: they act only if its power LED says they must."""
-        if action not in get_args(AtxPowerAction):
-            raise InvalidInputError(f"not an ATX power action: {action!r}")
+        check_choice(action, "action", get_args(AtxPowerAction))
         await self._post("atx/power", {"port": _port(port), "action": action})
 
     async def atx_click(self, port: Port, button: AtxButton) -> None:
         """Press a button of the host on ``port``: ``power``, ``power_long``, ``reset``."""
-        if button not in get_args(AtxButton):
-            raise InvalidInputError(f"not an ATX button: {button!r}")
+        check_choice(button, "button", get_args(AtxButton))
         await self._post("atx/click", {"port": _port(port), "button": button})

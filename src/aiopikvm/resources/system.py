@@ -4,11 +4,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Final
 
-from .._exceptions import InvalidInputError
+from .._checks import KVMD_INT_MAX, check_bool, check_choice, check_int, check_names, check_timeout
 from ..models import Info
 from ..models._base import parse
 from ..transport.http import MAX_LOG_SIZE, Params, body_lines
-from ._base import Resource, check_bool
+from ._base import Resource
 
 INFO_FIELDS: Final = frozenset(
     {"system", "auth", "meta", "extras", "health", "uptime", "node", "fan"}
@@ -29,12 +29,8 @@ class System(Resource):
         ``health`` out unless asked for. An unknown field raises :class:`InvalidInputError`.
         """
         check_bool(legacy, "legacy")
-        known = INFO_FIELDS | {"hw"} if legacy else INFO_FIELDS
-        for field in fields:
-            if field not in known:
-                raise InvalidInputError(
-                    f"unknown info field {field!r}; expected some of {sorted(known)}"
-                )
+        known = sorted(INFO_FIELDS | {"hw"} if legacy else INFO_FIELDS)
+        check_names(fields, "fields", "get_info", lambda field: check_choice(field, "field", known))
         params = {"fields": list(fields) or None, "legacy": legacy}
         return parse(Info, await self._kvm.request("GET", "info", params=params), "info state")
 
@@ -73,14 +69,7 @@ class System(Resource):
                 async for line in lines:
                     ...
         """
-        if idle_timeout is not None and (
-            isinstance(idle_timeout, bool)
-            or not isinstance(idle_timeout, int | float)
-            or not idle_timeout > 0
-        ):
-            raise InvalidInputError(
-                f"idle_timeout must be seconds > 0 or None, got {idle_timeout!r}"
-            )
+        check_timeout(idle_timeout, "idle_timeout", none_ok=True)
         return self._follow_log({**_log_params(seek), "follow": True}, idle_timeout)
 
     async def _follow_log(self, params: Params, idle: float | None) -> AsyncIterator[str]:
@@ -94,6 +83,6 @@ class System(Resource):
 
 
 def _log_params(seek: int | None) -> Params:
-    if seek is not None and (isinstance(seek, bool) or not isinstance(seek, int) or seek < 0):
-        raise InvalidInputError(f"seek must be an int of seconds >= 0, got {seek!r}")
+    if seek is not None:
+        check_int(seek, "seek", low=0, high=KVMD_INT_MAX)
     return {"seek": seek}

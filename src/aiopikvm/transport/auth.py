@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 from typing import Literal, TypeAlias
 
+from .._checks import check_choice, check_passwd, check_totp_secret, check_user
 from .._exceptions import InvalidInputError
 from ..protocol import totp
-from ..protocol.credentials import passwd_problem, user_problem
 from .redaction import hidden
 
 AuthMode: TypeAlias = Literal["headers", "basic"]
@@ -33,17 +33,14 @@ class Credentials:
     ) -> None:
         # Shown as '***' in a traceback's locals: this frame's, and wherever they are kept.
         passwd, totp_secret = hidden(passwd), hidden(totp_secret)
-        if not isinstance(user, str) or (problem := user_problem(user)):
-            raise InvalidInputError(f"invalid user name {user!r}: {problem or 'not a string'}")
-        if not isinstance(passwd, str) or (problem := passwd_problem(passwd)):
-            raise InvalidInputError(f"invalid password: {problem or 'not a string'}")
-        if mode not in ("headers", "basic"):
-            raise InvalidInputError(f"auth must be 'headers' or 'basic', not {mode!r}")
+        check_user(user)
+        check_passwd(passwd)
+        check_choice(mode, "auth", ("headers", "basic"))
         if mode == "basic" and ":" in passwd:
             # kvmd splits the Basic pair on every colon: such a password can never match.
             raise InvalidInputError("a password containing ':' cannot use HTTP Basic on kvmd")
         if totp_secret is not None:
-            totp.decode_secret(totp_secret)  # fail now, not on the first request
+            check_totp_secret(totp_secret)  # fail now, not on the first request
         self.user = user
         self.mode: AuthMode = mode
         self._passwd = passwd

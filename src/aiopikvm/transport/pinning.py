@@ -47,7 +47,7 @@ class CertificateFingerprint:
         digits = text.strip().replace(":", "")
         if not _HEX_DIGITS.fullmatch(digits):
             raise InvalidInputError(
-                f"not a SHA-256 fingerprint: {fingerprint!r} (expected 64 hex digits, "
+                f"not a SHA-256 fingerprint: {fingerprint[:120]!r} (expected 64 hex digits, "
                 "as `openssl x509 -noout -fingerprint -sha256` prints)"
             )
         self.hex: str = digits

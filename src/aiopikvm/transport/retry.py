@@ -16,6 +16,7 @@ import random
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
+from .._checks import check_callable, check_int, check_number, invalid
 from .._exceptions import (
     APIError,
     InvalidInputError,
@@ -75,21 +76,24 @@ class RetryPolicy:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise InvalidInputError(f"attempts must be an int >= 1, got {attempts!r}")
-        if not 0 <= base_delay <= max_delay:
+        check_int(attempts, "attempts", low=1)
+        check_number(base_delay, "base_delay", low=0)
+        check_number(max_delay, "max_delay", low=0)
+        if base_delay > max_delay:
             raise InvalidInputError(
-                f"delays must satisfy 0 <= base_delay <= max_delay, got {base_delay!r}, "
-                f"{max_delay!r}"
+                f"base_delay must be <= max_delay ({max_delay!r}), got {base_delay!r}"
             )
-        if multiplier < 1:
-            raise InvalidInputError(f"multiplier must be >= 1, got {multiplier!r}")
-        if not 0 <= jitter <= 1:
-            raise InvalidInputError(f"jitter must be within 0..1, got {jitter!r}")
+        check_number(multiplier, "multiplier", low=1)
+        check_number(jitter, "jitter", low=0, high=1)
+        if isinstance(statuses, str | bytes | bytearray) or not isinstance(statuses, Iterable):
+            raise invalid("statuses", "an iterable of 5xx status codes", statuses)
         codes = frozenset(statuses)
-        if not all(isinstance(code, int) and 500 <= code <= 599 for code in codes):
+        if not all(type(code) is int and 500 <= code <= 599 for code in codes):
             # 401/403 are never worth repeating, and a 4xx means the request itself is wrong
-            raise InvalidInputError(f"only 5xx statuses can be retried, got {sorted(codes)!r}")
+            raise invalid("statuses", "5xx status codes only", sorted(codes, key=repr))
+        check_callable(sleep, "sleep")
+        if rng is not None and not isinstance(rng, random.Random):
+            raise invalid("rng", "a random.Random or None", rng)
         self.attempts = attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -114,7 +118,10 @@ class RetryPolicy:
 
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1 for the first)."""
-        full = min(self.max_delay, self.base_delay * self.multiplier ** (retry - 1))
+        try:
+            full = min(self.max_delay, self.base_delay * self.multiplier ** (retry - 1))
+        except OverflowError:  # a growth past any float long reached max_delay
+            full = self.max_delay
         return full * (1 - self.jitter * self.rng.random())
 
     def retryable(self, error: PiKVMError) -> bool:
