@@ -231,7 +231,7 @@ SURFACE: Final[dict[tuple[str, str], Case]] = {
     ("switch", "atx_click"): Case({"port": 0, "button": "power"}, ok={"port": {"'10'", "-0.0"}}),
     ("system", "get_info"): Case(varargs=("system",)),
     ("system", "get_log"): Case(),
-    ("system", "stream_log"): Case(),
+    ("system", "stream_log"): Case(ok={"idle_timeout": TIMEOUTS}),
     # ----- the session ----------------------------------------------------------------
     ("ws", "send_key"): Case({"key": "KeyA"}),
     ("ws", "send_mouse_button"): Case({"button": "left"}),

@@ -51,7 +51,10 @@ class SecretURL(Secret):
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return repr(redact_url(str.__str__(self)))
+        text = str.__str__(self)
+        if not text.isprintable():  # urlsplit would drop control characters from the repr
+            return repr(redact_userinfo(text))
+        return repr(redact_url(text))
 
 
 def hidden(value: V) -> V:
