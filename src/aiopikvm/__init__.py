@@ -8,7 +8,9 @@ Everything public is importable from here; the modules behind it are private.
 """
 
 from ._client import PiKVM
-from ._exceptions import (
+from ._version import __version__
+from ._websocket import PiKVMWebSocket
+from .errors import (
     APIError,
     AuthError,
     BadRequestError,
@@ -31,9 +33,8 @@ from ._exceptions import (
     TypingInterruptedError,
     UnavailableError,
     UntypableTextError,
+    WaitTimeoutError,
 )
-from ._version import __version__
-from ._websocket import PiKVMWebSocket
 from .models import DeviceState
 from .protocol.keys import KEYS, MOUSE_BUTTONS
 from .protocol.typing import TypingResult
@@ -71,5 +72,6 @@ __all__ = [
     "TypingResult",
     "UnavailableError",
     "UntypableTextError",
+    "WaitTimeoutError",
     "__version__",
 ]

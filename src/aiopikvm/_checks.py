@@ -16,7 +16,7 @@ import ssl
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, Final, TypeVar
 
-from ._exceptions import InvalidInputError
+from .errors import InvalidInputError
 from .protocol import totp
 from .protocol.credentials import passwd_problem, user_problem
 from .protocol.keys import DELTA_MAX, DELTA_MIN, KEYS, MOUSE_BUTTONS, MOVE_MAX, MOVE_MIN

@@ -22,8 +22,8 @@ from ._checks import (
     show,
 )
 from ._client_actions import ClientActions
-from ._exceptions import InvalidInputError
 from ._websocket import DEFAULT_MAX_QUEUE, PiKVMWebSocket
+from .errors import InvalidInputError
 from .resources.atx import Atx
 from .resources.auth import Auth
 from .resources.gpio import Gpio

@@ -27,9 +27,9 @@ from ._checks import (
     check_timeout,
     invalid,
 )
-from ._exceptions import InvalidInputError, ScreenTimeoutError, TextNotFoundError, UnavailableError
 from ._typist import Progress
 from ._ws_actions import DEFAULT_ACK_EVERY, DEFAULT_TYPING_DELAY, check_typing
+from .errors import InvalidInputError, ScreenTimeoutError, TextNotFoundError, UnavailableError
 from .protocol.layout import Layout
 from .protocol.typing import TypingResult, check_typable
 

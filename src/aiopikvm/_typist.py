@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from ._exceptions import (
+from .errors import (
     ConnectionClosedError,
     KeyboardOfflineError,
     PiKVMError,

@@ -29,7 +29,10 @@ from ._checks import (
     check_verify_ssl,
     invalid,
 )
-from ._exceptions import (
+from ._queue_watch import QueueWatch
+from ._version import __version__
+from ._ws_actions import DEFAULT_TYPING_DELAY, SessionActions
+from .errors import (
     ConnectionClosedError,
     InvalidInputError,
     PiKVMError,
@@ -38,9 +41,6 @@ from ._exceptions import (
     ReconnectFailedError,
     RequestInfo,
 )
-from ._queue_watch import QueueWatch
-from ._version import __version__
-from ._ws_actions import DEFAULT_TYPING_DELAY, SessionActions
 from .models import DeviceState
 from .models._base import parse
 from .protocol.frames import (

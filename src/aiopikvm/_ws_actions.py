@@ -51,14 +51,14 @@ from ._checks import (
     invalid,
     show,
 )
-from ._exceptions import (
+from ._typist import Progress, Typist
+from .errors import (
     ConnectionClosedError,
     InvalidInputError,
     PiKVMError,
     PiKVMTimeoutError,
     RequestInfo,
 )
-from ._typist import Progress, Typist
 from .models import DeviceState
 from .protocol.keys import DELTA_MAX, FINISH_EXEMPT
 from .protocol.layout import LAYOUTS, Layout

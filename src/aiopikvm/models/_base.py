@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 import pydantic
 from pydantic import BaseModel, ConfigDict
 
-from .._exceptions import ProtocolError
+from ..errors import ProtocolError
 
 T = TypeVar("T")
 

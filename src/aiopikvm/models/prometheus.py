@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from .._exceptions import ProtocolError
+from ..errors import ProtocolError
 from ._base import Model
 
 _METRIC_NAME: Final = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")

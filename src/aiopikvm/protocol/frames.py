@@ -16,7 +16,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .._exceptions import InvalidInputError, ProtocolError
+from ..errors import InvalidInputError, ProtocolError
 from .keys import DELTA_MAX, DELTA_MIN, KEYS, MAX_KEY_NAME, MOUSE_BUTTONS, MOVE_MAX, MOVE_MIN
 
 OP_PING: Final = 0x00

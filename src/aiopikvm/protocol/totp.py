@@ -14,7 +14,7 @@ import struct
 import time
 from typing import Final
 
-from .._exceptions import InvalidInputError
+from ..errors import InvalidInputError
 
 STEP: Final = 30
 DIGITS: Final = 6

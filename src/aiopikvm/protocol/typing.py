@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._exceptions import InvalidInputError, UntypableTextError
+from ..errors import InvalidInputError, UntypableTextError
 from .frames import KeyInput
 from .keys import FINISH_EXEMPT
 from .layout import Layout, load_layout

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from .._checks import KVMD_INT_MAX, check_int, check_passwd, check_user
-from .._exceptions import InvalidInputError
+from ..errors import InvalidInputError
 from ..transport.redaction import hidden
 from ._base import Resource
 

@@ -16,7 +16,7 @@ from .._checks import (
     check_str,
     invalid,
 )
-from .._exceptions import InvalidInputError
+from ..errors import InvalidInputError
 from ..models import HidInactivity, HidKeymaps, HidState
 from ..models._base import parse
 from ..protocol.frames import (

@@ -33,7 +33,7 @@ from .._checks import (
     invalid,
     show,
 )
-from .._exceptions import (
+from ..errors import (
     BadRequestError,
     InvalidInputError,
     PiKVMError,

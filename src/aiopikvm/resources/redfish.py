@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any, Final, Literal, TypeAlias, get_args
 
 from .._checks import check_bool, check_choice, check_json, check_mapping, invalid, show
-from .._exceptions import InvalidInputError
+from ..errors import InvalidInputError
 from ..models import (
     RedfishCollection,
     RedfishManager,

@@ -13,7 +13,7 @@ from .._checks import (
     check_region,
     invalid,
 )
-from .._exceptions import InvalidInputError, ProtocolError, UnavailableError, with_hint
+from ..errors import InvalidInputError, ProtocolError, UnavailableError, with_hint
 from ..models import OcrState, StreamerState
 from ..models._base import parse
 from ..transport.http import Expect, ParamValue

@@ -14,7 +14,7 @@ from .._checks import (
     check_str,
     invalid,
 )
-from .._exceptions import InvalidInputError, ProtocolError
+from ..errors import InvalidInputError, ProtocolError
 from ..models import SwitchColor, SwitchState
 from ..models._base import parse
 from ..transport.http import Params

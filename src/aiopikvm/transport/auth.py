@@ -6,7 +6,7 @@ import base64
 from typing import Literal, TypeAlias
 
 from .._checks import check_choice, check_passwd, check_totp_secret, check_user
-from .._exceptions import InvalidInputError
+from ..errors import InvalidInputError
 from ..protocol import totp
 from .redaction import hidden
 

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from urllib.parse import SplitResult, urlsplit
 
 from .._checks import check_str, show
-from .._exceptions import InvalidInputError
+from ..errors import InvalidInputError
 
 
 def split_device_url(url: str, schemes: Collection[str]) -> SplitResult:

@@ -37,7 +37,7 @@ from typing import Any, Final, Literal, TypeAlias, TypeVar
 
 import httpx
 
-from .._exceptions import (
+from ..errors import (
     ConnectionClosedError,
     InvalidInputError,
     PiKVMConnectionError,

@@ -18,7 +18,7 @@ import ssl
 from typing import Final
 from urllib.parse import urlsplit
 
-from .._exceptions import (
+from ..errors import (
     InvalidInputError,
     PiKVMConnectionError,
     PiKVMTimeoutError,

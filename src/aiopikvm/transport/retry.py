@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
 from .._checks import check_callable, check_int, check_number, invalid
-from .._exceptions import (
+from ..errors import (
     APIError,
     InvalidInputError,
     PiKVMConnectionError,

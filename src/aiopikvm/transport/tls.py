@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Final, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
-from .._exceptions import InvalidInputError
+from ..errors import InvalidInputError
 from .pinning import CertificateFingerprint, PinnedSSLContext
 
 VerifySSL: TypeAlias = bool | str | os.PathLike[str] | ssl.SSLContext | CertificateFingerprint

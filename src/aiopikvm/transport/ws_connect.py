@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from websockets.asyncio import client
 
-from .._exceptions import RequestInfo
+from ..errors import RequestInfo
 from .pinning import PinnedSSLContext
 from .redaction import HandshakeLogger
 

@@ -1,18 +1,24 @@
 """Every error aiopikvm raises. No httpx, websockets or pydantic exception reaches the user.
 
+This module is public (``aiopikvm.errors``) and imports nothing but the standard library, so
+``aiopikvm.protocol`` and the emulator can share it without loading the client.
+
 The tree::
 
     PiKVMError
     ├── InvalidInputError            a bad argument, refused before sending (also ValueError)
     │   └── UntypableTextError       text the target's keyboard layout cannot type
+    ├── KeyboardOfflineError         typing found the target's keyboard offline (``.result``)
     ├── PiKVMConnectionError         the device is unreachable, or the link broke
     │   │                            (also ConnectionError)
+    │   ├── PiKVMTimeoutError        the device did not answer in time (also TimeoutError)
     │   ├── TLSError                 certificate verification failed, or no TLS there
     │   └── ConnectionClosedError    the WebSocket closed while in use, or the client
     │       │                        was used after aclose()
     │       ├── ReconnectFailedError reconnect=... could not reopen it
     │       └── TypingInterruptedError  typing stopped by it (``.result``)
-    ├── PiKVMTimeoutError            no answer in time (also TimeoutError)
+    ├── WaitTimeoutError             the device answered, but what was awaited did not
+    │   │                            come in time (also TimeoutError)
     │   └── ScreenTimeoutError       the screen did not become what was awaited
     │       └── TextNotFoundError    OCR never read the awaited text
     ├── ProtocolError                the device answered something that is not kvmd's protocol
@@ -46,6 +52,7 @@ __all__ = [
     "BusyError",
     "ConnectionClosedError",
     "InvalidInputError",
+    "KeyboardOfflineError",
     "NotFoundError",
     "PiKVMConnectionError",
     "PiKVMError",
@@ -61,6 +68,7 @@ __all__ = [
     "TypingInterruptedError",
     "UnavailableError",
     "UntypableTextError",
+    "WaitTimeoutError",
 ]
 
 
@@ -188,11 +196,17 @@ class KeyboardOfflineError(PiKVMError):
         self.result = result
 
 
-class PiKVMTimeoutError(PiKVMError, TimeoutError):
-    """The device did not answer in time."""
+class PiKVMTimeoutError(PiKVMConnectionError, TimeoutError):
+    """The device did not answer in time: a kind of connection failure (as in httpx), so
+    ``except PiKVMConnectionError`` catches an unreachable and a silent device alike."""
 
 
-class ScreenTimeoutError(PiKVMTimeoutError):
+class WaitTimeoutError(PiKVMError, TimeoutError):
+    """The device answered, but what was awaited did not happen in time: not a connection
+    failure, so retrying the request would not help."""
+
+
+class ScreenTimeoutError(WaitTimeoutError):
     """The screen did not show what was awaited in time. ``last_snapshot`` is the last
     JPEG read (None if the video never came up); :meth:`save_snapshot` writes it out."""
 
