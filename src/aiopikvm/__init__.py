@@ -4,42 +4,51 @@
         async with kvm.ws() as ws:
             await ws.send_key("KeyA")
 
-Everything public is importable from here; the modules behind it are private.
+Everything public is importable from here; the modules behind it are private, but for
+``aiopikvm.errors``. Names load on first use (PEP 562): ``import aiopikvm.emulator``, or
+``from aiopikvm import InvalidInputError``, loads neither httpx nor pydantic nor websockets.
 """
 
-from ._client import PiKVM
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from ._websocket import PiKVMWebSocket
-from .errors import (
-    APIError,
-    AuthError,
-    BadRequestError,
-    BusyError,
-    ConnectionClosedError,
-    InvalidInputError,
-    KeyboardOfflineError,
-    NotFoundError,
-    PiKVMConnectionError,
-    PiKVMError,
-    PiKVMTimeoutError,
-    ProtocolError,
-    ReconnectFailedError,
-    RequestInfo,
-    ScreenTimeoutError,
-    ServerError,
-    StreamError,
-    TextNotFoundError,
-    TLSError,
-    TypingInterruptedError,
-    UnavailableError,
-    UntypableTextError,
-    WaitTimeoutError,
-)
-from .models import DeviceState
-from .protocol.keys import KEYS, MOUSE_BUTTONS
-from .protocol.typing import TypingResult
-from .transport.pinning import CertificateFingerprint
-from .transport.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from ._client import PiKVM
+    from ._websocket import PiKVMWebSocket
+    from .errors import (
+        APIError,
+        AuthError,
+        BadRequestError,
+        BusyError,
+        ConnectionClosedError,
+        InvalidInputError,
+        KeyboardOfflineError,
+        NotFoundError,
+        PiKVMConnectionError,
+        PiKVMError,
+        PiKVMTimeoutError,
+        ProtocolError,
+        ReconnectFailedError,
+        RequestInfo,
+        ScreenTimeoutError,
+        ServerError,
+        StreamError,
+        TextNotFoundError,
+        TLSError,
+        TypingInterruptedError,
+        UnavailableError,
+        UntypableTextError,
+        WaitTimeoutError,
+    )
+    from .models import DeviceState
+    from .protocol.keys import KEYS, MOUSE_BUTTONS
+    from .protocol.typing import TypingResult
+    from .transport.pinning import CertificateFingerprint
+    from .transport.retry import RetryPolicy
 
 __all__ = [
     "KEYS",
@@ -75,3 +84,30 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
 ]
+
+# Where each public name lives (relative to this package); every error is in .errors.
+_ERRORS = frozenset(name for name in __all__ if name.endswith("Error") or name == "RequestInfo")
+_HOMES: dict[str, str] = {
+    **dict.fromkeys(_ERRORS, ".errors"),
+    "CertificateFingerprint": ".transport.pinning",
+    "DeviceState": ".models",
+    "KEYS": ".protocol.keys",
+    "MOUSE_BUTTONS": ".protocol.keys",
+    "PiKVM": "._client",
+    "PiKVMWebSocket": "._websocket",
+    "RetryPolicy": ".transport.retry",
+    "TypingResult": ".protocol.typing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value  # found once; later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,0 +1,51 @@
+"""The package's layers load only what they need: the emulator and its pytest plugin load
+no client (httpx, pydantic, websockets' client), and the root resolves names on first use."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import aiopikvm
+
+CLIENT_MODULES = ("httpx", "pydantic", "websockets.asyncio.client")
+
+
+def _loaded(statement: str) -> dict[str, bool]:
+    """Which of the client's heavy modules ``statement`` loads, in a fresh interpreter."""
+    script = (
+        f"{statement}\nimport json, sys\n"
+        f"print(json.dumps({{m: m in sys.modules for m in {CLIENT_MODULES!r}}}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    loaded: dict[str, bool] = json.loads(done.stdout.splitlines()[-1])
+    return loaded
+
+
+def test_the_emulator_and_its_pytest_plugin_load_no_client() -> None:
+    statement = "import aiopikvm.emulator, aiopikvm.emulator.pytest_plugin"
+    assert _loaded(statement) == dict.fromkeys(CLIENT_MODULES, False)
+
+
+def test_the_errors_load_no_client() -> None:
+    statement = "import aiopikvm.errors; from aiopikvm import InvalidInputError, KEYS"
+    assert _loaded(statement) == dict.fromkeys(CLIENT_MODULES, False)
+
+
+def test_the_client_still_imports_from_the_root() -> None:
+    loaded = _loaded("from aiopikvm import PiKVM, PiKVMWebSocket")
+    assert loaded["httpx"] and loaded["pydantic"]
+
+
+def test_every_public_name_resolves_and_is_listed() -> None:
+    for name in aiopikvm.__all__:
+        assert getattr(aiopikvm, name) is not None
+    assert set(aiopikvm.__all__) <= set(dir(aiopikvm))
+    assert aiopikvm.__all__ == sorted(aiopikvm.__all__, key=lambda n: (not n.isupper(), n))
+    with pytest.raises(AttributeError, match="NoSuchName"):
+        aiopikvm.NoSuchName  # noqa: B018
