@@ -108,16 +108,16 @@ class PiKVM(ClientActions):
             http_client=http_client,
             retries=retries,
         )
-        self.atx = Atx(self)
-        self.auth = Auth(self)
-        self.gpio = Gpio(self)
-        self.hid = Hid(self)
-        self.msd = Msd(self)
-        self.prometheus = Prometheus(self)
-        self.redfish = Redfish(self)
-        self.streamer = Streamer(self)
-        self.switch = Switch(self)
-        self.system = System(self)
+        self.atx = Atx(self._transport)
+        self.auth = Auth(self._transport)
+        self.gpio = Gpio(self._transport)
+        self.hid = Hid(self._transport)
+        self.msd = Msd(self._transport)
+        self.prometheus = Prometheus(self._transport)
+        self.redfish = Redfish(self._transport)
+        self.streamer = Streamer(self._transport)
+        self.switch = Switch(self._transport)
+        self.system = System(self._transport)
 
     def __repr__(self) -> str:
         return f"PiKVM(url={self.url!r}, user={self._credentials.user!r})"

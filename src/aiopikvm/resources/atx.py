@@ -20,15 +20,15 @@ class Atx(Resource):
     """
 
     async def get_state(self) -> AtxState:
-        return parse(AtxState, await self._kvm.request("GET", "atx"), "atx state")
+        return parse(AtxState, await self._http.request("GET", "atx"), "atx state")
 
     async def _power(self, action: PowerAction, wait: bool) -> None:
-        await self._kvm.request(
+        await self._http.request(
             "POST", "atx/power", params={"action": action, "wait": check_bool(wait, "wait")}
         )
 
     async def _click(self, button: ClickButton, wait: bool) -> None:
-        await self._kvm.request(
+        await self._http.request(
             "POST", "atx/click", params={"button": button, "wait": check_bool(wait, "wait")}
         )
 

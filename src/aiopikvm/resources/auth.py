@@ -21,7 +21,7 @@ class Auth(Resource):
     async def check(self) -> None:
         """Returns if the device accepts the credentials (or the session cookie); raises
         :class:`~aiopikvm.AuthError` (401 or 403) if not."""
-        await self._kvm.request("GET", "auth/check")
+        await self._http.request("GET", "auth/check")
 
     async def login(
         self, user: str | None = None, passwd: str | None = None, *, expire: int | None = None
@@ -34,7 +34,7 @@ class Auth(Resource):
         a two-factor device it must end with the current code. ``expire`` is the session's
         lifetime in seconds (``0`` or ``None``: as long as the device allows).
         """
-        credentials = self._kvm._credentials
+        credentials = self._http.credentials
         user = credentials.user if user is None else check_user(user)
         # '***' in a traceback's locals (here, and in the form the request path holds)
         passwd = hidden(credentials.password() if passwd is None else check_passwd(passwd))
@@ -43,16 +43,16 @@ class Auth(Resource):
             form["expire"] = str(check_int(expire, "expire", low=0, high=KVMD_INT_MAX))
         # kvmd reads only the form here. With its auth disabled it answers without a
         # cookie, and the client simply goes on without one.
-        await self._kvm.request("POST", "auth/login", data=form, authenticate=False)
+        await self._http.request("POST", "auth/login", data=form, authenticate=False)
 
     async def logout(self) -> None:
         """End the session opened by :meth:`login`. kvmd ends **every** session of that
         user, other clients' included. The client goes back to its credentials even if the
         device refuses (a session that had already ended answers 403)."""
-        cookies = self._kvm._transport.cookies
+        cookies = self._http.cookies
         if _COOKIE not in cookies:
             raise InvalidInputError("no session to end: logout() needs a login() first")
         try:
-            await self._kvm.request("POST", "auth/logout")
+            await self._http.request("POST", "auth/logout")
         finally:
             cookies.pop(_COOKIE, None)

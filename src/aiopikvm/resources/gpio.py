@@ -31,7 +31,7 @@ class Gpio(Resource):
 
     async def get_state(self) -> GpioState:
         """The channels' ``model`` (what each can do) and their live ``state``."""
-        return parse(GpioState, await self._kvm.request("GET", "gpio"), "gpio state")
+        return parse(GpioState, await self._http.request("GET", "gpio"), "gpio state")
 
     async def switch(self, channel: str, state: bool, *, wait: bool = False) -> None:
         """Set an output to ``state``. With ``wait=True`` the call returns once it is set
@@ -41,7 +41,7 @@ class Gpio(Resource):
             "state": check_bool(state, "state"),
             "wait": check_bool(wait, "wait"),
         }
-        await self._kvm.request("POST", "gpio/switch", params=params)
+        await self._http.request("POST", "gpio/switch", params=params)
 
     async def pulse(self, channel: str, *, delay: float | None = None, wait: bool = False) -> None:
         """Turn an output on for ``delay`` seconds, then off. ``None`` (or 0) uses the
@@ -54,4 +54,4 @@ class Gpio(Resource):
             "delay": delay,
             "wait": check_bool(wait, "wait"),
         }
-        await self._kvm.request("POST", "gpio/pulse", params=params)
+        await self._http.request("POST", "gpio/pulse", params=params)

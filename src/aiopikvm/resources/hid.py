@@ -55,7 +55,7 @@ class Hid(Resource):
     """
 
     async def get_state(self) -> HidState:
-        return parse(HidState, await self._kvm.request("GET", "hid"), "hid state")
+        return parse(HidState, await self._http.request("GET", "hid"), "hid state")
 
     async def set_params(
         self,
@@ -79,24 +79,24 @@ class Hid(Resource):
         }
         if all(value is None for value in params.values()):
             raise InvalidInputError("set_params() needs keyboard_output, mouse_output or jiggler")
-        await self._kvm.request("POST", "hid/set_params", params=params)
+        await self._http.request("POST", "hid/set_params", params=params)
 
     async def set_connected(self, connected: bool) -> None:
         """Attach or detach the HID from the host (devices with a switchable HID)."""
         check_bool(connected, "connected")
-        await self._kvm.request("POST", "hid/set_connected", params={"connected": connected})
+        await self._http.request("POST", "hid/set_connected", params={"connected": connected})
 
     async def reset(self) -> None:
         """Reset the HID: everything held is released."""
-        await self._kvm.request("POST", "hid/reset")
+        await self._http.request("POST", "hid/reset")
 
     async def get_keymaps(self) -> HidKeymaps:
         """The keymaps :meth:`type_text` can use, and the device's default."""
-        return parse(HidKeymaps, await self._kvm.request("GET", "hid/keymaps"), "hid keymaps")
+        return parse(HidKeymaps, await self._http.request("GET", "hid/keymaps"), "hid keymaps")
 
     async def get_inactivity(self) -> int:
         """Seconds since kvmd last accepted keyboard or mouse input."""
-        data = await self._kvm.request("GET", "hid/inactivity")
+        data = await self._http.request("GET", "hid/inactivity")
         return parse(HidInactivity, data, "hid inactivity").inactivity
 
     # ----- typing -------------------------------------------------------------------------
@@ -149,7 +149,7 @@ class Hid(Resource):
             "slow": slow or None,
             "delay": delay,
         }
-        await self._kvm.request(
+        await self._http.request(
             "POST",
             "hid/print",
             params=params,
@@ -174,16 +174,16 @@ class Hid(Resource):
         validate(KeyInput(key, True if state is None else state, finish))
         if state is not None:
             params: Params = {"key": key, "state": state, "finish": finish}
-            await self._kvm.request("POST", "hid/events/send_key", params=params)
+            await self._http.request("POST", "hid/events/send_key", params=params)
         elif key in FINISH_EXEMPT:
-            await self._kvm.request(
+            await self._http.request(
                 "POST", "hid/events/send_key", params={"key": key, "state": True}
             )
-            await self._kvm.request(
+            await self._http.request(
                 "POST", "hid/events/send_key", params={"key": key, "state": False}
             )
         else:
-            await self._kvm.request("POST", "hid/events/send_key", params={"key": key})
+            await self._http.request("POST", "hid/events/send_key", params={"key": key})
 
     async def send_shortcut(self, *keys: str) -> None:
         """Press ``keys`` in order, then release them in reverse (``"ControlLeft", "AltLeft",
@@ -191,7 +191,7 @@ class Hid(Resource):
         check_names(keys, "keys", "send_shortcut", check_key)
         if not keys:
             raise InvalidInputError("send_shortcut() needs at least one key")
-        await self._kvm.request(
+        await self._http.request(
             "POST",
             "hid/events/send_shortcut",
             params={"keys": list(keys)},
@@ -204,7 +204,7 @@ class Hid(Resource):
         check_button(button)
         check_optional_bool(state, "state")
         validate(MouseButtonInput(button, True if state is None else state))
-        await self._kvm.request(
+        await self._http.request(
             "POST", "hid/events/send_mouse_button", params={"button": button, "state": state}
         )
 
@@ -213,14 +213,16 @@ class Hid(Resource):
         check_position(x, "x")
         check_position(y, "y")
         validate(MouseMoveInput(x, y))
-        await self._kvm.request("POST", "hid/events/send_mouse_move", params={"to_x": x, "to_y": y})
+        await self._http.request(
+            "POST", "hid/events/send_mouse_move", params={"to_x": x, "to_y": y}
+        )
 
     async def send_mouse_relative(self, dx: int, dy: int) -> None:
         """Move a relative mouse by -127..127 on each axis (ignored while it is absolute)."""
         check_delta(dx, "dx")
         check_delta(dy, "dy")
         validate(MouseRelativeInput(((dx, dy),)))
-        await self._kvm.request(
+        await self._http.request(
             "POST", "hid/events/send_mouse_relative", params={"delta_x": dx, "delta_y": dy}
         )
 
@@ -229,13 +231,13 @@ class Hid(Resource):
         check_delta(dx, "dx")
         check_delta(dy, "dy")
         validate(MouseWheelInput(((dx, dy),)))
-        await self._kvm.request(
+        await self._http.request(
             "POST", "hid/events/send_mouse_wheel", params={"delta_x": dx, "delta_y": dy}
         )
 
     def _stretched(self, busy: float) -> Timeout:
         """The client's timeout (the call's total deadline), with ``busy`` seconds more."""
-        base = self._kvm._transport.timeout
+        base = self._http.timeout
         if base is None or busy <= 0:
             return "default"
         return base + busy

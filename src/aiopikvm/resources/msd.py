@@ -90,7 +90,7 @@ class Msd(Resource):
     """
 
     async def get_state(self) -> MsdState:
-        return parse(MsdState, await self._kvm.request("GET", "msd"), "msd state")
+        return parse(MsdState, await self._http.request("GET", "msd"), "msd state")
 
     async def set_params(
         self,
@@ -120,7 +120,7 @@ class Msd(Resource):
             raise InvalidInputError("a CD-ROM is read-only: cdrom=True and rw=True conflict")
         if not params:
             raise InvalidInputError("set_params() needs image, cdrom or rw")
-        await self._kvm.request("POST", "msd/set_params", params=params)
+        await self._http.request("POST", "msd/set_params", params=params)
 
     async def set_connected(self, connected: bool, *, strict: bool = False) -> None:
         """Plug the drive into the host (``True``; an image must be selected) or unplug
@@ -130,7 +130,7 @@ class Msd(Resource):
         params = {"connected": check_bool(connected, "connected")}
         check_bool(strict, "strict")
         try:
-            await self._kvm.request("POST", "msd/set_connected", params=params)
+            await self._http.request("POST", "msd/set_connected", params=params)
         except BadRequestError as exc:
             # kvmd/plugins/msd/otg: check_online_disconnected / check_online_connected
             already = "MsdConnectedError" if connected else "MsdDisconnectedError"
@@ -140,11 +140,11 @@ class Msd(Resource):
     async def remove(self, image: str) -> None:
         """Delete an image from storage (refused while the drive is connected)."""
         params = {"image": _check_image_name(image)}
-        await self._kvm.request("POST", "msd/remove", params=params)
+        await self._http.request("POST", "msd/remove", params=params)
 
     async def reset(self) -> None:
         """Reset the drive: kvmd unplugs it from the host."""
-        await self._kvm.request("POST", "msd/reset")
+        await self._http.request("POST", "msd/reset")
 
     async def wait_for_image(self, name: str, *, timeout: float = 10.0) -> MsdImage:
         """Wait until the storage lists ``name`` as complete, and return it.
@@ -203,7 +203,7 @@ class Msd(Resource):
             await self._check_room(f"{prefix or ''}/{name}", total)
             # A streamed body: each write must move within the client's timeout, and the
             # answer comes within it of the last byte (kvmd answers once it is written).
-            result = await self._kvm._transport.request(
+            result = await self._http.request(
                 "POST",
                 "msd/write",
                 params=params,
@@ -276,7 +276,7 @@ class Msd(Resource):
             "timeout": timeout,
             "remove_incomplete": remove_incomplete,
         }
-        transport = self._kvm._transport
+        transport = self._http
         base = transport.timeout
         # kvmd answers once it has reached the origin (waiting up to its `timeout`), then
         # sends a progress record every 1-3 s while bytes arrive.
@@ -350,7 +350,7 @@ class Msd(Resource):
     async def _read(self, params: Params) -> AsyncGenerator[bytes, None]:
         # The answer's headers within the client's timeout, then each piece within it.
         async with (
-            self._kvm._transport.stream("GET", "msd/read", params=params) as response,
+            self._http.stream("GET", "msd/read", params=params) as response,
             contextlib.aclosing(body_chunks(response)) as chunks,
         ):
             async for chunk in chunks:

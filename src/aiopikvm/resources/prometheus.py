@@ -11,7 +11,7 @@ class Prometheus(Resource):
 
     async def get_metrics(self) -> str:
         """The exposition as kvmd sends it, e.g. to hand to another scraper."""
-        text: str = await self._kvm.request("GET", "export/prometheus/metrics", expect="text")
+        text: str = await self._http.request("GET", "export/prometheus/metrics", expect="text")
         return text
 
     async def get_samples(self) -> list[MetricSample]:

@@ -49,10 +49,10 @@ class Redfish(Resource):
     """
 
     async def _get(self, path: str, *, authenticate: bool = True) -> Any:
-        return await self._kvm.request("GET", path, envelope=False, authenticate=authenticate)
+        return await self._http.request("GET", path, envelope=False, authenticate=authenticate)
 
     async def _post(self, path: str, body: Mapping[str, Any] | None) -> None:
-        await self._kvm.request("POST", path, json=body, envelope=False)
+        await self._http.request("POST", path, json=body, envelope=False)
 
     async def get_root(self) -> RedfishRoot:
         """The service root; readable without credentials (none are sent)."""
@@ -77,7 +77,7 @@ class Redfish(Resource):
         if changes is not None:
             check_mapping(changes, "changes")
             check_json(dict(changes), "changes")
-        await self._kvm.request("PATCH", path, json=dict(changes or {}), envelope=False)
+        await self._http.request("PATCH", path, json=dict(changes or {}), envelope=False)
 
     async def reset_system(self, reset_type: ResetType, *, system_id: str = "0") -> None:
         """Run a power action (see :data:`ResetType`). kvmd does not wait for the button

@@ -52,7 +52,7 @@ class Streamer(Resource):
     """
 
     async def get_state(self) -> StreamerState:
-        return parse(StreamerState, await self._kvm.request("GET", "streamer"), "streamer state")
+        return parse(StreamerState, await self._http.request("GET", "streamer"), "streamer state")
 
     async def set_params(
         self,
@@ -86,7 +86,7 @@ class Streamer(Resource):
             raise InvalidInputError("set_params() needs at least one parameter")
         if params.keys() - {"quality"}:
             await self._check_limits(params)
-        await self._kvm.request("POST", "streamer/set_params", params=params)
+        await self._http.request("POST", "streamer/set_params", params=params)
 
     async def _check_limits(self, params: dict[str, int | str]) -> None:
         state = await self.get_state()
@@ -111,7 +111,7 @@ class Streamer(Resource):
 
     async def reset(self) -> None:
         """Restart the streamer (a running one comes back after a moment)."""
-        await self._kvm.request("POST", "streamer/reset")
+        await self._http.request("POST", "streamer/reset")
 
     async def snapshot(
         self,
@@ -183,17 +183,19 @@ class Streamer(Resource):
     async def _snapshot(self, params: Mapping[str, ParamValue], expect: Expect) -> Any:
         """``streamer/snapshot``, whose 503 says how to get the video up."""
         try:
-            return await self._kvm.request("GET", "streamer/snapshot", params=params, expect=expect)
+            return await self._http.request(
+                "GET", "streamer/snapshot", params=params, expect=expect
+            )
         except UnavailableError as exc:
             error = with_hint(exc, _NO_VIDEO_HINT)
         raise error  # outside the except clause: a traceback shows one error, not two
 
     async def get_ocr_info(self) -> OcrState:
         """Whether the device has OCR, and its available and default languages."""
-        result = await self._kvm.request("GET", "streamer/ocr")
+        result = await self._http.request("GET", "streamer/ocr")
         body = result.get("ocr") if isinstance(result, dict) else None
         return parse(OcrState, body, "OCR state")
 
     async def delete_snapshot(self) -> None:
         """Forget the snapshot kept by ``snapshot(save=True)``."""
-        await self._kvm.request("DELETE", "streamer/snapshot")
+        await self._http.request("DELETE", "streamer/snapshot")

@@ -105,10 +105,10 @@ class Switch(Resource):
     """
 
     async def get_state(self) -> SwitchState:
-        return parse(SwitchState, await self._kvm.request("GET", "switch"), "switch state")
+        return parse(SwitchState, await self._http.request("GET", "switch"), "switch state")
 
     async def _post(self, path: str, params: Params | None = None) -> object:
-        return await self._kvm.request("POST", f"switch/{path}", params=params)
+        return await self._http.request("POST", f"switch/{path}", params=params)
 
     async def set_active(self, port: Port) -> None:
         """Switch the keyboard, mouse and video to ``port``."""

@@ -32,7 +32,7 @@ class System(Resource):
         known = sorted(INFO_FIELDS | {"hw"} if legacy else INFO_FIELDS)
         check_names(fields, "fields", "get_info", lambda field: check_choice(field, "field", known))
         params = {"fields": list(fields) or None, "legacy": legacy}
-        return parse(Info, await self._kvm.request("GET", "info", params=params), "info state")
+        return parse(Info, await self._http.request("GET", "info", params=params), "info state")
 
     async def get_log(self, seek: int | None = None) -> str:
         """kvmd's log (its services' journal since boot) as text, one entry a line.
@@ -44,7 +44,7 @@ class System(Resource):
         :class:`~aiopikvm.BadRequestError` (``LogReaderDisabledError``) on a device whose
         log reader is switched off.
         """
-        text: str = await self._kvm._transport.request(
+        text: str = await self._http.request(
             "GET", "log", params=_log_params(seek), expect="text", max_size=MAX_LOG_SIZE
         )
         return text
@@ -73,7 +73,7 @@ class System(Resource):
         return self._follow_log({**_log_params(seek), "follow": True}, idle_timeout)
 
     async def _follow_log(self, params: Params, idle: float | None) -> AsyncIterator[str]:
-        transport = self._kvm._transport
+        transport = self._http
         async with (
             transport.stream("GET", "log", params=params, idle_timeout=idle) as response,
             contextlib.aclosing(body_lines(response)) as lines,
