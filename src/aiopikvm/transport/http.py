@@ -52,7 +52,14 @@ from .auth import Credentials
 from .pinning import PinnedSSLContext
 from .redaction import redact_httpcore_logs, redact_url, redact_userinfo
 from .retry import RetryPolicy
-from .tls import TLS_HINT, is_certificate_error, is_not_tls, not_tls_hint, plain_http_hint
+from .tls import (
+    TLS_HINT,
+    is_certificate_error,
+    is_not_tls,
+    not_tls_hint,
+    plain_http_hint,
+    shared_context,
+)
 
 ParamValue: TypeAlias = str | int | float | bool | list[str] | tuple[str, ...] | None
 Params: TypeAlias = Mapping[str, ParamValue]
@@ -676,8 +683,10 @@ def _decode(raw: bytes, charset: str | None) -> str:
 
 def _new_client(ssl_context: ssl.SSLContext | None, timeout: float | None) -> httpx.AsyncClient:
     try:
+        # Never verify=True: httpx would load a CA bundle for each client. An http:// device
+        # needs TLS only for an https:// proxy: the process's shared default context then.
         return httpx.AsyncClient(
-            verify=ssl_context if ssl_context is not None else True,
+            verify=ssl_context if ssl_context is not None else shared_context(True),
             timeout=timeout,
             follow_redirects=False,
         )

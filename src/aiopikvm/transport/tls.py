@@ -3,6 +3,7 @@ or an explicit opt-out."""
 
 from __future__ import annotations
 
+import functools
 import os
 import ssl
 from collections.abc import Iterator
@@ -23,19 +24,28 @@ TLS_HINT = (
 )
 
 
+@functools.cache
+def shared_context(verify: bool) -> ssl.SSLContext:
+    """The process's one context for ``verify_ssl=True`` (the system CAs) or ``False``.
+
+    Loading the CA bundle costs ~20 ms of CPU and ~800 KiB per context: a fleet of
+    clients shares one (an ``SSLContext`` is safe to share; nobody here changes it but
+    for httpcore's ALPN, set to the same ``http/1.1`` by every client)."""
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def make_ssl_context(verify_ssl: VerifySSL) -> ssl.SSLContext:
     """One context for both HTTP and the WebSocket, so they trust the same certificates."""
     if isinstance(verify_ssl, ssl.SSLContext):
         return verify_ssl
     if isinstance(verify_ssl, CertificateFingerprint):
         return PinnedSSLContext.create(verify_ssl)
-    if verify_ssl is True:
-        return ssl.create_default_context()
-    if verify_ssl is False:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
+    if verify_ssl is True or verify_ssl is False:
+        return shared_context(verify_ssl)
     if isinstance(verify_ssl, str | os.PathLike):
         path = os.fspath(verify_ssl)
         try:
