@@ -14,7 +14,8 @@ T = TypeVar("T")
 class Model(BaseModel):
     """Pure data, and tolerant: fields a newer kvmd adds are kept, not rejected."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    # defer_build: a model is built on first use, not at import (~50 ms for them all)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
 
 @functools.cache
