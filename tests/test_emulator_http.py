@@ -52,12 +52,55 @@ async def test_wrong_method_is_plain_text_405(emu: Emulator, method: str, path: 
         assert response.text == "405: Method Not Allowed"
 
 
-async def test_trailing_slash_redirects_permanently(emu: Emulator) -> None:
-    response = await request(emu, "GET", "/api/info/?fields=meta")
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        # nginx strips /api before kvmd sees the path, so kvmd's redirect lacks it too
+        ("/api/hid/", "/hid"),
+        ("/api/info/?fields=meta", "/info?fields=meta"),
+        ("/api/info/?fields=a%26b%20c", "/info?fields=a%26b%20c"),  # the query as encoded
+        ("/api//hid/", "/hid"),  # nginx merges the slashes first
+        ("/api/msd/", "/msd"),  # nginx's general /api location, not its /api/msd/write one
+        # nginx passes /redfish on as it is, and kvmd merges slashes itself
+        ("/redfish/v1/", "/redfish/v1"),
+        ("/redfish//v1", "/redfish/v1"),
+    ],
+)
+async def test_trailing_slash_redirects_as_a_device_does(
+    emu: Emulator, path: str, location: str
+) -> None:
+    response = await request(emu, "GET", path)
     assert response.status_code == 308
-    assert response.headers["location"] == "/api/info?fields=meta"
-    response = await request(emu, "GET", "/api/nope/")
+    assert response.headers["location"] == location
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/nope/"),
+        # nginx's own locations rewrite only their exact path: longer ones reach kvmd with
+        # /api still on (configs/nginx/kvmd.ctx-server.conf), where nothing is found
+        ("GET", "/api/ws/"),
+        ("POST", "/api/hid/print/"),
+        ("GET", "/api/msd/read/"),
+        ("POST", "/api/msd/write/"),
+        ("POST", "/api/msd/write_remote/"),
+        ("GET", "/api/log/"),
+    ],
+)
+async def test_trailing_slash_not_found(emu: Emulator, method: str, path: str) -> None:
+    response = await request(emu, method, path)
     assert response.status_code == 404
+    assert response.text == "404: Not Found"
+
+
+async def test_doubled_slashes_under_api_are_merged_by_nginx(emu: Emulator) -> None:
+    response = await request(emu, "GET", "/api//hid")
+    assert response.status_code == 200
+    assert response.json()["result"] == captured_result("hid.json")
+    response = await request(emu, "GET", "/api//info?fields=a%26b")  # the query goes along
+    assert response.status_code == 400
+    assert "'a&b'" in response.json()["result"]["error_msg"]
 
 
 async def test_success_envelope_and_content_type(emu: Emulator) -> None:
