@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from aiopikvm.emulator import Emulator
+from aiopikvm.emulator._faults import REQUEST_LOG_SIZE
 
 from .emulator_helpers import captured_result, request, shape
 
@@ -185,3 +186,22 @@ async def test_info_uptime_advances(emu: Emulator) -> None:
     while total(await request(emu, "GET", "/api/info?fields=uptime")) == first:
         assert time.monotonic() < deadline, "uptime did not move"
         await asyncio.sleep(0.05)
+
+
+# ----- the request log ----------------------------------------------------------------
+
+
+async def test_the_request_log_keeps_only_the_latest(emu: Emulator) -> None:
+    total = REQUEST_LOG_SIZE + 10
+    lines = [f"GET /api/nope?n={number} HTTP/1.1\r\nHost: emu\r\n" for number in range(total)]
+    lines[-1] += "Connection: close\r\n"
+    reader, writer = await asyncio.open_connection("127.0.0.1", emu.port)
+    writer.write("".join(line + "\r\n" for line in lines).encode())  # pipelined: fast
+    async with asyncio.timeout(60):
+        answers = await reader.read()  # until the server closes, after the last answer
+    writer.close()
+    assert answers.count(b"HTTP/1.1 404 Not Found") == total
+    seen = emu.faults.requests
+    assert len(seen) == REQUEST_LOG_SIZE
+    assert (seen[0].query, seen[-1].query) == ("n=10", f"n={total - 1}")
+    assert emu.faults.count("nope") == REQUEST_LOG_SIZE
