@@ -147,6 +147,13 @@ async def _serve(emulator: Emulator, args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from . import _load
+
+    try:
+        _load("_emulator")  # and with it everything of the extra the command uses
+    except ModuleNotFoundError as error:
+        print(f"pikvm-emulator: {error}", file=sys.stderr)
+        return 1
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
