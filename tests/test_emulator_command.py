@@ -40,19 +40,30 @@ class Running:
     ca_file: str | None = None
 
 
+# How the command starts when the test sends it Ctrl-C: with SIGINT's Python handler back,
+# since a process started with SIGINT ignored (a shell's background job) keeps ignoring it.
+_WITH_CTRL_C = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler);"
+    " runpy.run_module('aiopikvm.emulator', run_name='__main__', alter_sys=True)"
+)
+
+
 @contextlib.asynccontextmanager
-async def command(*flags: str) -> AsyncIterator[Running]:
-    """``pikvm-emulator --port 0 FLAGS`` in a process of its own; Ctrl-C at the end."""
+async def command(
+    *flags: str, stop: signal.Signals = signal.SIGTERM, env: dict[str, str] | None = None
+) -> AsyncIterator[Running]:
+    """``pikvm-emulator --port 0 FLAGS`` in a process of its own; ``stop`` sent at the end
+    (SIGTERM, as a service manager stops it; SIGINT is Ctrl-C), and it must exit with 0."""
+    start = ["-c", _WITH_CTRL_C] if stop == signal.SIGINT else ["-m", "aiopikvm.emulator"]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "aiopikvm.emulator",
+        *start,
         "--port",
         "0",
         *flags,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,  # its log; unread, a pipe could fill and block it
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     try:
         assert process.stdout is not None
@@ -62,7 +73,7 @@ async def command(*flags: str) -> AsyncIterator[Running]:
             await process.stdout.readline()  # the fingerprint
             ca_file = (await process.stdout.readline()).decode().split()[-1].rstrip(")")
         yield Running(url, ca_file)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         assert await asyncio.wait_for(process.wait(), 30) == 0
     finally:
         if process.returncode is None:
@@ -126,6 +137,17 @@ async def test_images_go_to_the_msd_dir(tmp_path: Path) -> None:
     ):
         await kvm.msd.upload("disk.img", b"\x55" * 4096)
     assert (tmp_path / "disk.img").read_bytes() == b"\x55" * 4096
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_a_stop_signal_leaves_no_temporary_files(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    async with command("--tls", stop=stop, env={"TMPDIR": str(tmp_path)}) as device:
+        assert device.ca_file is not None and Path(device.ca_file).is_relative_to(tmp_path)
+        made = {name.rsplit("-", 1)[0] for name in os.listdir(tmp_path)}
+        assert made == {"aiopikvm-msd", "pikvm-emulator"}  # the MSD storage, the CA file
+    assert os.listdir(tmp_path) == []
 
 
 async def test_fault_flags(tmp_path: Path) -> None:

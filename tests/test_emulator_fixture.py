@@ -83,7 +83,7 @@ async def test_command_line() -> None:
         async with httpx.AsyncClient(base_url=url) as client:
             headers = {"X-KVMD-User": "bob", "X-KVMD-Passwd": "s3:cret"}
             assert (await client.get("/api/auth/check", headers=headers)).status_code == 200
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)  # a service manager's stop: a clean exit
         assert await asyncio.wait_for(process.wait(), 30) == 0
     finally:
         if process.returncode is None:

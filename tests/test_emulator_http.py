@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from aiopikvm.emulator import Emulator
+from aiopikvm.emulator._faults import REQUEST_LOG_SIZE
 
 from .emulator_helpers import captured_result, request, shape
 
@@ -52,12 +53,55 @@ async def test_wrong_method_is_plain_text_405(emu: Emulator, method: str, path: 
         assert response.text == "405: Method Not Allowed"
 
 
-async def test_trailing_slash_redirects_permanently(emu: Emulator) -> None:
-    response = await request(emu, "GET", "/api/info/?fields=meta")
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        # nginx strips /api before kvmd sees the path, so kvmd's redirect lacks it too
+        ("/api/hid/", "/hid"),
+        ("/api/info/?fields=meta", "/info?fields=meta"),
+        ("/api/info/?fields=a%26b%20c", "/info?fields=a%26b%20c"),  # the query as encoded
+        ("/api//hid/", "/hid"),  # nginx merges the slashes first
+        ("/api/msd/", "/msd"),  # nginx's general /api location, not its /api/msd/write one
+        # nginx passes /redfish on as it is, and kvmd merges slashes itself
+        ("/redfish/v1/", "/redfish/v1"),
+        ("/redfish//v1", "/redfish/v1"),
+    ],
+)
+async def test_trailing_slash_redirects_as_a_device_does(
+    emu: Emulator, path: str, location: str
+) -> None:
+    response = await request(emu, "GET", path)
     assert response.status_code == 308
-    assert response.headers["location"] == "/api/info?fields=meta"
-    response = await request(emu, "GET", "/api/nope/")
+    assert response.headers["location"] == location
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/nope/"),
+        # nginx's own locations rewrite only their exact path: longer ones reach kvmd with
+        # /api still on (configs/nginx/kvmd.ctx-server.conf), where nothing is found
+        ("GET", "/api/ws/"),
+        ("POST", "/api/hid/print/"),
+        ("GET", "/api/msd/read/"),
+        ("POST", "/api/msd/write/"),
+        ("POST", "/api/msd/write_remote/"),
+        ("GET", "/api/log/"),
+    ],
+)
+async def test_trailing_slash_not_found(emu: Emulator, method: str, path: str) -> None:
+    response = await request(emu, method, path)
     assert response.status_code == 404
+    assert response.text == "404: Not Found"
+
+
+async def test_doubled_slashes_under_api_are_merged_by_nginx(emu: Emulator) -> None:
+    response = await request(emu, "GET", "/api//hid")
+    assert response.status_code == 200
+    assert response.json()["result"] == captured_result("hid.json")
+    response = await request(emu, "GET", "/api//info?fields=a%26b")  # the query goes along
+    assert response.status_code == 400
+    assert "'a&b'" in response.json()["result"]["error_msg"]
 
 
 async def test_success_envelope_and_content_type(emu: Emulator) -> None:
@@ -142,3 +186,22 @@ async def test_info_uptime_advances(emu: Emulator) -> None:
     while total(await request(emu, "GET", "/api/info?fields=uptime")) == first:
         assert time.monotonic() < deadline, "uptime did not move"
         await asyncio.sleep(0.05)
+
+
+# ----- the request log ----------------------------------------------------------------
+
+
+async def test_the_request_log_keeps_only_the_latest(emu: Emulator) -> None:
+    total = REQUEST_LOG_SIZE + 10
+    lines = [f"GET /api/nope?n={number} HTTP/1.1\r\nHost: emu\r\n" for number in range(total)]
+    lines[-1] += "Connection: close\r\n"
+    reader, writer = await asyncio.open_connection("127.0.0.1", emu.port)
+    writer.write("".join(line + "\r\n" for line in lines).encode())  # pipelined: fast
+    async with asyncio.timeout(60):
+        answers = await reader.read()  # until the server closes, after the last answer
+    writer.close()
+    assert answers.count(b"HTTP/1.1 404 Not Found") == total
+    seen = emu.faults.requests
+    assert len(seen) == REQUEST_LOG_SIZE
+    assert (seen[0].query, seen[-1].query) == ("n=10", f"n={total - 1}")
+    assert emu.faults.count("nope") == REQUEST_LOG_SIZE

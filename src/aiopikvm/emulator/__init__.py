@@ -7,13 +7,16 @@ It copies kvmd's behaviour including what makes a client's job hard: silent drop
 WebSocket input, queued HID input thrown away whenever a session opens or closes, 409 on a
 parallel ATX click. Its answers are built from a real kvmd 4.206's recordings.
 
-Needs the ``emulator`` extra (aiohttp). This package imports it lazily, so the pytest
-plugin (fixture ``pikvm_emulator``) loads even where the extra is not installed.
+Needs the ``emulator`` extra (aiohttp, cryptography, Pillow). This package imports it
+lazily, so the pytest plugin (fixture ``pikvm_emulator``) loads even where the extra is not
+installed; using the emulator there raises a ModuleNotFoundError saying what to install.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from ._emulator import Emulator, ThreadedEmulator
@@ -22,13 +25,31 @@ if TYPE_CHECKING:
 __all__ = ["Emulator", "Target", "TargetEvent", "ThreadedEmulator"]
 
 
+_EXPORTS: Final = {
+    "Emulator": "_emulator",
+    "ThreadedEmulator": "_emulator",
+    "Target": "_target",
+    "TargetEvent": "_target",
+}
+"""The module each public name comes from, imported on first use."""
+
+
+def _load(module: str) -> ModuleType:
+    """This package's ``module``; a third-party module it cannot import means the extra is
+    missing, and the error says so in one line."""
+    try:
+        return importlib.import_module(f"{__name__}.{module}")
+    except ModuleNotFoundError as error:
+        if error.name is None or error.name.partition(".")[0] == "aiopikvm":
+            raise
+        raise ModuleNotFoundError(
+            f"aiopikvm.emulator needs the 'emulator' extra ({error.name} is not installed):"
+            " pip install 'aiopikvm[emulator]'",
+            name=error.name,
+        ) from None
+
+
 def __getattr__(name: str) -> Any:
-    if name in ("Emulator", "ThreadedEmulator"):
-        from . import _emulator
-
-        return getattr(_emulator, name)
-    if name in ("Target", "TargetEvent"):
-        from . import _target
-
-        return getattr(_target, name)
+    if name in _EXPORTS:
+        return getattr(_load(_EXPORTS[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""``python -m aiopikvm.emulator`` (also ``pikvm-emulator``): run an emulator until Ctrl-C."""
+"""``python -m aiopikvm.emulator`` (also ``pikvm-emulator``): run an emulator until Ctrl-C
+or SIGTERM; either stops it cleanly (its temporary MSD storage and CA file removed)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -126,6 +128,11 @@ def _emulator(args: argparse.Namespace) -> Emulator:
 async def _serve(emulator: Emulator, args: argparse.Namespace) -> None:
     from ._faults import apply_arguments
 
+    stopping = asyncio.Event()
+    # SIGTERM (a service manager's stop) ends it as Ctrl-C does; unhandled, it would kill
+    # the process and leave the temporary directories behind. Set before anything is made.
+    with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     async with emulator:
         print(f"PiKVM emulator listening on {emulator.url} (API under /api)", flush=True)
         if args.tls:
@@ -133,13 +140,20 @@ async def _serve(emulator: Emulator, args: argparse.Namespace) -> None:
             print(f"  (also in {emulator.ca_file})", flush=True)
         tasks = apply_arguments(emulator, args)
         try:
-            await asyncio.Event().wait()
+            await stopping.wait()
         finally:
             for task in tasks:
                 task.cancel()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from . import _load
+
+    try:
+        _load("_emulator")  # and with it everything of the extra the command uses
+    except ModuleNotFoundError as error:
+        print(f"pikvm-emulator: {error}", file=sys.stderr)
+        return 1
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

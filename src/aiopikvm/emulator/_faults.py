@@ -14,8 +14,9 @@
 
 A dropped session is closed on the emulator's side exactly like any other, so, as on kvmd,
 the HID throws away the input it had queued and not yet applied and releases every key.
-Every HTTP request and WebSocket handshake that reached the server is in
-:attr:`Faults.requests` (method, path and query; never headers). Where a rule draws a random
+The latest :data:`REQUEST_LOG_SIZE` HTTP requests and WebSocket handshakes that reached the
+server are in :attr:`Faults.requests` (method, path and query; never headers): a bounded
+log, so an emulator left running does not grow without end. Where a rule draws a random
 number, it comes from :meth:`Faults.seed`'s generator, so a test can replay a run.
 """
 
@@ -28,6 +29,7 @@ import functools
 import logging
 import math
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -45,6 +47,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("aiopikvm.emulator.faults")
 
 Counting = Literal["received", "sent"]
+
+REQUEST_LOG_SIZE: Final = 1000
+"""How many of the latest requests :attr:`Faults.requests` keeps."""
 
 MALFORMED_FRAMES: Final[dict[str, str | bytes]] = {
     "invalid_json": '{"event_type": "hid", "event": {"online": tr',
@@ -199,8 +204,13 @@ class Faults:
         self._http: list[HttpFault] = []
         self._ws_drops: list[WsDrop] = []
         self._held: set[asyncio.Future[None]] = set()
-        self.requests: list[SeenRequest] = []
-        """Every request that reached the server, in order (cleared by :meth:`clear`)."""
+        self._requests: deque[SeenRequest] = deque(maxlen=REQUEST_LOG_SIZE)
+
+    @property
+    def requests(self) -> list[SeenRequest]:
+        """The latest :data:`REQUEST_LOG_SIZE` requests that reached the server, oldest
+        first (a copy; forgotten by :meth:`clear`)."""
+        return list(self._requests)
 
     def seed(self, seed: int | None) -> None:
         """Restart the generator random choices come from (``after=(low, high)``)."""
@@ -210,14 +220,15 @@ class Faults:
         """Remove every rule and forget the requests seen."""
         self._http.clear()
         self._ws_drops.clear()
-        self.requests.clear()
+        self._requests.clear()
 
     def count(self, path: str = "*", method: str | None = None) -> int:
-        """How many requests seen so far match ``path`` (relative to ``/api``) and ``method``."""
+        """How many of the :attr:`requests` logged match ``path`` (relative to ``/api``) and
+        ``method``."""
         pattern = path.lstrip("/")
         return sum(
             1
-            for seen in self.requests
+            for seen in self._requests
             if (method is None or seen.method == method.upper())
             and fnmatch.fnmatchcase(_api_path(seen.path), pattern)
         )
@@ -287,7 +298,7 @@ class Faults:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        self.requests.append(SeenRequest(request.method, request.path, request.query_string))
+        self._requests.append(SeenRequest(request.method, request.path, request.query_string))
         path = _api_path(request.path)
         failure: HttpFault | None = None
         for rule in list(self._http):

@@ -17,6 +17,10 @@ What it copies from kvmd's OTG MSD:
 - an upload is sized by its ``Content-Length`` (chunked bodies are refused), the file is
   created at full size with a ``.__<name>.incomplete`` marker beside it, and the marker
   goes when every byte arrived (or the image goes, with ``remove_incomplete=1``);
+- what kvmd does not catch fails as on kvmd (kvmd 4.197 has no error of its own for it):
+  an image in a directory that does not exist, or a storage that fills up (``OSError``,
+  ENOSPC), is a bare 500 from ``msd/write`` and the last NDJSON record of
+  ``msd/write_remote``;
 - ``msd/write_remote`` answers NDJSON: a record before the first byte, one about every
   second, one at the end; a failure after that first record is written as a last
   ``ok: false`` record and the chunked body is broken off, never finished;

@@ -3,14 +3,15 @@
 Each subsystem module lists its own :class:`Route` objects; this module mounts them under
 ``/api`` the way nginx exposes kvmd on a device (Redfish also at ``/redfish``, where a
 device's nginx forwards it too), wraps each in kvmd's request wrapper
-(authentication first, then the handler, errors turned into the envelope) and adds the
-same path normalisation kvmd configures (trailing slash -> 308, no appending).
+(authentication first, then the handler, errors turned into the envelope) and treats
+paths as nginx and kvmd do together (see :func:`_device_paths`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -18,6 +19,7 @@ from typing import Any, Final
 from aiohttp import web
 from aiohttp.typedefs import Handler as AiohttpHandler
 from aiohttp.typedefs import Middleware
+from aiohttp.web_urldispatcher import SystemRoute
 
 from ._errors import KvmdError
 
@@ -32,6 +34,9 @@ API_PREFIX: Final = "/api"
 UNPREFIXED: Final = ("/redfish/",)
 """Routes nginx forwards from outside ``/api`` too (Redfish clients expect ``/redfish/v1``)."""
 INTERNAL_ERROR_TEXT: Final = "500 Internal Server Error\n\nServer got itself in trouble"
+NGINX_EXACT: Final = ("/ws", "/hid/print", "/msd/read", "/msd/write_remote", "/msd/write", "/log")
+"""nginx's own locations under ``/api``, longest first (configs/nginx/kvmd.ctx-server.conf):
+each rewrites only its exact path, so a longer one reaches kvmd with ``/api`` still on."""
 
 
 class InjectedCrash(Exception):
@@ -108,6 +113,47 @@ async def _no_tracebacks(request: web.Request, handler: AiohttpHandler) -> web.S
     return unhandled_error()
 
 
+async def _resolves(request: web.Request, path: str) -> web.Request | None:
+    """``request`` moved to ``path`` (with its query) if a route takes it there."""
+    _, sep, query = request.raw_path.partition("?")
+    moved = request.clone(rel_url=path + sep + query)
+    match_info = await request.app.router.resolve(moved)
+    if match_info.http_exception is not None:
+        return None
+    match_info.add_app(request.app)
+    match_info.freeze()
+    moved._match_info = match_info  # what aiohttp's own normalize_path_middleware does
+    return moved
+
+
+@web.middleware
+async def _device_paths(request: web.Request, handler: AiohttpHandler) -> web.StreamResponse:
+    """A path no route takes, as a device treats it. Under ``/api`` nginx merges doubled
+    slashes (serving the result, no redirect) and strips ``/api``; kvmd (aiohttp's
+    normalize_path_middleware, kvmd/htserver.py) then answers a trailing slash with 308 to
+    the path without it, *as kvmd sees it*: ``/api/hid/`` -> ``Location: /hid``. Paths
+    outside ``/api`` (Redfish) reach kvmd as sent, and kvmd merges slashes with a 308."""
+    if not isinstance(request.match_info.route, SystemRoute):
+        return await handler(request)
+    path, sep, query = request.raw_path.partition("?")
+    query = sep + query  # as sent: a Location keeps the query's encoding
+    if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+        merged = re.sub("//+", "/", path)
+        special = next((loc for loc in NGINX_EXACT if merged.startswith(API_PREFIX + loc)), None)
+        if special is not None and merged != API_PREFIX + special:
+            return await handler(request)  # kvmd has no /api/... route: 404
+        if merged != path and (moved := await _resolves(request, merged)) is not None:
+            return await moved.match_info.handler(moved)
+        if merged.endswith("/") and await _resolves(request, merged[:-1]) is not None:
+            raise web.HTTPPermanentRedirect(merged[len(API_PREFIX) : -1] + query)
+        return await handler(request)
+    merged = re.sub("//+", "/", path)
+    for candidate in (merged, merged[:-1] if merged.endswith("/") else None):
+        if candidate and candidate != path and await _resolves(request, candidate) is not None:
+            raise web.HTTPPermanentRedirect(candidate + query)
+    return await handler(request)
+
+
 def build_app(
     routes: Iterable[Route],
     check_auth: AuthCheck,
@@ -118,9 +164,7 @@ def build_app(
         middlewares=[
             _no_tracebacks,
             *middlewares,  # inside _no_tracebacks: a bug there must not show a traceback either
-            web.normalize_path_middleware(
-                append_slash=False, remove_slash=True, merge_slashes=True
-            ),
+            _device_paths,  # innermost: it may hand the request to another route's handler
         ]
     )
     for route in routes:

@@ -30,6 +30,12 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def pikvm_emulator(request: pytest.FixtureRequest) -> Iterator[ThreadedEmulator]:
     """A running kvmd-compatible emulator: ``.url``, ``.target``, ``.port``."""
+    from . import _load
+
+    try:
+        _load("_emulator")
+    except ModuleNotFoundError as error:  # the extra is not installed
+        pytest.fail(str(error), pytrace=False)
     from ._emulator import Emulator
 
     marker = request.node.get_closest_marker("pikvm_emulator")
