@@ -36,6 +36,8 @@ RECONNECT_ATTEMPTS = 12
 of waiting in all, what a PiKVM takes to reboot."""
 RECONNECT_STATUSES = (502, 503, 504)
 """What a rebooting PiKVM's nginx answers until kvmd is up again."""
+STABLE_AFTER = 10.0
+"""Seconds a reopened WebSocket must stay up before its outage counts as over."""
 
 
 class RetryPolicy:
@@ -47,6 +49,12 @@ class RetryPolicy:
     so that clients that failed together do not all come back at once. ``statuses`` are
     the 5xx answers worth another try (503 by default; a rebooting PiKVM's nginx answers
     502 until kvmd is up). ``sleep`` and ``rng`` are there for tests.
+
+    For WebSocket reconnects, ``stable_after`` is how long (seconds) a reopened connection
+    must stay up for the outage to be over: one that drops sooner counts as a failed
+    attempt, the backoff goes on from where it was, and the attempts run out as for any
+    other failure. A device that accepts each connection and drops it at once is thus
+    tried ``attempts`` times, with the backoff in between, and not in a tight loop.
 
     :meth:`retryable` is the classifier of errors: override it in a subclass to retry
     more or less. It never sees a cancellation, and errors it refuses end the retries.
@@ -60,6 +68,7 @@ class RetryPolicy:
         "multiplier",
         "rng",
         "sleep",
+        "stable_after",
         "statuses",
     )
 
@@ -74,6 +83,7 @@ class RetryPolicy:
         statuses: Iterable[int] = (503,),
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         rng: random.Random | None = None,
+        stable_after: float = STABLE_AFTER,
     ) -> None:
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
             raise InvalidInputError(f"attempts must be an int >= 1, got {attempts!r}")
@@ -86,6 +96,14 @@ class RetryPolicy:
             raise InvalidInputError(f"multiplier must be >= 1, got {multiplier!r}")
         if not 0 <= jitter <= 1:
             raise InvalidInputError(f"jitter must be within 0..1, got {jitter!r}")
+        if (
+            isinstance(stable_after, bool)
+            or not isinstance(stable_after, int | float)
+            or not stable_after >= 0
+        ):
+            raise InvalidInputError(
+                f"stable_after must be a number of seconds >= 0, got {stable_after!r}"
+            )
         codes = frozenset(statuses)
         if not all(isinstance(code, int) and 500 <= code <= 599 for code in codes):
             # 401/403 are never worth repeating, and a 4xx means the request itself is wrong
@@ -98,12 +116,13 @@ class RetryPolicy:
         self.statuses = codes
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.stable_after = stable_after
 
     def __repr__(self) -> str:
         return (
             f"RetryPolicy(attempts={self.attempts}, base_delay={self.base_delay}, "
             f"max_delay={self.max_delay}, multiplier={self.multiplier}, jitter={self.jitter}, "
-            f"statuses={sorted(self.statuses)})"
+            f"statuses={sorted(self.statuses)}, stable_after={self.stable_after})"
         )
 
     @classmethod
@@ -131,10 +150,19 @@ class RetryPolicy:
             return await call()
         return await self.retry(call)
 
-    async def retry(self, call: Callable[[], Awaitable[T]]) -> T:
+    async def retry(self, call: Callable[[], Awaitable[T]], *, tried: int = 0) -> T:
         """``call()``, tried again while it fails in a retryable way, ``attempts`` at most;
-        each retry is logged. The last error propagates."""
-        attempt = 1
+        each retry is logged. The last error propagates.
+
+        ``tried`` is how many attempts have failed already (a reconnect that did not stay
+        up): the first call waits the backoff that comes after them, and counts on from
+        there. There must be an attempt left: ``tried < attempts``.
+        """
+        if not 0 <= tried < self.attempts:
+            raise ValueError(f"no attempt left: {tried} of {self.attempts} made")
+        attempt = tried + 1
+        if tried:
+            await self.sleep(self.delay(tried))
         while True:
             try:
                 return await call()
