@@ -31,6 +31,7 @@ from aiopikvm import (
 )
 from aiopikvm.emulator import Emulator
 from aiopikvm.protocol import totp
+from aiopikvm.transport.auth import Credentials
 
 from .hostile_ws import server_url
 
@@ -121,8 +122,12 @@ def _texts(value: object, depth: int = 4, seen: set[int] | None = None) -> Itera
         items: list[object] = [*value.keys(), *value.values()]
     elif isinstance(value, list | tuple | set | frozenset):
         items = list(value)
+    elif isinstance(value, Credentials):
+        return  # where the password is kept, to be sent: its repr shows none
     else:
         items = list(getattr(value, "__dict__", {}).values())
+        slots = (name for cls in type(value).__mro__ for name in getattr(cls, "__slots__", ()))
+        items += [getattr(value, name) for name in slots if hasattr(value, name)]
     for item in items:
         yield from _texts(item, depth - 1, seen)
 
@@ -202,6 +207,18 @@ async def test_a_failed_connect_keeps_the_secrets_out_of_its_traceback(
     ours = [r for r in caplog.records if not r.name.startswith("websockets.server")]
     assert ours or how in ("refused", "pin")  # at DEBUG, a handshake shows every header
     assert not [r for r in ours for s in secrets if s in r.getMessage()]
+
+
+async def test_an_open_session_keeps_the_sent_password_only_in_its_credentials() -> None:
+    # Any traceback with the session (or its connection) in a frame's locals shows all of
+    # this: the handshake request websockets keeps must not hold the password either.
+    async with (
+        Emulator(users={"admin": PASSWORD}, totp_secret=SECRET) as emu,
+        PiKVMWebSocket(emu.url, passwd=PASSWORD, totp_secret=SECRET) as ws,
+    ):
+        await ws.ping()
+        secrets = _sent_secrets()
+        assert [t[:300] for t in _texts(ws, depth=8) if any(s in t for s in secrets)] == []
 
 
 # ----- 18. a session used after it closed ----------------------------------------------------

@@ -38,7 +38,7 @@ from .._exceptions import (
 from .auth import Credentials
 from .http import error_from_response, transport_error
 from .pinning import PinnedSSLContext
-from .redaction import HandshakeLogger, redact_userinfo
+from .redaction import SECRET_HEADERS, HandshakeLogger, redact_userinfo
 
 _LOGGER: Final = HandshakeLogger(logging.getLogger("websockets.client"))
 
@@ -150,7 +150,7 @@ async def open_session(
     factory = _OneConnection()
     error: PiKVMError
     try:
-        return await connect(
+        connection = await connect(
             url,
             additional_headers=credentials.headers(),  # a fresh TOTP code each time
             ssl=ssl_context,
@@ -166,9 +166,24 @@ async def open_session(
         )
     except Exception as exc:  # every failure becomes one of ours, raised below
         error = _open_error(exc, factory.redirect(), request, open_timeout)
+    else:
+        _forget_credentials(connection)
+        return connection
     finally:
         factory.first = None  # its handshake request holds the credentials
     raise error
+
+
+def _forget_credentials(connection: ClientConnection) -> None:
+    """Mask the secret headers of the handshake request websockets keeps (its documented
+    ``request``): every traceback with the connection in a frame's locals would show it."""
+    request = connection.request
+    if request is None:
+        return
+    headers = request.headers
+    for name in {name for name in headers if name.lower() in SECRET_HEADERS}:
+        del headers[name]
+        headers[name] = "***"
 
 
 def _open_error(
