@@ -136,6 +136,7 @@ SURFACE: Final[dict[tuple[str, str], Case]] = {
             "multiplier": {"2**63", "1e300"},
             "jitter": {"-0.0"},
             "statuses": {"[]", "{}"},
+            "stable_after": {"-0.0"} | TIMEOUTS,
         }
     ),
     ("CertificateFingerprint", "__init__"): Case({"fingerprint": "ab" * 32}),

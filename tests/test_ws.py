@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import websockets
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import serve
 
 from aiopikvm import (
@@ -219,6 +220,10 @@ def test_a_url_that_cannot_be_a_device_is_refused_at_once(make: type, url: str) 
         make(url)
 
 
+@pytest.mark.skipif(
+    int(websockets.__version__.split(".")[0]) < 15,
+    reason="websockets reads a proxy from the environment since 15.0",
+)
 async def test_a_bad_proxy_setting_is_our_error_without_its_credentials(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -335,7 +340,7 @@ async def test_handshake_refusal_raises_auth_error(
 async def test_handshake_without_credentials_is_401(emu: Emulator) -> None:
     # our client always sends credentials; a bare websockets client shows what kvmd says
     with pytest.raises(websockets.InvalidStatus) as caught:
-        async with websockets.connect(emu.url.replace("http", "ws") + "/api/ws"):
+        async with connect(emu.url.replace("http", "ws") + "/api/ws"):
             pass
     assert caught.value.response.status_code == 401
 
@@ -367,9 +372,8 @@ async def test_closing_our_side_ends_events_cleanly(emu: Emulator) -> None:
         ws = kvm.ws()
         async with ws:
             pass
-        assert [e async for e in ws.events()] != []  # what arrived before the close is kept
         async for _ in ws.events():
-            pass  # and then the iteration simply ends
+            pass  # the iteration simply ends (see test_ws_session for what it yields)
 
 
 async def test_an_unanswered_ping_times_out() -> None:
@@ -387,7 +391,7 @@ async def test_an_unanswered_ping_times_out() -> None:
 async def test_bad_stream_value_is_refused_by_the_device_like_kvmd(emu: Emulator) -> None:
     # the client validates stream itself; the device's own answer is a 400, not a 401
     with pytest.raises(websockets.InvalidStatus) as caught:
-        async with websockets.connect(
+        async with connect(
             emu.url.replace("http", "ws") + "/api/ws?stream=abc",
             additional_headers={"X-KVMD-User": "admin", "X-KVMD-Passwd": "admin"},
         ):
@@ -439,9 +443,7 @@ async def test_an_unread_session_answers_keepalives() -> None:
         # full) answers no ping, and the device drops it.
         url = emulator.url.replace("http", "ws", 1) + "/api/ws?stream=0"
         headers = {"X-KVMD-User": "admin", "X-KVMD-Passwd": "admin"}
-        async with websockets.connect(
-            url, additional_headers=headers, max_queue=1, ping_interval=None
-        ) as raw:
+        async with connect(url, additional_headers=headers, max_queue=1, ping_interval=None) as raw:
             await asyncio.sleep(0.5)
             with pytest.raises(websockets.ConnectionClosedError):
                 await _drain(raw)
@@ -451,7 +453,7 @@ async def test_an_unread_session_answers_keepalives() -> None:
             await ws.ping()
 
 
-async def _drain(conn: websockets.ClientConnection) -> None:
+async def _drain(conn: ClientConnection) -> None:
     while True:
         await conn.recv()
 

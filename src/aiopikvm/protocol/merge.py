@@ -5,11 +5,18 @@ shape of partial (see the protocol notes). The merge depth says how far down a p
 merged before a value replaces what was there: ``0`` replaces the whole subsystem, ``1``
 replaces each top-level field that arrived, and so on. Dicts are merged only down to that
 depth, so a removed entry (an MSD image, a GPIO channel) does not linger.
+
+A partial can also *add* — a GPIO channel, an info field — so a device could grow the
+state without end, one small event at a time. :class:`MergedState` holds each subsystem to
+:data:`MAX_STATE_BYTES`, by keeping count of its size as events change it: the cost of an
+event is that of its own content and of the values it replaces, never of the whole state.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
+
+from ..errors import ProtocolError
 
 MERGE_DEPTH: Final[dict[str, int]] = {
     "atx": 0,
@@ -25,50 +32,166 @@ MERGE_DEPTH: Final[dict[str, int]] = {
 }
 """Subsystems whose events make up the device state, and how deep their partials go."""
 
+MAX_STATE_BYTES: Final = 2**20
+"""The most a subsystem's merged state may hold, counted as the size of its JSON (1 MiB):
+as much as the biggest frame a session accepts can carry (kvmd's real states are a few
+KB). A partial event that would take a subsystem past it is refused whole."""
+
+_Write = tuple[dict[str, Any], str, Any]
+
+
+class MergedState:
+    """The state merged from a device's events, each subsystem at most ``limit`` bytes.
+
+    ``raw`` holds each subsystem's merged JSON value; ``changed`` the subsystems merged
+    into since the caller last emptied it (so that it validates only those, and only when
+    the state is read).
+    """
+
+    __slots__ = ("_sizes", "changed", "limit", "raw")
+
+    def __init__(self, limit: int = MAX_STATE_BYTES) -> None:
+        self.raw: dict[str, Any] = {}
+        self.changed: set[str] = set()
+        self.limit = limit
+        self._sizes: dict[str, int] = {}  # each subsystem's size, kept up to date
+
+    def merge(self, event_type: str, event: dict[str, Any]) -> bool:
+        """Fold ``event`` in; ``False`` if it is not a state event. An event that would
+        take its subsystem past the limit raises :class:`ProtocolError`, and changes
+        nothing."""
+        depth = _depth(event_type, event)
+        if depth is None:
+            return False
+        current = self.raw.get(event_type)
+        if depth == 0 or not isinstance(current, dict):
+            value, size = _copy(event)
+            self._check(event_type, size)
+            self.raw[event_type] = value
+        else:
+            writes, grown = _plan(current, event, depth)
+            size = self._sizes[event_type] + grown
+            self._check(event_type, size)
+            _apply(writes)
+        self._sizes[event_type] = size
+        self.changed.add(event_type)
+        return True
+
+    def _check(self, event_type: str, size: int) -> None:
+        if size > self.limit:
+            raise ProtocolError(
+                f"the device's {event_type!r} event would take its state to about {size} "
+                f"bytes, past the limit of {self.limit}: ignored"
+            )
+
 
 def merge_event(state: dict[str, Any], event_type: str, event: dict[str, Any]) -> bool:
-    """Fold ``event`` into ``state`` in place; ``False`` if it is not a state event."""
-    depth = MERGE_DEPTH.get(event_type)
+    """Fold ``event`` into ``state`` in place, with no size limit; ``False`` if it is not
+    a state event."""
+    depth = _depth(event_type, event)
     if depth is None:
         return False
-    if event_type == "gpio" and "model" in event:
-        depth = 0  # the full form; a diff never carries the model
     current = state.get(event_type)
     if depth == 0 or not isinstance(current, dict):
-        state[event_type] = _copy(event)
+        state[event_type] = _copy(event)[0]
     else:
-        _merge(current, event, depth)
+        _apply(_plan(current, event, depth)[0])
     return True
 
 
-def _merge(dst: dict[str, Any], src: dict[str, Any], depth: int) -> None:
+def _depth(event_type: str, event: dict[str, Any]) -> int | None:
+    depth = MERGE_DEPTH.get(event_type)
+    if event_type == "gpio" and "model" in event:
+        depth = 0  # the full form; a diff never carries the model
+    return depth
+
+
+def _plan(dst: dict[str, Any], src: dict[str, Any], depth: int) -> tuple[list[_Write], int]:
+    """The writes that merge ``src`` into ``dst``, and how much they grow it (not applied
+    yet: a refused event must change nothing). Recursion is as deep as ``depth`` only."""
+    writes: list[_Write] = []
+    grown = 0
     for key, value in src.items():
-        old = dst.get(key)
+        old = dst.get(key, _MISSING)
         if depth > 1 and isinstance(value, dict) and isinstance(old, dict):
-            _merge(old, value, depth - 1)
+            more, size = _plan(old, value, depth - 1)
+            writes += more
+            grown += size
+            continue
+        copy, size = _copy(value)
+        writes.append((dst, key, copy))
+        # A new key adds itself too; a replaced value gives back what it held.
+        grown += size - (_size(old) if old is not _MISSING else -_key_size(key))
+    return writes, grown
+
+
+def _apply(writes: list[_Write]) -> None:
+    for target, key, value in writes:
+        target[key] = value
+
+
+_MISSING: Final = object()
+
+
+def _key_size(key: str) -> int:
+    return len(key) + 4  # "key": and a comma
+
+
+def _scalar_size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value) + 2
+    if value is None or isinstance(value, bool):
+        return 5
+    return len(repr(value))  # an int (at most 4300 digits: json refuses more) or a float
+
+
+def _size(value: Any) -> int:
+    """About the size of ``value``'s JSON, walked without recursion (see :func:`_copy`)."""
+    total = 0
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            total += 2 + sum(_key_size(key) for key in item)
+            pending += item.values()
+        elif isinstance(item, list):
+            total += 2 + len(item)
+            pending += item
         else:
-            dst[key] = _copy(value)
+            total += _scalar_size(item)
+    return total
 
 
-def _copy(value: Any) -> Any:
-    # Events are parsed from fresh JSON each time, so only the containers we keep need copying
-    # for the caller to be free to reuse the event dict it was handed. Without recursion: the
-    # JSON decoder accepts nesting about as deep as the recursion limit, and a recursive copy
-    # spends more than one frame per level.
+def _copy(value: Any) -> tuple[Any, int]:
+    """A copy of the containers in ``value`` (for the caller to be free to reuse the event
+    dict it was handed), and its :func:`_size`. Events are parsed from fresh JSON each
+    time, so the scalars are shared. Without recursion: the JSON decoder accepts nesting
+    about as deep as the recursion limit, and a recursive copy spends more than one frame
+    per level."""
     if not isinstance(value, dict | list):
-        return value
+        return value, _scalar_size(value)
     top = _empty_like(value)
+    total = 0
     pending = [(value, top)]
     while pending:
         source, target = pending.pop()
-        items = source.items() if isinstance(source, dict) else enumerate(source)
+        if isinstance(source, dict):
+            total += 2
+            items: Any = source.items()
+        else:
+            total += 2 + len(source)
+            items = enumerate(source)
         for key, item in items:
+            if isinstance(source, dict):
+                total += _key_size(key)
             if isinstance(item, dict | list):
                 copied = _empty_like(item)
                 pending.append((item, copied))
                 item = copied
+            else:
+                total += _scalar_size(item)
             target[key] = item
-    return top
+    return top, total
 
 
 def _empty_like(container: dict[str, Any] | list[Any]) -> Any:

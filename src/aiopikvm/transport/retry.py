@@ -37,6 +37,8 @@ RECONNECT_ATTEMPTS = 12
 of waiting in all, what a PiKVM takes to reboot."""
 RECONNECT_STATUSES = (502, 503, 504)
 """What a rebooting PiKVM's nginx answers until kvmd is up again."""
+STABLE_AFTER = 10.0
+"""Seconds a reopened WebSocket must stay up before its outage counts as over."""
 
 
 class RetryPolicy:
@@ -48,6 +50,12 @@ class RetryPolicy:
     so that clients that failed together do not all come back at once. ``statuses`` are
     the 5xx answers worth another try (503 by default; a rebooting PiKVM's nginx answers
     502 until kvmd is up). ``sleep`` and ``rng`` are there for tests.
+
+    For WebSocket reconnects, ``stable_after`` is how long (seconds) a reopened connection
+    must stay up for the outage to be over: one that drops sooner counts as a failed
+    attempt, the backoff goes on from where it was, and the attempts run out as for any
+    other failure. A device that accepts each connection and drops it at once is thus
+    tried ``attempts`` times, with the backoff in between, and not in a tight loop.
 
     :meth:`retryable` is the classifier of errors: override it in a subclass to retry
     more or less. It never sees a cancellation, and errors it refuses end the retries.
@@ -61,6 +69,7 @@ class RetryPolicy:
         "multiplier",
         "rng",
         "sleep",
+        "stable_after",
         "statuses",
     )
 
@@ -75,6 +84,7 @@ class RetryPolicy:
         statuses: Iterable[int] = (503,),
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         rng: random.Random | None = None,
+        stable_after: float = STABLE_AFTER,
     ) -> None:
         check_int(attempts, "attempts", low=1)
         check_number(base_delay, "base_delay", low=0)
@@ -87,6 +97,7 @@ class RetryPolicy:
         check_number(jitter, "jitter", low=0, high=1)
         if isinstance(statuses, str | bytes | bytearray) or not isinstance(statuses, Iterable):
             raise invalid("statuses", "an iterable of 5xx status codes", statuses)
+        check_number(stable_after, "stable_after", low=0)
         codes = frozenset(statuses)
         if not all(type(code) is int and 500 <= code <= 599 for code in codes):
             # 401/403 are never worth repeating, and a 4xx means the request itself is wrong
@@ -102,12 +113,13 @@ class RetryPolicy:
         self.statuses = codes
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.stable_after = stable_after
 
     def __repr__(self) -> str:
         return (
             f"RetryPolicy(attempts={self.attempts}, base_delay={self.base_delay}, "
             f"max_delay={self.max_delay}, multiplier={self.multiplier}, jitter={self.jitter}, "
-            f"statuses={sorted(self.statuses)})"
+            f"statuses={sorted(self.statuses)}, stable_after={self.stable_after})"
         )
 
     @classmethod
@@ -138,10 +150,19 @@ class RetryPolicy:
             return await call()
         return await self.retry(call)
 
-    async def retry(self, call: Callable[[], Awaitable[T]]) -> T:
+    async def retry(self, call: Callable[[], Awaitable[T]], *, tried: int = 0) -> T:
         """``call()``, tried again while it fails in a retryable way, ``attempts`` at most;
-        each retry is logged. The last error propagates."""
-        attempt = 1
+        each retry is logged. The last error propagates.
+
+        ``tried`` is how many attempts have failed already (a reconnect that did not stay
+        up): the first call waits the backoff that comes after them, and counts on from
+        there. There must be an attempt left: ``tried < attempts``.
+        """
+        if not 0 <= tried < self.attempts:
+            raise ValueError(f"no attempt left: {tried} of {self.attempts} made")
+        attempt = tried + 1
+        if tried:
+            await self.sleep(self.delay(tried))
         while True:
             try:
                 return await call()
