@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from ._busy import BusyRegion
 from ._errors import AtxDisabledError, AtxIsBusyError
 from ._log import Journal
 from ._server import Broadcast, Route, json_response
@@ -59,7 +60,9 @@ class Atx:
         self._delays = {"power": click_delay, "power_long": long_click_delay, "reset": click_delay}
         self._settle = click_delay
         self._broadcast = broadcast
-        self._pressing: str | None = None  # the button being held down, if any
+        # One region for all buttons (see above); the button being held down, if any.
+        self._region = BusyRegion(AtxIsBusyError)
+        self._pressing: str | None = None
         self._tasks = Tasks()
         self._last_state: dict[str, Any] | None = None
         target.add_listener(self.notify_state)
@@ -103,8 +106,7 @@ class Atx:
     async def click(self, button: str, wait: bool) -> None:
         if not self.enabled:
             raise AtxDisabledError()
-        if self._pressing is not None:
-            raise AtxIsBusyError()
+        self._region.enter()
         self._pressing = button
         self.notify_state()
         task = self._tasks.spawn(self._press(button), name=f"emulator-atx-{button}")
@@ -124,6 +126,7 @@ class Atx:
             await asyncio.sleep(self._settle)
         finally:
             self._pressing = None
+            self._region.exit()
             self.notify_state()
 
     # ----- endpoints ------------------------------------------------------------------

@@ -21,12 +21,13 @@ import copy
 import logging
 import re
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from aiohttp import web
 
 from . import _captures
+from ._busy import BusyRegion
 from ._errors import (
     GpioChannelIsBusyError,
     GpioChannelNotFoundError,
@@ -108,7 +109,11 @@ class _Output:
     min_pulse_delay: float
     max_pulse_delay: float
     busy_delay: float
-    busy: bool = False
+    region: BusyRegion = field(default_factory=lambda: BusyRegion(GpioChannelIsBusyError))
+
+    @property
+    def busy(self) -> bool:
+        return self.region.busy
 
     @property
     def const(self) -> bool:
@@ -282,10 +287,11 @@ class Gpio:
     async def _run(
         self, channel: str, gout: _Output, wait: bool, action: Coroutine[Any, Any, None]
     ) -> None:
-        if gout.busy:
+        try:
+            gout.region.enter()
+        except BaseException:
             action.close()
-            raise GpioChannelIsBusyError()
-        gout.busy = True
+            raise
         self._notify()
         task = self._tasks.spawn(self._hold(gout, action), name=f"emulator-gpio-{channel}")
         if wait:
@@ -296,7 +302,7 @@ class Gpio:
         try:
             await action
         finally:
-            gout.busy = False
+            gout.region.exit()
             self._notify()
 
     async def _switch(self, channel: str, gout: _Output, state: bool) -> None:

@@ -51,6 +51,7 @@ from aiohttp import web
 from aiohttp.multipart import parse_content_disposition
 
 from . import _captures
+from ._busy import BusyRegion
 from ._errors import (
     MsdConnectedError,
     MsdDisabledError,
@@ -166,7 +167,7 @@ class Msd:
         self._parts: dict[str, dict[str, Any]] = {}
         self._drive: dict[str, Any] = self._initial_drive()
         self._plugged: str | None = None  # what the USB gadget shows the host, if anything
-        self._busy = False
+        self._region = BusyRegion(MsdIsBusyError, self.notify)  # one for every operation
         self._uploading: _Writer | None = None
         self._downloading: dict[str, Any] | None = None
         self._last_state: dict[str, Any] | None = None
@@ -199,7 +200,7 @@ class Msd:
         self._images, self._parts = {}, {}
         self._drive = self._initial_drive()
         self._plugged = None
-        self._busy = False
+        self._region = BusyRegion(MsdIsBusyError, self.notify)
         self._last_state = None
         await self._scan()
 
@@ -230,7 +231,7 @@ class Msd:
         return {
             "enabled": True,
             "online": True,
-            "busy": self._busy,
+            "busy": self._region.busy,
             "drive": copy.deepcopy(self._drive),
             "storage": {
                 "images": copy.deepcopy(self._images),
@@ -328,25 +329,13 @@ class Msd:
         if self._drive["connected"] or self._plugged is not None:
             raise MsdConnectedError()
 
-    @contextlib.contextmanager
-    def _busy_region(self) -> Iterator[None]:
-        if self._busy:
-            raise MsdIsBusyError()
-        self._busy = True
-        try:
-            self.notify()
-            yield
-        finally:
-            self._busy = False
-            self.notify()
-
     # ----- operations -----------------------------------------------------------------
 
     def set_params(
         self, name: str | None = None, cdrom: bool | None = None, rw: bool | None = None
     ) -> None:
         self._check_enabled()
-        with self._busy_region():
+        with self._region:
             self._check_disconnected()
             if name is not None:
                 self._drive["image"] = self._storage_image(name) if name else None
@@ -361,7 +350,7 @@ class Msd:
 
     def set_connected(self, connected: bool) -> None:
         self._check_enabled()
-        with self._busy_region():
+        with self._region:
             if connected:
                 self._check_disconnected()
                 image = self._drive["image"]
@@ -378,7 +367,7 @@ class Msd:
 
     async def remove(self, name: str) -> None:
         self._check_enabled()
-        with self._busy_region():
+        with self._region:
             self._check_disconnected()
             self._storage_image(name)
             image = self._drive["image"]
@@ -390,7 +379,7 @@ class Msd:
 
     def reset(self) -> None:
         self._check_enabled()
-        with self._busy_region():
+        with self._region:
             # The gadget lets go of the image at once; kvmd's state follows on its next scan.
             self._plugged = None
         self._schedule_scan()
@@ -400,7 +389,7 @@ class Msd:
         self, name: str, size: int, remove_incomplete: bool | None
     ) -> AsyncIterator[_Writer]:
         self._check_enabled()
-        with self._busy_region():
+        with self._region:
             path = self.root / name
             created = False
             complete = False
@@ -497,7 +486,7 @@ class Msd:
         compress = valid_msd_compress(request.query.get("compress", ""), _COMPRESSORS)
         suffix, make_compressor = _COMPRESSORS[compress]
         self._check_enabled()
-        with self._busy_region():
+        with self._region:
             self._check_disconnected()
             self._storage_image(name)
             file, size = await asyncio.to_thread(_open_for_reading, self.root / name)
