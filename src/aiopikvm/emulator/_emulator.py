@@ -28,6 +28,7 @@ from ._prometheus import Prometheus
 from ._redfish import Redfish
 from ._server import Route, build_app
 from ._streamer import Streamer
+from ._subsystem import State, Subsystem
 from ._switch import Switch
 from ._target import Target
 from ._tls import ServerCertificate
@@ -152,7 +153,7 @@ class Emulator:
         """Fault injection: failing, slow and dropped requests and sessions."""
         self._ws = WsHub(
             self._hid,
-            self._bundle_event,
+            self._full_state,
             heartbeat=ws_heartbeat,
             journal=self._journal,
             faults=self.faults,
@@ -168,6 +169,12 @@ class Emulator:
             announce_clients=self._ws.announce_clients,
         )
         self._ws.add_listener(self._streamer.sessions_changed)
+        self._subsystems = self._wire()
+        self._full_states = {
+            event_type: full
+            for subsystem in self._subsystems
+            for event_type, full in subsystem.full_states().items()
+        }
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._site: web.TCPSite | None = None
@@ -327,49 +334,46 @@ class Emulator:
 
     # ----- wiring ---------------------------------------------------------------------
 
-    def _routes(self) -> list[Route]:
+    def _wire(self) -> list[Subsystem]:
+        """Every part of the device, once: the route table and the WebSocket burst's
+        full states are both made from this list."""
+        hid, streamer, ws = self._hid, self._streamer, self._ws
         return [
-            *self._auth.routes(),
-            *self._info.routes(),
-            *self._hid.routes(),
-            *self._printer.routes(),
-            *self._journal.routes(),
-            *self._atx.routes(),
-            *self._msd.routes(),
-            *self._streamer.routes(),
-            *self._gpio.routes(),
-            *self._switch.routes(),
-            *self._redfish.routes(),
-            *self._prometheus.routes(),
-            Route("GET", "/ws", self._ws.handle),
+            Subsystem(self._auth.routes()),
+            Subsystem(self._info.routes(), events={"info": self._info_event}),
+            Subsystem(hid.routes(), [hid.publisher], {"hid_keymaps": lambda _: hid.get_keymaps()}),
+            Subsystem(self._printer.routes()),
+            Subsystem(self._journal.routes()),
+            Subsystem(self._atx.routes(), [self._atx.publisher]),
+            Subsystem(self._msd.routes(), [self._msd.publisher]),
+            Subsystem(
+                streamer.routes(), [streamer.publisher], {"ocr": lambda _: streamer.ocr_state()}
+            ),
+            Subsystem(self._gpio.routes(), [self._gpio.publisher]),
+            Subsystem(self._switch.routes(), [self._switch.publisher]),
+            Subsystem(self._redfish.routes()),
+            Subsystem(self._prometheus.routes()),
+            Subsystem([Route("GET", "/ws", ws.handle)], events={"clients": self._clients_event}),
         ]
 
-    def _broadcast(self, event_type: str, event: dict[str, Any]) -> None:
+    def _routes(self) -> list[Route]:
+        return [route for subsystem in self._subsystems for route in subsystem.routes]
+
+    def _broadcast(self, event_type: str, event: State) -> None:
         self._ws.broadcast(event_type, event)
 
-    def _bundle_event(self, event_type: str, field: str | None) -> dict[str, Any]:
-        if event_type == "clients":
-            return {"count": self._ws.clients}
-        if event_type == "atx":
-            return self._atx.full_state()
-        if event_type == "msd":
-            return self._msd.full_state()
-        if event_type == "hid":
-            return self._hid.full_state()
-        if event_type == "hid_keymaps":
-            return self._hid.get_keymaps()
-        if event_type == "info":
-            assert field is not None
-            return {field: self._info.get_field(field)}
-        if event_type == "streamer":
-            return self._streamer.full_state()
-        if event_type == "ocr":
-            return self._streamer.ocr_state()
-        if event_type == "gpio":
-            return self._gpio.full_state()
-        if event_type == "switch":
-            return self._switch.get_state()
-        raise ValueError(f"no subsystem sends {event_type!r} events")
+    def _full_state(self, event_type: str, field: str | None) -> State:
+        full = self._full_states.get(event_type)
+        if full is None:
+            raise ValueError(f"no subsystem sends {event_type!r} events")
+        return full(field)
+
+    def _info_event(self, field: str | None) -> State:
+        assert field is not None
+        return {field: self._info.get_field(field)}
+
+    def _clients_event(self, _: str | None) -> State:
+        return {"count": self._ws.clients}
 
 
 class ThreadedEmulator:

@@ -47,6 +47,7 @@ from ..protocol.frames import (
 from ..protocol.keys import DELTA_MAX, FINISH_EXEMPT, MOVE_MAX, MOVE_MIN
 from . import _captures
 from ._server import Broadcast, Route, json_response
+from ._subsystem import StatePublisher
 from ._target import (
     ButtonEvent,
     ClearEvent,
@@ -99,7 +100,6 @@ class Hid:
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
         self._due = 0.0  # (monotonic) when the last event queued is taken
         self._taken = 0.0  # (monotonic) when the last event handed to the target was taken
-        self._broadcast = broadcast
         self._keymaps = _captures.result("hid_keymaps.json")
         self._keyboard_outputs: dict[str, Any] = recorded["keyboard"]["outputs"]
         self._mouse_outputs: list[str] = list(recorded["mouse"]["outputs"]["available"])
@@ -111,7 +111,7 @@ class Hid:
         recorded_inactivity: int = _captures.result("hid_inactivity.json")["inactivity"]
         self._activity = _now() - recorded_inactivity
         self._last_move = (0, 0)
-        self._last_state: dict[str, Any] | None = None
+        self.publisher = StatePublisher("hid", broadcast, self.get_state)
         # As kvmd's OTG flags: false once the host is off, true once a report is written.
         self._keyboard_online = self._mouse_online = target.powered
         self._tasks = Tasks()
@@ -150,19 +150,10 @@ class Hid:
     def get_keymaps(self) -> dict[str, Any]:
         return copy.deepcopy(self._keymaps)
 
-    def full_state(self) -> dict[str, Any]:
-        """The state for a full-state burst; later broadcasts are only sent on change."""
-        state = self.get_state()
-        self._last_state = copy.deepcopy(state)
-        return state
-
     def notify_state(self) -> None:
         if not self._target.powered:
             self._keyboard_online = self._mouse_online = False
-        state = self.get_state()
-        if state != self._last_state:
-            self._last_state = copy.deepcopy(state)
-            self._broadcast("hid", state)
+        self.publisher.publish()
 
     def inactivity(self) -> int:
         return _now() - self._activity

@@ -62,6 +62,7 @@ from ._errors import (
     MsdUnknownImageError,
 )
 from ._server import Broadcast, Handler, Route, json_response
+from ._subsystem import State, StatePublisher
 from ._tasks import Tasks
 from ._validators import (
     valid_bool,
@@ -160,17 +161,17 @@ class Msd:
         self._enabled = enabled
         self._directory = None if directory is None else Path(directory)
         self._storage_delay = storage_delay
-        self._broadcast = broadcast
+        self.publisher = StatePublisher("msd", broadcast, self.get_state, _diff)
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._root: Path | None = None
         self._images: dict[str, dict[str, Any]] = {}
         self._parts: dict[str, dict[str, Any]] = {}
         self._drive: dict[str, Any] = self._initial_drive()
         self._plugged: str | None = None  # what the USB gadget shows the host, if anything
-        self._region = BusyRegion(MsdIsBusyError, self.notify)  # one for every operation
+        # One for every operation.
+        self._region = BusyRegion(MsdIsBusyError, self.publisher.publish)
         self._uploading: _Writer | None = None
         self._downloading: dict[str, Any] | None = None
-        self._last_state: dict[str, Any] | None = None
         self._scan_lock = asyncio.Lock()
         self._tasks = Tasks()
         self._transfers: set[asyncio.Task[Any]] = set()
@@ -200,8 +201,8 @@ class Msd:
         self._images, self._parts = {}, {}
         self._drive = self._initial_drive()
         self._plugged = None
-        self._region = BusyRegion(MsdIsBusyError, self.notify)
-        self._last_state = None
+        self._region = BusyRegion(MsdIsBusyError, self.publisher.publish)
+        self.publisher.forget()
         await self._scan()
 
     def abort_transfers(self) -> None:
@@ -241,28 +242,6 @@ class Msd:
             },
         }
 
-    def full_state(self) -> dict[str, Any]:
-        state = self.get_state()
-        self._last_state = copy.deepcopy(state)
-        return state
-
-    def notify(self) -> None:
-        """Broadcast what changed since the last event, the way kvmd diffs its state."""
-        new = self.get_state()
-        prev = self._last_state
-        if prev is None or prev["online"] != new["online"]:
-            self._last_state = copy.deepcopy(new)
-            self._broadcast("msd", new)
-            return
-        diff: dict[str, Any] = {key: new[key] for key in ("busy", "drive") if prev[key] != new[key]}
-        prev_storage, new_storage = prev["storage"] or {}, new["storage"] or {}
-        for key in ("images", "parts", "downloading", "uploading"):
-            if prev_storage.get(key) != new_storage.get(key):
-                diff.setdefault("storage", {})[key] = new_storage.get(key)
-        if diff:
-            self._last_state = copy.deepcopy(new)
-            self._broadcast("msd", diff)
-
     # ----- storage --------------------------------------------------------------------
 
     @staticmethod
@@ -299,7 +278,7 @@ class Msd:
                 self._drive["image"] = None  # the selected image was removed
             if self._plugged is None:
                 self._drive["connected"] = False
-        self.notify()
+        self.publisher.publish()
 
     async def _scan_later(self) -> None:
         await asyncio.sleep(self._storage_delay)
@@ -404,7 +383,7 @@ class Msd:
                 writer = _Writer(name, path, size)
                 await writer.open()
                 self._uploading = writer
-                self.notify()
+                self.publisher.publish()
                 self._schedule_scan()
                 yield writer
                 complete = writer.written >= size
@@ -423,7 +402,7 @@ class Msd:
             return last
         if self._uploading is not None:
             await self._refresh_parts()
-        self.notify()
+        self.publisher.publish()
         return now
 
     # ----- endpoints ------------------------------------------------------------------
@@ -492,7 +471,7 @@ class Msd:
             file, size = await asyncio.to_thread(_open_for_reading, self.root / name)
             self._downloading = {"name": name, "size": size, "readed": 0}
             try:
-                self.notify()
+                self.publisher.publish()
                 response = web.StreamResponse(status=200, reason="OK")
                 response.content_type = "application/octet-stream"
                 if make_compressor is None:
@@ -519,7 +498,7 @@ class Msd:
             assert self._downloading is not None
             self._downloading["readed"] += len(chunk)
             if self._downloading["readed"] == size:
-                self.notify()
+                self.publisher.publish()
             else:
                 last = await self.tick(last)
             yield chunk
@@ -698,3 +677,16 @@ def _finish_image(path: Path, complete: bool, remove_incomplete: bool) -> None:
 def _open_for_reading(path: Path) -> tuple[IO[bytes], int]:
     file = path.open("rb")
     return file, os.fstat(file.fileno()).st_size
+
+
+def _diff(sent: State | None, new: State) -> State | None:
+    """What changed since the last event, the way kvmd diffs its MSD state: everything
+    when it went on- or offline, else the changed keys, storage ones one level down."""
+    if sent is None or sent["online"] != new["online"]:
+        return new
+    diff: State = {key: new[key] for key in ("busy", "drive") if sent[key] != new[key]}
+    sent_storage, new_storage = sent["storage"] or {}, new["storage"] or {}
+    for key in ("images", "parts", "downloading", "uploading"):
+        if sent_storage.get(key) != new_storage.get(key):
+            diff.setdefault("storage", {})[key] = new_storage.get(key)
+    return diff or None

@@ -46,6 +46,7 @@ from ._errors import (
 )
 from ._screen import Screen, console, no_signal, recognize, render, thumbnail
 from ._server import Broadcast, Route, json_response
+from ._subsystem import StatePublisher
 from ._target import Target
 from ._validators import (
     fail,
@@ -167,7 +168,7 @@ class Streamer:
         self._start_delay = start_delay
         self._stop_delay = stop_delay
         self._stream_clients = stream_clients
-        self._broadcast = broadcast
+        self.publisher = StatePublisher("streamer", broadcast, self.get_state)
         # kvmd's controller announces the clients whenever it wakes, for these requests too.
         self._announce_clients = announce_clients
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -179,7 +180,6 @@ class Streamer:
         self._reset = False
         self._saved: Frame | None = None
         self._rendered: tuple[tuple[Screen, int], bytes] | None = None
-        self._sent: dict[str, Any] = {}  # the state as the sessions know it, for diffs
         target.add_listener(self._changed_from_anywhere)
 
     # ----- lifecycle ------------------------------------------------------------------
@@ -270,12 +270,6 @@ class Streamer:
             "snapshot": self._snapshot_state(),
         }
 
-    def full_state(self) -> dict[str, Any]:
-        """The state for a session's burst; later events are diffs against it."""
-        state = self.get_state()
-        self._sent = copy.deepcopy(state)
-        return state
-
     def ocr_state(self) -> dict[str, Any]:
         return copy.deepcopy(self._ocr)
 
@@ -288,7 +282,7 @@ class Streamer:
         new: dict[str, Any] = {}
 
         def changed(key: str, value: Any) -> None:
-            if self._sent.get(key) != value:
+            if self.publisher.sent.get(key) != value:
                 new[key] = value
 
         if params:
@@ -302,8 +296,7 @@ class Streamer:
         if "params" in new or "applied" in new:
             new["limits"] = copy.deepcopy(self._limits)
         if new:
-            self._sent.update(copy.deepcopy(new))
-            self._broadcast("streamer", new)
+            self.publisher.send(new)
 
     # ----- kvmd's stream controller ---------------------------------------------------
 
