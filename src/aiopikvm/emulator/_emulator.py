@@ -18,6 +18,7 @@ from ._auth import Auth
 from ._faults import Faults
 from ._gpio import Gpio, GpioScheme
 from ._hid import Hid
+from ._hid_api import HidApi
 from ._info import Info
 from ._log import Journal
 from ._msd import Msd
@@ -339,7 +340,9 @@ class Emulator:
         return [
             Subsystem(self._auth.routes()),
             Subsystem(self._info.routes(), events={"info": self._info_event}),
-            Subsystem(hid.routes(), [hid.publisher], {"hid_keymaps": lambda _: hid.get_keymaps()}),
+            Subsystem(
+                HidApi(hid).routes(), [hid.publisher], {"hid_keymaps": lambda _: hid.get_keymaps()}
+            ),
             Subsystem(self._printer.routes()),
             Subsystem(self._journal.routes()),
             Subsystem(self._atx.routes(), [self._atx.publisher]),
