@@ -19,15 +19,16 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from ._emulator import Emulator, ThreadedEmulator
+    from ._emulator import Emulator
     from ._target import Target, TargetEvent
+    from ._threaded import ThreadedEmulator
 
 __all__ = ["Emulator", "Target", "TargetEvent", "ThreadedEmulator"]
 
 
 _EXPORTS: Final = {
     "Emulator": "_emulator",
-    "ThreadedEmulator": "_emulator",
+    "ThreadedEmulator": "_threaded",
     "Target": "_target",
     "TargetEvent": "_target",
 }

@@ -18,15 +18,16 @@ action, once its parameters passed the validators, with ``AtxDisabledError``.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from typing import Any, Final
 
 from aiohttp import web
 
+from ._busy import BusyRegion
 from ._errors import AtxDisabledError, AtxIsBusyError
 from ._log import Journal
 from ._server import Broadcast, Route, json_response
+from ._subsystem import StatePublisher
 from ._target import Target
 from ._tasks import Tasks
 from ._validators import valid_atx_button, valid_atx_power_action, valid_bool
@@ -58,11 +59,12 @@ class Atx:
         self._journal = journal
         self._delays = {"power": click_delay, "power_long": long_click_delay, "reset": click_delay}
         self._settle = click_delay
-        self._broadcast = broadcast
-        self._pressing: str | None = None  # the button being held down, if any
+        # One region for all buttons (see above); the button being held down, if any.
+        self._region = BusyRegion(AtxIsBusyError)
+        self._pressing: str | None = None
         self._tasks = Tasks()
-        self._last_state: dict[str, Any] | None = None
-        target.add_listener(self.notify_state)
+        self.publisher = StatePublisher("atx", broadcast, self.get_state)
+        target.add_listener(self.publisher.publish)
 
     async def stop(self) -> None:
         await self._tasks.cancel_all()
@@ -79,17 +81,6 @@ class Atx:
             "leds": {"power": self.enabled and self._target.powered, "hdd": False},
         }
 
-    def full_state(self) -> dict[str, Any]:
-        state = self.get_state()
-        self._last_state = copy.deepcopy(state)
-        return state
-
-    def notify_state(self) -> None:
-        state = self.get_state()
-        if state != self._last_state:
-            self._last_state = copy.deepcopy(state)
-            self._broadcast("atx", state)
-
     # ----- buttons --------------------------------------------------------------------
 
     async def power(self, action: str, wait: bool) -> None:
@@ -103,10 +94,9 @@ class Atx:
     async def click(self, button: str, wait: bool) -> None:
         if not self.enabled:
             raise AtxDisabledError()
-        if self._pressing is not None:
-            raise AtxIsBusyError()
+        self._region.enter()
         self._pressing = button
-        self.notify_state()
+        self.publisher.publish()
         task = self._tasks.spawn(self._press(button), name=f"emulator-atx-{button}")
         if wait:
             # Shielded: a client that hangs up does not cut the button press short.
@@ -124,7 +114,8 @@ class Atx:
             await asyncio.sleep(self._settle)
         finally:
             self._pressing = None
-            self.notify_state()
+            self._region.exit()
+            self.publisher.publish()
 
     # ----- endpoints ------------------------------------------------------------------
 

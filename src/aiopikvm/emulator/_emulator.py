@@ -1,12 +1,10 @@
-"""The public :class:`Emulator`, and :class:`ThreadedEmulator` for code without a loop."""
+"""The public :class:`Emulator`: the device's parts wired into one aiohttp server."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
-import threading
 from collections.abc import Mapping
 from os import PathLike
 from types import MappingProxyType, TracebackType
@@ -20,6 +18,7 @@ from ._auth import Auth
 from ._faults import Faults
 from ._gpio import Gpio, GpioScheme
 from ._hid import Hid
+from ._hid_api import HidApi
 from ._info import Info
 from ._log import Journal
 from ._msd import Msd
@@ -28,14 +27,15 @@ from ._prometheus import Prometheus
 from ._redfish import Redfish
 from ._server import Route, build_app
 from ._streamer import Streamer
+from ._subsystem import State, Subsystem
 from ._switch import Switch
 from ._target import Target
+from ._threaded import ThreadedEmulator
 from ._tls import ServerCertificate
 from ._ws import WsHub
 
 DEFAULT_USERS: Final[Mapping[str, str]] = MappingProxyType({"admin": "admin"})
 _SHUTDOWN_TIMEOUT: Final = 1.0
-_THREAD_START_TIMEOUT: Final = 30.0
 
 
 class Emulator:
@@ -152,7 +152,7 @@ class Emulator:
         """Fault injection: failing, slow and dropped requests and sessions."""
         self._ws = WsHub(
             self._hid,
-            self._bundle_event,
+            self._full_state,
             heartbeat=ws_heartbeat,
             journal=self._journal,
             faults=self.faults,
@@ -168,6 +168,12 @@ class Emulator:
             announce_clients=self._ws.announce_clients,
         )
         self._ws.add_listener(self._streamer.sessions_changed)
+        self._subsystems = self._wire()
+        self._full_states = {
+            event_type: full
+            for subsystem in self._subsystems
+            for event_type, full in subsystem.full_states().items()
+        }
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._site: web.TCPSite | None = None
@@ -327,133 +333,48 @@ class Emulator:
 
     # ----- wiring ---------------------------------------------------------------------
 
-    def _routes(self) -> list[Route]:
+    def _wire(self) -> list[Subsystem]:
+        """Every part of the device, once: the route table and the WebSocket burst's
+        full states are both made from this list."""
+        hid, streamer, ws = self._hid, self._streamer, self._ws
         return [
-            *self._auth.routes(),
-            *self._info.routes(),
-            *self._hid.routes(),
-            *self._printer.routes(),
-            *self._journal.routes(),
-            *self._atx.routes(),
-            *self._msd.routes(),
-            *self._streamer.routes(),
-            *self._gpio.routes(),
-            *self._switch.routes(),
-            *self._redfish.routes(),
-            *self._prometheus.routes(),
-            Route("GET", "/ws", self._ws.handle),
+            Subsystem(self._auth.routes()),
+            Subsystem(self._info.routes(), events={"info": self._info_event}),
+            Subsystem(
+                HidApi(hid).routes(), [hid.publisher], {"hid_keymaps": lambda _: hid.get_keymaps()}
+            ),
+            Subsystem(self._printer.routes()),
+            Subsystem(self._journal.routes()),
+            Subsystem(self._atx.routes(), [self._atx.publisher]),
+            Subsystem(self._msd.routes(), [self._msd.publisher]),
+            Subsystem(
+                streamer.routes(), [streamer.publisher], {"ocr": lambda _: streamer.ocr_state()}
+            ),
+            Subsystem(self._gpio.routes(), [self._gpio.publisher]),
+            Subsystem(self._switch.routes(), [self._switch.publisher]),
+            Subsystem(self._redfish.routes()),
+            Subsystem(self._prometheus.routes()),
+            Subsystem([Route("GET", "/ws", ws.handle)], events={"clients": self._clients_event}),
         ]
 
-    def _broadcast(self, event_type: str, event: dict[str, Any]) -> None:
+    def _routes(self) -> list[Route]:
+        return [route for subsystem in self._subsystems for route in subsystem.routes]
+
+    def _broadcast(self, event_type: str, event: State) -> None:
         self._ws.broadcast(event_type, event)
 
-    def _bundle_event(self, event_type: str, field: str | None) -> dict[str, Any]:
-        if event_type == "clients":
-            return {"count": self._ws.clients}
-        if event_type == "atx":
-            return self._atx.full_state()
-        if event_type == "msd":
-            return self._msd.full_state()
-        if event_type == "hid":
-            return self._hid.full_state()
-        if event_type == "hid_keymaps":
-            return self._hid.get_keymaps()
-        if event_type == "info":
-            assert field is not None
-            return {field: self._info.get_field(field)}
-        if event_type == "streamer":
-            return self._streamer.full_state()
-        if event_type == "ocr":
-            return self._streamer.ocr_state()
-        if event_type == "gpio":
-            return self._gpio.full_state()
-        if event_type == "switch":
-            return self._switch.get_state()
-        raise ValueError(f"no subsystem sends {event_type!r} events")
+    def _full_state(self, event_type: str, field: str | None) -> State:
+        full = self._full_states.get(event_type)
+        if full is None:
+            raise ValueError(f"no subsystem sends {event_type!r} events")
+        return full(field)
 
+    def _info_event(self, field: str | None) -> State:
+        assert field is not None
+        return {field: self._info.get_field(field)}
 
-class ThreadedEmulator:
-    """An :class:`Emulator` running on its own loop in a daemon thread.
-
-    Use it as a context manager (or :meth:`start` / :meth:`stop`). :attr:`url`,
-    :attr:`port` and :attr:`target` are safe to read from the caller's thread.
-    """
-
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-
-    @property
-    def url(self) -> str:
-        return self.emulator.url
-
-    @property
-    def port(self) -> int:
-        return self.emulator.port
-
-    @property
-    def target(self) -> Target:
-        return self.emulator.target
-
-    def set_resolution(self, width: int, height: int) -> None:
-        """See :meth:`Emulator.set_resolution`."""
-        self.emulator.set_resolution(width, height)
-
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("the emulator thread is already running")
-        self._ready.clear()
-        self._error = None
-        self._thread = threading.Thread(target=self._run, name="pikvm-emulator", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(_THREAD_START_TIMEOUT):
-            raise RuntimeError("the emulator did not start in time")
-        if self._error is not None:
-            self._thread.join()
-            self._thread = None
-            raise self._error
-
-    def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        loop, stopping = self._loop, self._stopping
-        if loop is not None and stopping is not None:
-            # The loop may already be gone if the thread died; nothing left to stop then.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(stopping.set)
-        thread.join()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as error:  # reported to the starting thread
-            self._error = error
-        finally:
-            self._ready.set()
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        async with self.emulator:
-            self._ready.set()
-            await self._stopping.wait()
+    def _clients_event(self, _: str | None) -> State:
+        return {"count": self._ws.clients}
 
 
 def _url_host(host: str) -> str:

@@ -22,15 +22,12 @@ number, it comes from :meth:`Faults.seed`'s generator, so a test can replay a ru
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import fnmatch
-import functools
 import logging
-import math
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Final, Literal
@@ -41,7 +38,6 @@ from aiohttp.typedefs import Handler
 from ._server import API_PREFIX, InjectedCrash, json_response
 
 if TYPE_CHECKING:
-    from ._emulator import Emulator
     from ._ws import WsSession
 
 logger = logging.getLogger("aiopikvm.emulator.faults")
@@ -409,145 +405,3 @@ def _reason(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
-
-
-# ----- the command's flags ------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("TLS and fault injection")
-    group.add_argument(
-        "--tls", action="store_true", help="serve HTTPS/WSS with a self-signed certificate"
-    )
-    group.add_argument(
-        "--fail",
-        action="append",
-        default=[],
-        type=_fail_spec,
-        metavar="PATH:STATUS[:TIMES]",
-        help="answer requests matching PATH (a glob under /api, e.g. 'atx/*', 'ws') with "
-        "STATUS, TIMES times (default: every time); repeatable",
-    )
-    group.add_argument(
-        "--delay",
-        action="append",
-        default=[],
-        type=_delay_spec,
-        metavar="PATH:SECONDS",
-        help="hold requests matching PATH before answering; repeatable",
-    )
-    group.add_argument(
-        "--drop-ws-after",
-        type=_frames_spec,
-        metavar="N|LOW-HIGH",
-        help="cut every WebSocket session after N frames from the client (or a random "
-        "number in LOW..HIGH), like a dead link",
-    )
-    group.add_argument(
-        "--drop-ws-every",
-        type=_period,
-        metavar="SECONDS",
-        help="cut every open WebSocket session this often (the first time after SECONDS)",
-    )
-    group.add_argument(
-        "--drop-ws-clean",
-        action="store_true",
-        help="for both --drop-ws-*: close with a close frame instead",
-    )
-    group.add_argument(
-        "--malformed-every",
-        type=_period,
-        metavar="SECONDS",
-        help="send every kind of malformed frame to the open sessions this often",
-    )
-    group.add_argument(
-        "--reboot-every", type=_period, metavar="SECONDS", help="reboot the device this often"
-    )
-    group.add_argument(
-        "--reboot-downtime",
-        type=_duration,
-        default=5.0,
-        metavar="SECONDS",
-        help="how long a reboot refuses connections (default 5)",
-    )
-    group.add_argument("--seed", type=int, help="seed for the random choices of faults")
-
-
-def apply_arguments(emulator: Emulator, args: argparse.Namespace) -> list[asyncio.Task[None]]:
-    """Install the rules the flags ask for; the periodic ones run as the returned tasks."""
-    faults = emulator.faults
-    for path, status, times in args.fail:
-        faults.fail(path, status, times=times)
-    for path, seconds in args.delay:
-        faults.delay(path, seconds)
-    if args.drop_ws_after is not None:
-        faults.drop_ws(args.drop_ws_after, clean=args.drop_ws_clean, times=None)
-    tasks = []
-    if args.drop_ws_every:
-        drop = functools.partial(faults.drop_ws_now, clean=args.drop_ws_clean)
-        tasks.append(asyncio.create_task(_every(args.drop_ws_every, "WebSocket drop", drop)))
-    if args.malformed_every:
-        send = _malformed(faults)
-        tasks.append(asyncio.create_task(_every(args.malformed_every, "malformed frames", send)))
-    if args.reboot_every:
-        reboot = functools.partial(emulator.reboot, args.reboot_downtime)
-        tasks.append(asyncio.create_task(_every(args.reboot_every, "reboot", reboot)))
-    return tasks
-
-
-def _malformed(faults: Faults) -> Callable[[], Awaitable[None]]:
-    async def send() -> None:
-        faults.send_malformed()
-
-    return send
-
-
-async def _every(seconds: float, what: str, action: Callable[[], Awaitable[object]]) -> None:
-    while True:
-        await asyncio.sleep(seconds)
-        logger.info("Fault: %s", what)
-        await action()
-
-
-def _duration(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not 0 <= seconds < math.inf:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}")
-    return seconds
-
-
-def _period(value: str) -> float:
-    seconds = _duration(value)
-    if seconds == 0:
-        raise argparse.ArgumentTypeError("expected a period of more than 0 seconds")
-    return seconds
-
-
-def _fail_spec(value: str) -> tuple[str, int, int | None]:
-    parts = value.split(":")
-    try:
-        if len(parts) == 3:
-            return parts[0], int(parts[1]), int(parts[2])
-        path, status = parts
-        return path, int(status), None
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected PATH:STATUS[:TIMES], got {value!r}") from None
-
-
-def _delay_spec(value: str) -> tuple[str, float]:
-    path, _, seconds = value.rpartition(":")
-    try:
-        return path, float(seconds)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected PATH:SECONDS, got {value!r}") from None
-
-
-def _frames_spec(value: str) -> int | tuple[int, int]:
-    low, _, high = value.partition("-")
-    try:
-        return (int(low), int(high)) if high else int(low)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected N or LOW-HIGH, got {value!r}") from None

@@ -21,12 +21,13 @@ import copy
 import logging
 import re
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from aiohttp import web
 
 from . import _captures
+from ._busy import BusyRegion
 from ._errors import (
     GpioChannelIsBusyError,
     GpioChannelNotFoundError,
@@ -34,6 +35,7 @@ from ._errors import (
     GpioSwitchNotSupported,
 )
 from ._server import Broadcast, Route, json_response
+from ._subsystem import State, StatePublisher
 from ._tasks import Tasks
 from ._validators import valid_bool, valid_float, valid_gpio_channel
 
@@ -108,7 +110,11 @@ class _Output:
     min_pulse_delay: float
     max_pulse_delay: float
     busy_delay: float
-    busy: bool = False
+    region: BusyRegion = field(default_factory=lambda: BusyRegion(GpioChannelIsBusyError))
+
+    @property
+    def busy(self) -> bool:
+        return self.region.busy
 
     @property
     def const(self) -> bool:
@@ -198,9 +204,8 @@ class Gpio:
     def __init__(self, scheme: GpioScheme | None, *, broadcast: Broadcast) -> None:
         self._inputs, self._outputs = _parse_scheme(recorded_scheme() if scheme is None else scheme)
         self._view: dict[str, Any] = _captures.result("gpio.json")["model"]["view"]
-        self._broadcast = broadcast
+        self.publisher = StatePublisher("gpio", broadcast, self.get_state, _diff)
         self._tasks = Tasks()
-        self._last: dict[str, Any] | None = None
 
     async def stop(self) -> None:
         await self._tasks.cancel_all()
@@ -233,30 +238,12 @@ class Gpio:
             "state": self.io_state(),
         }
 
-    def full_state(self) -> dict[str, Any]:
-        """The state for a WebSocket burst; later diffs are taken against it."""
-        state = self.get_state()
-        self._last = copy.deepcopy(state["state"])
-        return state
-
-    def _notify(self) -> None:
-        new = self.io_state()
-        last = self._last or {"inputs": {}, "outputs": {}}
-        diff: dict[str, dict[str, Any]] = {}
-        for kind in ("inputs", "outputs"):
-            for channel, value in new[kind].items():
-                if value != last[kind].get(channel):
-                    diff.setdefault(kind, {})[channel] = value
-        if diff:
-            self._last = new
-            self._broadcast("gpio", {"state": diff})
-
     def set_input(self, channel: str, state: bool) -> None:
         gin = self._inputs.get(channel)
         if gin is None:
             raise KeyError(f"no GPIO input {channel!r}")
         gin.state = state
-        self._notify()
+        self.publisher.publish()
 
     # ----- actions --------------------------------------------------------------------
 
@@ -282,11 +269,12 @@ class Gpio:
     async def _run(
         self, channel: str, gout: _Output, wait: bool, action: Coroutine[Any, Any, None]
     ) -> None:
-        if gout.busy:
+        try:
+            gout.region.enter()
+        except BaseException:
             action.close()
-            raise GpioChannelIsBusyError()
-        gout.busy = True
-        self._notify()
+            raise
+        self.publisher.publish()
         task = self._tasks.spawn(self._hold(gout, action), name=f"emulator-gpio-{channel}")
         if wait:
             # Shielded: a client that hangs up does not cut the action short.
@@ -296,8 +284,8 @@ class Gpio:
         try:
             await action
         finally:
-            gout.busy = False
-            self._notify()
+            gout.region.exit()
+            self.publisher.publish()
 
     async def _switch(self, channel: str, gout: _Output, state: bool) -> None:
         gout.level = state
@@ -338,3 +326,14 @@ class Gpio:
         wait = valid_bool(request.query.get("wait", False))
         await self.pulse(channel, delay, wait)
         return json_response()
+
+
+def _diff(sent: State | None, new: State) -> State | None:
+    """The channels whose level or busy flag changed, as kvmd's ``gpio`` events carry them."""
+    last = sent["state"] if sent else {"inputs": {}, "outputs": {}}
+    diff: dict[str, dict[str, Any]] = {}
+    for kind in ("inputs", "outputs"):
+        for channel, value in new["state"][kind].items():
+            if value != last[kind].get(channel):
+                diff.setdefault(kind, {})[channel] = value
+    return {"state": diff} if diff else None

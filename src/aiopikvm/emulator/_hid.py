@@ -1,4 +1,4 @@
-"""The HID: kvmd's input queue in front of the simulated target, and its HTTP endpoints.
+"""The HID: kvmd's input queue in front of the simulated target (its HTTP side: _hid_api).
 
 Input from HTTP and from every WebSocket lands in one queue that a worker drains into the
 target, ``delay`` seconds per event (with no delay, input reaches the target at once and
@@ -34,8 +34,6 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
-from aiohttp import web
-
 from ..protocol.frames import (
     Input,
     KeyInput,
@@ -46,7 +44,8 @@ from ..protocol.frames import (
 )
 from ..protocol.keys import DELTA_MAX, FINISH_EXEMPT, MOVE_MAX, MOVE_MIN
 from . import _captures
-from ._server import Broadcast, Route, json_response
+from ._server import Broadcast
+from ._subsystem import StatePublisher
 from ._target import (
     ButtonEvent,
     ClearEvent,
@@ -58,21 +57,9 @@ from ._target import (
     WheelEvent,
 )
 from ._tasks import Tasks
-from ._validators import (
-    valid_bool,
-    valid_hid_key,
-    valid_keyboard_output,
-    valid_mouse_button,
-    valid_mouse_delta,
-    valid_mouse_move,
-    valid_mouse_output,
-    valid_string_list,
-)
 
 logger = logging.getLogger("aiopikvm.emulator.hid")
 
-_SHORTCUT_DELAY: Final = 0.05
-"""kvmd waits this long before each press and release of ``send_shortcut``."""
 
 _JIGGLER_POLL: Final = 1.0
 _JIGGLER_STEP: Final = 0.1
@@ -99,7 +86,6 @@ class Hid:
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
         self._due = 0.0  # (monotonic) when the last event queued is taken
         self._taken = 0.0  # (monotonic) when the last event handed to the target was taken
-        self._broadcast = broadcast
         self._keymaps = _captures.result("hid_keymaps.json")
         self._keyboard_outputs: dict[str, Any] = recorded["keyboard"]["outputs"]
         self._mouse_outputs: list[str] = list(recorded["mouse"]["outputs"]["available"])
@@ -111,7 +97,7 @@ class Hid:
         recorded_inactivity: int = _captures.result("hid_inactivity.json")["inactivity"]
         self._activity = _now() - recorded_inactivity
         self._last_move = (0, 0)
-        self._last_state: dict[str, Any] | None = None
+        self.publisher = StatePublisher("hid", broadcast, self.get_state)
         # As kvmd's OTG flags: false once the host is off, true once a report is written.
         self._keyboard_online = self._mouse_online = target.powered
         self._tasks = Tasks()
@@ -150,19 +136,10 @@ class Hid:
     def get_keymaps(self) -> dict[str, Any]:
         return copy.deepcopy(self._keymaps)
 
-    def full_state(self) -> dict[str, Any]:
-        """The state for a full-state burst; later broadcasts are only sent on change."""
-        state = self.get_state()
-        self._last_state = copy.deepcopy(state)
-        return state
-
     def notify_state(self) -> None:
         if not self._target.powered:
             self._keyboard_online = self._mouse_online = False
-        state = self.get_state()
-        if state != self._last_state:
-            self._last_state = copy.deepcopy(state)
-            self._broadcast("hid", state)
+        self.publisher.publish()
 
     def inactivity(self) -> int:
         return _now() - self._activity
@@ -299,6 +276,15 @@ class Hid:
 
     # ----- settings -------------------------------------------------------------------
 
+    def set_params(self, *, mouse_output: str | None, jiggler_active: bool | None) -> None:
+        """Apply what ``hid/set_params`` asked for (already validated), then tell the
+        sessions."""
+        if mouse_output is not None:
+            self._set_mouse_output(mouse_output)
+        if jiggler_active is not None:
+            self._set_jiggler(jiggler_active)
+        self.notify_state()
+
     def _set_mouse_output(self, output: str) -> None:
         # Only outputs this device has take effect; a valid but absent one is ignored.
         if output not in self._mouse_outputs or output == self._mouse_output:
@@ -311,117 +297,6 @@ class Hid:
     def _set_jiggler(self, active: bool) -> None:
         if self._jiggler["enabled"]:
             self._jiggler["active"] = active
-
-    # ----- endpoints ------------------------------------------------------------------
-
-    def routes(self) -> list[Route]:
-        return [
-            Route("GET", "/hid", self._h_state),
-            Route("POST", "/hid/set_params", self._h_set_params),
-            Route("POST", "/hid/set_connected", self._h_set_connected),
-            Route("POST", "/hid/reset", self._h_reset),
-            Route("GET", "/hid/inactivity", self._h_inactivity),
-            Route("GET", "/hid/keymaps", self._h_keymaps),
-            Route("POST", "/hid/events/send_key", self._h_send_key),
-            Route("POST", "/hid/events/send_shortcut", self._h_send_shortcut),
-            Route("POST", "/hid/events/send_mouse_button", self._h_send_mouse_button),
-            Route("POST", "/hid/events/send_mouse_move", self._h_send_mouse_move),
-            Route("POST", "/hid/events/send_mouse_relative", self._h_send_mouse_relative),
-            Route("POST", "/hid/events/send_mouse_wheel", self._h_send_mouse_wheel),
-        ]
-
-    async def _h_state(self, _: web.Request) -> web.StreamResponse:
-        return json_response(self.get_state())
-
-    async def _h_set_params(self, request: web.Request) -> web.StreamResponse:
-        query = request.query
-        # Everything is validated before anything is applied, in kvmd's order.
-        keyboard = query.get("keyboard_output")
-        if keyboard is not None:
-            valid_keyboard_output(keyboard)  # the OTG keyboard has no outputs to switch
-        mouse = query.get("mouse_output")
-        mouse_output = valid_mouse_output(mouse) if mouse is not None else None
-        jiggler = query.get("jiggler")
-        jiggler_active = valid_bool(jiggler) if jiggler is not None else None
-        if mouse_output is not None:
-            self._set_mouse_output(mouse_output)
-        if jiggler_active is not None:
-            self._set_jiggler(jiggler_active)
-        self.notify_state()
-        return json_response()
-
-    async def _h_set_connected(self, request: web.Request) -> web.StreamResponse:
-        valid_bool(request.query.get("connected"))  # accepted; an OTG HID is always attached
-        return json_response()
-
-    async def _h_reset(self, _: web.Request) -> web.StreamResponse:
-        self.clear_events()
-        return json_response()
-
-    async def _h_inactivity(self, _: web.Request) -> web.StreamResponse:
-        return json_response({"inactivity": self.inactivity()})
-
-    async def _h_keymaps(self, _: web.Request) -> web.StreamResponse:
-        return json_response(self.get_keymaps())
-
-    async def _h_send_key(self, request: web.Request) -> web.StreamResponse:
-        query = request.query
-        key = valid_hid_key(query.get("key"))
-        if "state" in query:
-            state = valid_bool(query["state"])
-            finish = valid_bool(query.get("finish", False))
-            self.send_key(key, state, finish)
-        else:
-            # A press with finish, as kvmd does: so a modifier stays down.
-            self.send_key(key, True, True)
-        return json_response()
-
-    async def _h_send_shortcut(self, request: web.Request) -> web.StreamResponse:
-        keys = valid_string_list(request.query.get("keys"), "string list", valid_hid_key)
-        for key, state in _shortcut(keys):
-            await asyncio.sleep(_SHORTCUT_DELAY)
-            self.send_key(key, state, False)
-        return json_response()
-
-    async def _h_send_mouse_button(self, request: web.Request) -> web.StreamResponse:
-        query = request.query
-        button = valid_mouse_button(query.get("button"))
-        if "state" in query:
-            self.send_mouse_button(button, valid_bool(query["state"]))
-        else:
-            self.send_mouse_button(button, True)
-            self.send_mouse_button(button, False)
-        return json_response()
-
-    async def _h_send_mouse_move(self, request: web.Request) -> web.StreamResponse:
-        to_x = valid_mouse_move(request.query.get("to_x"))
-        to_y = valid_mouse_move(request.query.get("to_y"))
-        self.send_mouse_move(to_x, to_y)
-        return json_response()
-
-    async def _h_send_mouse_relative(self, request: web.Request) -> web.StreamResponse:
-        delta = self._delta(request)
-        self.send_mouse_relative((delta,), False)
-        return json_response()
-
-    async def _h_send_mouse_wheel(self, request: web.Request) -> web.StreamResponse:
-        delta = self._delta(request)
-        self.send_mouse_wheel((delta,), False)
-        return json_response()
-
-    @staticmethod
-    def _delta(request: web.Request) -> tuple[int, int]:
-        return (
-            valid_mouse_delta(request.query.get("delta_x")),
-            valid_mouse_delta(request.query.get("delta_y")),
-        )
-
-
-def _shortcut(keys: list[str]) -> Iterator[tuple[str, bool]]:
-    for key in keys:
-        yield key, True
-    for key in reversed(keys):
-        yield key, False
 
 
 def _squashed(deltas: Iterable[tuple[int, int]], squash: bool) -> Iterator[tuple[int, int]]:

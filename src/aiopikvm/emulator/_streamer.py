@@ -29,111 +29,27 @@ import asyncio
 import contextlib
 import copy
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
 from aiohttp import web
 
 from . import _captures
 from ._errors import (
-    OcrError,
-    StreamerH264NotSupported,
-    StreamerQualityNotSupported,
-    StreamerResolutionNotSupported,
     UnavailableError,
 )
-from ._screen import Screen, console, no_signal, recognize, render, thumbnail
+from ._screen import Screen, console, no_signal, render
 from ._server import Broadcast, Route, json_response
+from ._snapshot import Frame, snapshot_response, ustreamer_headers
+from ._streamer_params import PARAMS
+from ._subsystem import StatePublisher
 from ._target import Target
 from ._validators import (
-    fail,
-    not_empty_string,
-    string_in,
     valid_bool,
-    valid_int,
-    valid_string_list,
 )
 
 NO_SIGNAL_RESOLUTION: Final = (640, 480)
 """What ustreamer reports while it has no signal (its default capture size)."""
-_PREVIEW_SHRINK: Final = 5
-"""kvmd's preview with no size given is a fifth of the snapshot's width and height."""
-_OCR_SIDES: Final = ("left", "top", "right", "bottom")
-_CACHE_HEADERS: Final = (
-    ("Access-Control-Allow-Origin", "*"),
-    ("Cache-Control", "no-store, no-cache, must-revalidate, pre-check=0, post-check=0, max-age=0"),
-    ("Expires", "Mon, 3 Jan 2000 12:34:56 GMT"),
-    ("Pragma", "no-cache"),
-)
-
-
-# ----- kvmd's validators for the streamer ---------------------------------------------
-
-
-def valid_stream_quality(arg: object) -> int:
-    return valid_int(arg, "stream quality", low=1, high=100)
-
-
-def valid_stream_fps(arg: object) -> int:
-    return valid_int(arg, "stream FPS", low=0, high=120)
-
-
-def valid_stream_resolution(arg: object) -> str:
-    name = "stream resolution"
-    text = not_empty_string(arg, name)
-    parts = text.split("x")
-    if len(parts) != 2:
-        fail(text, name)
-    width = valid_int(parts[0], f"{name} (width)", low=1)
-    height = valid_int(parts[1], f"{name} (height)", low=1)
-    return f"{width}x{height}"
-
-
-def valid_stream_h264_bitrate(arg: object) -> int:
-    return valid_int(arg, "stream H264 bitrate", low=25, high=20000)
-
-
-def valid_stream_h264_gop(arg: object) -> int:
-    return valid_int(arg, "stream H264 GOP", low=0, high=60)
-
-
-_PARAMS: Final[tuple[tuple[str, Callable[[object], Any], type[Exception] | None], ...]] = (
-    ("quality", valid_stream_quality, StreamerQualityNotSupported),
-    ("desired_fps", valid_stream_fps, None),
-    ("resolution", valid_stream_resolution, StreamerResolutionNotSupported),
-    ("h264_bitrate", valid_stream_h264_bitrate, StreamerH264NotSupported),
-    ("h264_gop", valid_stream_h264_gop, StreamerH264NotSupported),
-)
-"""``set_params``'s parameters in kvmd's order, with the error for a streamer without one."""
-
-
-# ----- snapshots ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One snapshot as kvmd holds it: the JPEG, what it shows, ustreamer's headers."""
-
-    online: bool
-    screen: Screen
-    data: bytes
-    headers: tuple[tuple[str, str], ...]
-
-    def summary(self) -> dict[str, Any]:
-        return {"online": self.online, "width": self.screen.width, "height": self.screen.height}
-
-
-def _headers(online: bool, width: int, height: int) -> tuple[tuple[str, str], ...]:
-    headers = [
-        *_CACHE_HEADERS,
-        ("X-Timestamp", f"{time.time():.06f}"),
-        ("X-UStreamer-Height", str(height)),
-        ("X-UStreamer-Online", "true" if online else "false"),
-        ("X-UStreamer-Width", str(width)),
-    ]
-    return tuple(sorted(headers))
 
 
 # ----- the subsystem ------------------------------------------------------------------
@@ -167,7 +83,7 @@ class Streamer:
         self._start_delay = start_delay
         self._stop_delay = stop_delay
         self._stream_clients = stream_clients
-        self._broadcast = broadcast
+        self.publisher = StatePublisher("streamer", broadcast, self.get_state)
         # kvmd's controller announces the clients whenever it wakes, for these requests too.
         self._announce_clients = announce_clients
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -179,7 +95,6 @@ class Streamer:
         self._reset = False
         self._saved: Frame | None = None
         self._rendered: tuple[tuple[Screen, int], bytes] | None = None
-        self._sent: dict[str, Any] = {}  # the state as the sessions know it, for diffs
         target.add_listener(self._changed_from_anywhere)
 
     # ----- lifecycle ------------------------------------------------------------------
@@ -270,12 +185,6 @@ class Streamer:
             "snapshot": self._snapshot_state(),
         }
 
-    def full_state(self) -> dict[str, Any]:
-        """The state for a session's burst; later events are diffs against it."""
-        state = self.get_state()
-        self._sent = copy.deepcopy(state)
-        return state
-
     def ocr_state(self) -> dict[str, Any]:
         return copy.deepcopy(self._ocr)
 
@@ -288,7 +197,7 @@ class Streamer:
         new: dict[str, Any] = {}
 
         def changed(key: str, value: Any) -> None:
-            if self._sent.get(key) != value:
+            if self.publisher.sent.get(key) != value:
                 new[key] = value
 
         if params:
@@ -302,8 +211,7 @@ class Streamer:
         if "params" in new or "applied" in new:
             new["limits"] = copy.deepcopy(self._limits)
         if new:
-            self._sent.update(copy.deepcopy(new))
-            self._broadcast("streamer", new)
+            self.publisher.send(new)
 
     # ----- kvmd's stream controller ---------------------------------------------------
 
@@ -386,7 +294,7 @@ class Streamer:
         else:
             data = await asyncio.to_thread(render, screen, quality)
             self._rendered = (key, data)
-        return Frame(online, screen, data, _headers(online, width, height))
+        return Frame(online, screen, data, ustreamer_headers(online, width, height))
 
     async def take_snapshot(self, *, save: bool, load: bool, allow_offline: bool) -> Frame | None:
         if load:
@@ -417,7 +325,7 @@ class Streamer:
         return json_response(self.get_state())
 
     async def _h_set_params(self, request: web.Request) -> web.StreamResponse:
-        for name, validator, unsupported in _PARAMS:
+        for name, validator, unsupported in PARAMS:
             value = request.query.get(name)
             if value:
                 if name not in self._params:
@@ -445,41 +353,9 @@ class Streamer:
         )
         if frame is None:
             raise UnavailableError()
-        headers = dict(frame.headers)
-        if valid_bool(query.get("ocr", False)):
-            # Checked like kvmd's, against the language files on the device (there even
-            # without Tesseract); the console reads the same in every language.
-            valid_string_list(
-                str(query.get("ocr_langs", "")).strip(),
-                "OCR langs list",
-                lambda lang: string_in(lang, "OCR lang", self._ocr_langs),
-            )
-            region = [valid_int(query.get(f"ocr_{side}", -1), "int") for side in _OCR_SIDES]
-            if not self._ocr["enabled"]:
-                raise OcrError("Tesseract is not available")
-            text = recognize(frame.screen, *region)
-            return web.Response(text=text, headers=headers, content_type="text/plain")
-        data = frame.data
-        if valid_bool(query.get("preview", False)):
-            data = await self._preview(
-                frame,
-                valid_int(query.get("preview_max_width", 0), "int", low=0),
-                valid_int(query.get("preview_max_height", 0), "int", low=0),
-                valid_stream_quality(query.get("preview_quality", 80)),
-            )
-        return web.Response(body=data, headers=headers, content_type="image/jpeg")
-
-    @staticmethod
-    async def _preview(frame: Frame, max_width: int, max_height: int, quality: int) -> bytes:
-        width, height = frame.screen.width, frame.screen.height
-        if max_width == 0 and max_height == 0:
-            max_width, max_height = width // _PREVIEW_SHRINK, height // _PREVIEW_SHRINK
-        else:
-            max_width = min(max_width or width, width)
-            max_height = min(max_height or height, height)
-        if (max_width, max_height) == (width, height):
-            return frame.data
-        return await asyncio.to_thread(thumbnail, frame.data, max_width, max_height, quality)
+        return await snapshot_response(
+            frame, query, ocr_langs=self._ocr_langs, ocr_enabled=self._ocr["enabled"]
+        )
 
     async def _h_remove_snapshot(self, _: web.Request) -> web.StreamResponse:
         self._saved = None

@@ -27,6 +27,7 @@ from aiohttp import web
 from . import _captures
 from ._errors import SwitchUnknownEdidError
 from ._server import Broadcast, Route, crash_response, json_response
+from ._subsystem import StatePublisher, changed_keys
 from ._validators import (
     valid_atx_button,
     valid_atx_power_action,
@@ -143,7 +144,8 @@ class Switch:
         self._state: dict[str, Any] = _captures.result("switch.json")
         # The recording shows kvmd's default colours, which "default" resets a role to.
         self._default_colors: dict[str, Any] = copy.deepcopy(self._state["colors"])
-        self._broadcast = broadcast
+        self.publisher = StatePublisher("switch", broadcast, self.get_state, changed_keys)
+        self.publisher.full()  # what each change is compared with, burst or no burst
 
     def get_state(self) -> dict[str, Any]:
         return copy.deepcopy(self._state)
@@ -165,9 +167,8 @@ class Switch:
         translate_port(port)
 
     def _set(self, field: str, value: Any) -> None:
-        if self._state[field] != value:
-            self._state[field] = value
-            self._broadcast("switch", {field: copy.deepcopy(value)})
+        self._state[field] = value
+        self.publisher.publish()
 
     def _edids(self) -> dict[str, Any]:
         return copy.deepcopy(self._state["edids"])

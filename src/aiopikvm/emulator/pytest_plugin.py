@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from ._emulator import ThreadedEmulator
+    from ._threaded import ThreadedEmulator
 
 
 def pytest_configure(config: pytest.Config) -> None:
