@@ -11,10 +11,9 @@ import logging
 import re
 import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import httpx
 import pytest
 from aiohttp import web
 
@@ -37,6 +36,8 @@ from aiopikvm import (
 )
 from aiopikvm.emulator import Emulator
 from aiopikvm.protocol import totp
+
+from .secret_walk import exception_texts
 
 PASSWORD = "Zebra-Secret-Pa55"
 SECRET = "KRSXG5CTMVRXEZLUKRSXG5CT"
@@ -230,40 +231,6 @@ SECRET_URL = f"http://joe:{URL_TOKEN}@127.0.0.1:9/image.iso"  # nothing listens 
 CLIENT_LOGGERS = ("httpx", "httpcore", "aiopikvm")
 
 
-def _reprs(value: object, depth: int = 0) -> Iterator[str]:
-    """The repr of ``value`` and, inside containers and headers, of everything in it: what
-    Sentry, ``pytest -l`` or rich tracebacks show of a local variable."""
-    yield repr(value)
-    if depth >= 5:
-        return
-    if isinstance(value, Mapping | httpx.Headers):
-        for key, item in value.items():
-            yield from _reprs(key, depth + 1)
-            yield from _reprs(item, depth + 1)
-    elif isinstance(value, list | tuple | set | frozenset):
-        for item in value:
-            yield from _reprs(item, depth + 1)
-
-
-def _exception_texts(exc: BaseException) -> Iterator[str]:
-    """Every exception in the cause and context chain: its text, and the reprs of the
-    locals of every frame of its traceback."""
-    pending: list[BaseException] = [exc]
-    seen: set[int] = set()
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield from (str(current), repr(current), repr(vars(current)))
-        tb = current.__traceback__
-        while tb is not None:
-            for name, value in tb.tb_frame.f_locals.items():
-                yield from (f"{tb.tb_frame.f_code.co_name}:{name}={text}" for text in _reprs(value))
-            tb = tb.tb_next
-        pending += [chained for chained in (current.__cause__, current.__context__) if chained]
-
-
 class FrameLeaks:
     """Failing calls whose exceptions and log records must not hold a secret."""
 
@@ -277,7 +244,7 @@ class FrameLeaks:
         self.failures.append(info.value)
 
     def check(self) -> None:
-        texts = [text for exc in self.failures for text in _exception_texts(exc)]
+        texts = [text for exc in self.failures for text in exception_texts(exc, skip_file=__file__)]
         records = [
             record
             for record in self.caplog.records

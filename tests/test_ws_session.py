@@ -31,9 +31,9 @@ from aiopikvm import (
 )
 from aiopikvm.emulator import Emulator
 from aiopikvm.protocol import totp
-from aiopikvm.transport.auth import Credentials
 
 from .hostile_ws import server_url
+from .secret_walk import exception_texts, reprs
 
 PASSWORD = "Zebra-Secret-Pa55"
 SECRET = "KRSXG5CTMVRXEZLUKRSXG5CT"
@@ -106,56 +106,9 @@ async def test_a_redirect_to_the_same_host_is_not_followed_either() -> None:
 # ----- 13. no secret in the traceback of a failed connect ----------------------------------
 
 
-def _texts(value: object, depth: int = 4, seen: set[int] | None = None) -> Iterator[str]:
-    """``repr`` of ``value`` and of what it holds: containers' items, objects' attributes."""
-    seen = set() if seen is None else seen
-    if id(value) in seen or depth < 0:
-        return
-    seen.add(id(value))
-    try:
-        yield repr(value)
-    except Exception:  # a broken repr shows nothing
-        return
-    if isinstance(value, str | bytes | int | float | type(None)):
-        return
-    if isinstance(value, dict):
-        items: list[object] = [*value.keys(), *value.values()]
-    elif isinstance(value, list | tuple | set | frozenset):
-        items = list(value)
-    elif isinstance(value, Credentials):
-        return  # where the password is kept, to be sent: its repr shows none
-    else:
-        items = list(getattr(value, "__dict__", {}).values())
-        slots = (name for cls in type(value).__mro__ for name in getattr(cls, "__slots__", ()))
-        items += [getattr(value, name) for name in slots if hasattr(value, name)]
-    for item in items:
-        yield from _texts(item, depth - 1, seen)
-
-
-def _chain(error: BaseException) -> Iterator[BaseException]:
-    pending, seen = [error], set()
-    while pending:
-        exc = pending.pop()
-        if id(exc) in seen:
-            continue
-        seen.add(id(exc))
-        yield exc
-        pending += [e for e in (exc.__cause__, exc.__context__) if e is not None]
-
-
 def _leaks(error: BaseException, secrets: list[str]) -> list[str]:
-    found = []
-    for exc in _chain(error):
-        texts = [str(exc), *_texts(vars(exc))]
-        tb = exc.__traceback__
-        while tb is not None:
-            code = tb.tb_frame.f_code
-            if code.co_filename != __file__:  # this test's own locals hold the password
-                for name, value in tb.tb_frame.f_locals.items():
-                    texts += [f"{code.co_qualname}.{name}={text}" for text in _texts(value)]
-            tb = tb.tb_next
-        found += [text[:300] for text in texts if any(secret in text for secret in secrets)]
-    return found
+    texts = exception_texts(error, skip_file=__file__)
+    return [text[:300] for text in texts if any(secret in text for secret in secrets)]
 
 
 def _sent_secrets(secret: str = SECRET) -> list[str]:
@@ -218,7 +171,7 @@ async def test_an_open_session_keeps_the_sent_password_only_in_its_credentials()
     ):
         await ws.ping()
         secrets = _sent_secrets()
-        assert [t[:300] for t in _texts(ws, depth=8) if any(s in t for s in secrets)] == []
+        assert [t[:300] for t in reprs(ws, depth=8) if any(s in t for s in secrets)] == []
 
 
 # ----- 18. a session used after it closed ----------------------------------------------------

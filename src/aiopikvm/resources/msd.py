@@ -276,13 +276,26 @@ class Msd(Resource):
             "timeout": timeout,
             "remove_incomplete": remove_incomplete,
         }
-        transport = self._http
-        base = transport.timeout
+        base = self._http.timeout
         # kvmd answers once it has reached the origin (waiting up to its `timeout`), then
         # sends a progress record every 1-3 s while bytes arrive.
         answer = None if base is None else base + (timeout or _REMOTE_TIMEOUT)
         idle = None if base is None else base + _RECORD_INTERVAL
-        async with transport.stream(
+        outcome = await self._write_remote(params, answer, idle, progress)
+        if isinstance(outcome, PiKVMError):
+            raise outcome
+        return outcome
+
+    async def _write_remote(
+        self,
+        params: Params,
+        answer: float | None,
+        idle: float | None,
+        progress: Progress | None,
+    ) -> MsdWriteResult | PiKVMError:
+        """:meth:`upload_remote`'s exchange; a failure record is returned, not raised: this
+        frame holds the response, whose request shows the URL with its credentials."""
+        async with self._http.stream(
             "POST", "msd/write_remote", params=params, timeout=answer, idle_timeout=idle
         ) as response:
             info = request_info(response.request)
@@ -290,12 +303,12 @@ class Msd(Resource):
             async with contextlib.aclosing(_progress_records(response, info)) as records:
                 async for record in records:
                     if isinstance(record, PiKVMError):
-                        raise record
+                        return record
                     result = record
                     if progress is not None:
                         await _report(progress, result.written, result.size)
         if result is None:
-            raise ProtocolError(f"{info}: the progress stream was empty", request=info)
+            return ProtocolError(f"{info}: the progress stream was empty", request=info)
         return result
 
     # ----- downloads ----------------------------------------------------------------------
