@@ -65,7 +65,7 @@ class PiKVM(ClientActions):
     Transfers (``msd.upload``, ``msd.download``, ``msd.upload_remote``,
     ``system.stream_log``) take as long as they take while they move: for them it bounds
     connecting and each wait for the next piece (see each method). Answers are size-bounded
-    (see :mod:`aiopikvm.transport.http`): past the bound, :class:`ProtocolError`.
+    (see :mod:`aiopikvm.transport.body`): past the bound, :class:`ProtocolError`.
 
     Once closed (:meth:`aclose`, or the end of ``async with``), the client refuses every
     call with :class:`ConnectionClosedError`: make a new one.

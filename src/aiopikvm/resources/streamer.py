@@ -130,7 +130,7 @@ class Streamer(Resource):
         kept; a fifth of the size when neither is given) at JPEG ``quality`` (1-100,
         default 80). ``allow_offline=True`` returns the streamer's "no signal" picture
         instead of raising :class:`~aiopikvm.UnavailableError` when the host sends nothing.
-        The snapshot is at most :data:`~aiopikvm.transport.http.MAX_SNAPSHOT_SIZE` (32 MiB).
+        The snapshot is at most :data:`~aiopikvm.transport.body.MAX_SNAPSHOT_SIZE` (32 MiB).
         ``save=True`` keeps this snapshot on the device and ``load=True`` returns the kept
         one instead of taking a new one.
         """

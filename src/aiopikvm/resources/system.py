@@ -38,7 +38,7 @@ class System(Resource):
         """kvmd's log (its services' journal since boot) as text, one entry a line.
 
         ``seek`` keeps only the entries of the last ``seek`` seconds (``None`` or ``0``:
-        everything since boot); at most :data:`~aiopikvm.transport.http.MAX_LOG_SIZE`
+        everything since boot); at most :data:`~aiopikvm.transport.body.MAX_LOG_SIZE`
         (64 MiB, else :class:`~aiopikvm.ProtocolError`: use ``seek`` or
         :meth:`stream_log`). Raises
         :class:`~aiopikvm.BadRequestError` (``LogReaderDisabledError``) on a device whose
@@ -61,7 +61,7 @@ class System(Resource):
         as it takes. ``idle_timeout`` (seconds) raises :class:`~aiopikvm.PiKVMTimeoutError`
         when no line came for that long instead, which also notices a device that went
         away without closing the connection. A line is at most
-        :data:`~aiopikvm.transport.http.MAX_LINE_SIZE` (1 MiB). Break out of the loop
+        :data:`~aiopikvm.transport.body.MAX_LINE_SIZE` (1 MiB). Break out of the loop
         inside ``contextlib.aclosing`` (or cancel the task) to close the connection at
         once::
 

@@ -1,17 +1,6 @@
-"""The one request path: query encoding, credentials, kvmd's envelope, error mapping, and
-the bounds every answer is read within.
-
-Sizes. An answer is read in pieces and counted; past its limit it is refused with
-:class:`ProtocolError` (a ``Content-Length`` past it is refused before reading):
-:data:`MAX_ANSWER_SIZE` for JSON and text, :data:`MAX_LOG_SIZE` for kvmd's whole log,
-:data:`MAX_SNAPSHOT_SIZE` for a JPEG. Of an error answer only the first
-:data:`MAX_ERROR_BODY` bytes are read: they are all its message needs. A line of a line
-stream (kvmd's log, ``msd/write_remote`` progress) is at most :data:`MAX_LINE_SIZE`.
-
-Compression. Every request asks for ``Accept-Encoding: identity``, and an answer that comes
-compressed anyway is refused unread. Neither kvmd nor the nginx in front of it compresses
-(kvmd/htserver.py, configs/nginx: no ``gzip``), so nothing is lost; a decoder would let a
-1 MB answer inflate to gigabytes in one step, before anything could count it.
+"""The one request path: credentials, kvmd's envelope, and the deadline every call is
+done within. What bounds an answer's body is in :mod:`aiopikvm.transport.body`, how
+failures map to our errors in :mod:`aiopikvm.transport.http_errors`.
 
 Time. A call has one total deadline, its ``timeout``: connecting, the pinned certificate's
 check, sending, and the whole answer must be done within it (per attempt, with retries).
@@ -23,324 +12,50 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import ssl
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterable,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Mapping,
-)
-from typing import Any, Final, Literal, TypeAlias, TypeVar
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from typing import Any, Literal, TypeAlias
 
 import httpx
 
 from ..errors import (
     ConnectionClosedError,
     InvalidInputError,
-    PiKVMConnectionError,
     PiKVMError,
     PiKVMTimeoutError,
     ProtocolError,
     RequestInfo,
     TLSError,
-    api_error_for,
 )
 from .auth import Credentials
+from .body import ANSWER_LIMITS, IDENTITY, error_body, read_body
+from .body import MAX_ANSWER_SIZE as MAX_ANSWER_SIZE
+from .body import MAX_ERROR_BODY as MAX_ERROR_BODY
+from .body import MAX_LINE_SIZE as MAX_LINE_SIZE
+from .body import MAX_LOG_SIZE as MAX_LOG_SIZE
+from .body import MAX_SNAPSHOT_SIZE as MAX_SNAPSHOT_SIZE
+from .body import body_chunks as body_chunks
+from .body import body_lines as body_lines
+from .deadlines import deadline_after, within
+from .http_errors import auth_hint, seconds_text, timeout_message
+from .http_errors import error_from_response as error_from_response
+from .http_errors import loads as loads
+from .http_errors import request_info as request_info
+from .http_errors import transport_error as transport_error
+from .http_errors import unwrap_envelope as unwrap_envelope
+from .params import Params as Params
+from .params import ParamValue as ParamValue
+from .params import encode_params as encode_params
 from .pinning import PinnedSSLContext
 from .redaction import redact_httpcore_logs, redact_url, redact_userinfo
 from .retry import RetryPolicy
-from .tls import (
-    TLS_HINT,
-    is_certificate_error,
-    is_not_tls,
-    not_tls_hint,
-    plain_http_hint,
-    shared_context,
-)
+from .tls import is_not_tls, not_tls_hint, shared_context
 
-ParamValue: TypeAlias = str | int | float | bool | list[str] | tuple[str, ...] | None
-Params: TypeAlias = Mapping[str, ParamValue]
 Expect: TypeAlias = Literal["json", "text", "bytes"]
 Content: TypeAlias = bytes | str | AsyncIterable[bytes]
 Timeout: TypeAlias = float | httpx.Timeout | Literal["default"] | None
-T = TypeVar("T")
-
-KiB: Final = 1024
-MiB: Final = 1024 * KiB
-
-MAX_ANSWER_SIZE: Final = 4 * MiB
-"""A JSON or text answer: kvmd's largest (``/api/info``, ``gpio`` with a big scheme, the
-keymaps) are tens of KiB, the largest captured 22 KiB."""
-MAX_LOG_SIZE: Final = 64 * MiB
-"""kvmd's log as one text (``system.get_log``): its services' journal since boot, which
-journald keeps in RAM on a PiKVM. ``seek=`` or ``stream_log`` read more."""
-MAX_SNAPSHOT_SIZE: Final = 32 * MiB
-"""A JPEG snapshot: a 1920x1200 screen at quality 100 is a few MiB."""
-MAX_ERROR_BODY: Final = 64 * KiB
-"""What is read of an error answer (kvmd's envelope is a few hundred bytes, nginx's page
-under one KiB); the rest is never read."""
-MAX_LINE_SIZE: Final = 1 * MiB
-"""A line of kvmd's log (journald cuts a line at 48 KiB) or an NDJSON progress record
-(about 100 bytes)."""
-
-_ANSWER_LIMITS: Final[dict[str, int]] = {
-    "json": MAX_ANSWER_SIZE,
-    "text": MAX_ANSWER_SIZE,
-    "bytes": MAX_SNAPSHOT_SIZE,
-}
-_IDENTITY: Final = ("", "identity")
-_PLAIN_HTTP_TO_TLS: Final = "plain HTTP request was sent to HTTPS port"  # nginx's 400 page
 
 redact_httpcore_logs()  # httpcore's DEBUG log shows kvmd's session cookie, httpx's INFO URLs
-
-
-def loads(content: bytes | str) -> Any:
-    """``json.loads``; JSON nested past the interpreter's recursion limit is refused with
-    ``ValueError`` like any other JSON it cannot read, not ``RecursionError``."""
-    try:
-        return json.loads(content)
-    except RecursionError:
-        raise ValueError("JSON nested too deep to read") from None
-
-
-def request_info(request: httpx.Request) -> RequestInfo:
-    return RequestInfo(request.method, redact_url(str(request.url)))
-
-
-def _size(limit: int) -> str:
-    return f"{limit // MiB} MiB" if limit % MiB == 0 else f"{limit // KiB} KiB"
-
-
-def _seconds(value: float | None) -> str:
-    return "no" if value is None else f"{value:g}"
-
-
-# ----- reading bodies -------------------------------------------------------------------
-
-
-async def body_chunks(
-    response: httpx.Response, *, what: str = "data"
-) -> AsyncGenerator[bytes, None]:
-    """The body of a streamed response in pieces as they arrive; a failure meanwhile is our
-    error (``what`` names the pieces in a timeout's message: "no data for 10 s")."""
-    info = request_info(response.request)
-    chunks = response.aiter_bytes()
-    while True:
-        failure: PiKVMError | None = None
-        try:
-            chunk = await anext(chunks)
-        except StopAsyncIteration:
-            return
-        except httpx.TimeoutException:
-            read = response.request.extensions.get("timeout", {}).get("read")
-            failure = PiKVMTimeoutError(f"{info}: no {what} for {_seconds(read)} s", request=info)
-        except httpx.HTTPError as exc:
-            failure = transport_error(exc, info)
-        # Raised here, not in the except clause: the httpx error (whose frames hold the
-        # request) does not ride along as __context__.
-        if failure is not None:
-            raise failure
-        yield chunk
-
-
-async def body_lines(
-    response: httpx.Response, *, limit: int = MAX_LINE_SIZE, what: str = "data"
-) -> AsyncGenerator[str, None]:
-    """The body's lines without their ends (``\\n`` or ``\\r\\n``), each at most ``limit``
-    bytes: a longer one is refused with :class:`ProtocolError` before more is read."""
-    info = request_info(response.request)
-    buffer = bytearray()
-    async with contextlib.aclosing(body_chunks(response, what=what)) as chunks:
-        async for chunk in chunks:
-            buffer += chunk
-            start = 0
-            while (end := buffer.find(b"\n", start)) >= 0:
-                yield _line(buffer[start:end])
-                start = end + 1
-            del buffer[:start]
-            if len(buffer) > limit:
-                raise ProtocolError(
-                    f"{info}: a line longer than {_size(limit)}: not kvmd's", request=info
-                )
-    if buffer:
-        yield _line(buffer)
-
-
-def _line(raw: bytes | bytearray) -> str:
-    return bytes(raw).rstrip(b"\r").decode("utf-8", "replace")
-
-
-async def read_body(response: httpx.Response, limit: int) -> bytes:
-    """The whole body, at most ``limit`` bytes; more is refused with :class:`ProtocolError`."""
-    info = request_info(response.request)
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ProtocolError(_too_large(info, limit, f"it announces {declared} bytes"), request=info)
-    pieces: list[bytes] = []
-    size = 0
-    async with contextlib.aclosing(body_chunks(response)) as chunks:
-        async for chunk in chunks:
-            size += len(chunk)
-            if size > limit:
-                raise ProtocolError(_too_large(info, limit, "read so far"), request=info)
-            pieces.append(chunk)
-    return b"".join(pieces)
-
-
-def _too_large(info: RequestInfo, limit: int, seen: str) -> str:
-    return f"{info}: the answer is larger than {_size(limit)} ({seen}), more than kvmd sends"
-
-
-async def _error_body(response: httpx.Response) -> bytes | None:
-    """The start of an error answer (None if it came compressed); never all of it."""
-    if response.headers.get("content-encoding", "").strip().lower() not in _IDENTITY:
-        return None
-    pieces: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in response.aiter_bytes():
-            pieces.append(chunk)
-            size += len(chunk)
-            if size >= MAX_ERROR_BODY:
-                break
-    except (httpx.HTTPError, httpx.StreamError):
-        # The message makes do with what came (StreamClosed: a caller's event hook
-        # raised for the status, and httpx closed the body unread).
-        pass
-    return b"".join(pieces)[:MAX_ERROR_BODY]
-
-
-# ----- kvmd's conventions ---------------------------------------------------------------
-
-
-def encode_params(params: Params | None) -> dict[str, str]:
-    """kvmd's query conventions: booleans as 1/0, lists comma-joined into one value
-    (a repeated key reaches kvmd as its first value only), ``None`` left out. A ``str``
-    is kept as it is, so a :class:`~aiopikvm.transport.redaction.Secret` stays one."""
-    if not params:
-        return {}
-    encoded: dict[str, str] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            encoded[key] = "1" if value else "0"
-        elif isinstance(value, list | tuple):
-            encoded[key] = ",".join(value)
-        elif isinstance(value, str):
-            encoded[key] = value
-        else:
-            encoded[key] = str(value)
-    return encoded
-
-
-def unwrap_envelope(body: Any, request: RequestInfo) -> Any:
-    """The ``result`` of a successful ``{"ok": true, "result": ...}`` envelope."""
-    if not isinstance(body, dict) or "ok" not in body:
-        raise ProtocolError(f"{request}: the answer is not kvmd's envelope", request=request)
-    if body["ok"] is not True:
-        raise ProtocolError(f"{request}: the envelope says ok={body['ok']!r}", request=request)
-    return body.get("result")
-
-
-def error_from_response(
-    status_code: int,
-    content: bytes | None,
-    request: RequestInfo,
-    *,
-    location: str | None = None,
-    hint: str | None = None,
-) -> PiKVMError:
-    """An APIError from an error response, whether kvmd's JSON or nginx's text or HTML
-    (``content`` None: it came compressed, and was not read)."""
-    error = error_msg = None
-    detail: str | None = None
-    try:
-        body = loads(content) if content else None
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("result"), dict):
-        result = body["result"]
-        error = result.get("error") if isinstance(result.get("error"), str) else None
-        if isinstance(result.get("error_msg"), str):
-            # kvmd quotes what it was given, a download URL with its credentials included
-            error_msg = redact_userinfo(result["error_msg"])
-    if error is None:
-        text = "a compressed body, not read" if content is None else _text_detail(content)
-        detail = redact_userinfo(text)
-        if _PLAIN_HTTP_TO_TLS in detail and hint is None:
-            hint = "the port speaks HTTPS: use an https:// URL"
-    if location is not None and 300 <= status_code < 400:
-        hint = _redirect_hint(location, request, hint)
-    return api_error_for(
-        status_code, error=error, error_msg=error_msg, request=request, detail=detail, hint=hint
-    )
-
-
-def _redirect_hint(location: str, request: RequestInfo, hint: str | None) -> str:
-    target = redact_userinfo(location)
-    advice = f"the device redirects to {target} (redirects are never followed: "
-    advice += "credentials stay with the device they were meant for)"
-    if target.lower().startswith("https://") and request.url.lower().startswith("http://"):
-        netloc = httpx.URL(target).netloc.decode("ascii", "replace")
-        advice += f"; it wants HTTPS: use https://{netloc}"
-    return f"{hint}; {advice}" if hint else advice
-
-
-def _text_detail(content: bytes) -> str:
-    text = content.decode("utf-8", "replace").strip()
-    if text.lstrip().startswith("<"):
-        # nginx's HTML error page: its <title> says all there is ("502 Bad Gateway")
-        start, end = text.find("<title>"), text.find("</title>")
-        text = text[start + 7 : end].strip() if 0 <= start < end else "HTML error page"
-    return " ".join(text.split())[:200] or "empty body"
-
-
-# ----- deadlines ------------------------------------------------------------------------
-
-
-async def _within(
-    seconds: float | None,
-    info: RequestInfo,
-    message: str,
-    call: Callable[[asyncio.Timeout], Awaitable[T]],
-) -> T:
-    """``call(scope)`` within a total deadline; its expiry is :class:`PiKVMTimeoutError`."""
-    scope = asyncio.timeout(seconds)
-    try:
-        async with scope:
-            return await call(scope)
-    except TimeoutError as exc:
-        if isinstance(exc, PiKVMError) or not scope.expired():
-            raise
-    raise PiKVMTimeoutError(f"{info}: {message}", request=info)  # no httpx __context__
-
-
-async def _deadline_after(
-    chunks: AsyncIterable[bytes], scope: asyncio.Timeout, seconds: float | None
-) -> AsyncIterator[bytes]:
-    """An upload's body, which starts the answer's deadline once it is all sent: the
-    upload itself takes as long as it takes, as long as each write moves."""
-    async for chunk in chunks:
-        yield chunk
-    if seconds is not None:
-        scope.reschedule(asyncio.get_running_loop().time() + seconds)
-
-
-def _timeout_message(exc: httpx.TimeoutException, limits: httpx.Timeout) -> str:
-    if isinstance(exc, httpx.ConnectTimeout):
-        return f"no connection within {_seconds(limits.connect)} s"
-    if isinstance(exc, httpx.WriteTimeout):
-        return f"could not send for {_seconds(limits.write)} s"
-    if isinstance(exc, httpx.PoolTimeout):
-        return f"no free connection within {_seconds(limits.pool)} s"
-    return f"no data for {_seconds(limits.read)} s"
-
-
-# ----- the transport --------------------------------------------------------------------
 
 
 class HTTPTransport:
@@ -432,14 +147,14 @@ class HTTPTransport:
         """
         self.check_open()
         query, info = self._prepare(method, path, params)
-        limit = max_size if max_size is not None else _ANSWER_LIMITS[expect]
+        limit = max_size if max_size is not None else ANSWER_LIMITS[expect]
         total, limits = self._limits(timeout)
         streamed = isinstance(content, AsyncIterable)
 
         async def exchange(scope: asyncio.Timeout) -> tuple[httpx.Response, bytes]:
             body: Content | None = content
             if isinstance(content, AsyncIterable):
-                body = _deadline_after(content, scope, total)
+                body = deadline_after(content, scope, total)
             response = await self._send(
                 method, path, query, info, limits, body, data, json, headers, authenticate
             )
@@ -450,10 +165,10 @@ class HTTPTransport:
 
         async def attempt() -> tuple[httpx.Response, bytes]:
             if streamed:
-                message = f"no answer within {_seconds(total)} s of the upload's last byte"
-                return await _within(None, info, message, exchange)
-            message = f"no complete answer within {_seconds(total)} s"
-            return await _within(total, info, message, exchange)
+                message = f"no answer within {seconds_text(total)} s of the upload's last byte"
+                return await within(None, info, message, exchange)
+            message = f"no complete answer within {seconds_text(total)} s"
+            return await within(total, info, message, exchange)
 
         # A streamed body cannot be sent twice.
         if self.retries is None or streamed:
@@ -506,10 +221,10 @@ class HTTPTransport:
             limits = httpx.Timeout(total, read=idle, write=idle)
 
         async def attempt() -> httpx.Response:
-            return await _within(
+            return await within(
                 total,
                 info,
-                f"no answer within {_seconds(total)} s",
+                f"no answer within {seconds_text(total)} s",
                 lambda _: self._send(
                     method, path, query, info, limits, content, data, json, headers, authenticate
                 ),
@@ -613,7 +328,7 @@ class HTTPTransport:
             # so its body is there only if the hook read it.
             response = exc.response
         except httpx.TimeoutException as exc:
-            return PiKVMTimeoutError(f"{info}: {_timeout_message(exc, limits)}", request=info)
+            return PiKVMTimeoutError(f"{info}: {timeout_message(exc, limits)}", request=info)
         except httpx.HTTPError as exc:
             return transport_error(exc, info)
         except PiKVMError as exc:  # from the body as it was sent: a source breaking its size
@@ -625,7 +340,7 @@ class HTTPTransport:
             self._client.cookies.delete("auth_token")
         if response.status_code >= 300:
             try:
-                body = await _error_body(response)
+                body = await error_body(response)
             finally:
                 await response.aclose()
             return error_from_response(
@@ -633,10 +348,10 @@ class HTTPTransport:
                 body,
                 info,
                 location=response.headers.get("location"),
-                hint=self._auth_hint(response.status_code, authenticate, sent_cookie),
+                hint=auth_hint(response.status_code, authenticate, sent_cookie, self.credentials),
             )
         encoding = response.headers.get("content-encoding", "").strip().lower()
-        if encoding not in _IDENTITY:
+        if encoding not in IDENTITY:
             await response.aclose()
             return ProtocolError(
                 f"{info}: the answer came with Content-Encoding {encoding} though identity "
@@ -644,29 +359,6 @@ class HTTPTransport:
                 request=info,
             )
         return response
-
-    def _auth_hint(self, status: int, authenticate: bool, sent_cookie: bool) -> str | None:
-        """Which credential to check, from what was sent (kvmd's 403 does not say)."""
-        if status == 401:
-            if not authenticate:
-                return "this endpoint needs credentials"
-            return (
-                "the device saw no credentials: a proxy between may drop the X-KVMD-* "
-                "headers (try auth='basic')"
-            )
-        if status != 403:
-            return None
-        if sent_cookie:
-            return (
-                "the session cookie of auth.login() is no longer valid (a logout, its expiry "
-                "or a kvmd restart): log in again, or auth.logout() to use the password"
-            )
-        if not authenticate:
-            return (
-                "the user name or password was refused (on a two-factor device the password "
-                "ends with the current code)"
-            )
-        return self.credentials.refused_hint()
 
     async def aclose(self) -> None:
         self._closed = True
@@ -697,21 +389,3 @@ def _new_client(ssl_context: ssl.SSLContext | None, timeout: float | None) -> ht
         f"the proxy set in the environment is not usable: {problem}; "
         "fix or unset HTTP_PROXY, HTTPS_PROXY and ALL_PROXY, or pass http_client="
     )
-
-
-def transport_error(exc: BaseException, info: RequestInfo) -> PiKVMConnectionError:
-    """A connection-level failure as our error, saying how to fix what can be fixed: an
-    untrusted certificate, https:// for a plain-HTTP port, http:// for a TLS one."""
-    if isinstance(exc, PiKVMConnectionError):
-        return exc  # ours already (a pinned certificate's check, say)
-    if is_certificate_error(exc):
-        return TLSError(f"{info}: TLS certificate verification failed: {TLS_HINT}", request=info)
-    secure = info.url.lower().startswith("https://")
-    if secure and is_not_tls(exc):
-        return TLSError(f"{info}: {not_tls_hint(info.url)}", request=info)
-    reason = redact_userinfo(str(exc)) or type(exc).__name__
-    message = f"{info}: cannot reach the device: {reason}"
-    if not secure and isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
-        # A TLS server given plain HTTP hangs up, resets, or answers with a TLS alert
-        message += f" ({plain_http_hint(info.url)})"
-    return PiKVMConnectionError(message, request=info)
