@@ -34,11 +34,12 @@ sys.modules for name in {libraries!r}}}}}))
 """
 
 USED: Final = "httpx, websockets.asyncio.client, pydantic"
-REFERENCE: Final = "import aiopikvm (ours)"
+REFERENCE: Final = "import aiopikvm + PiKVM, PiKVMWebSocket (ours)"
 DEPENDENCIES: Final = "import httpx, websockets, pydantic"
 EMULATOR: Final = "import aiopikvm.emulator"
 VARIANTS: Final[dict[str, str]] = {
-    REFERENCE: "aiopikvm",
+    # The root resolves names lazily (PEP 562): what a user pays is in the names' import.
+    REFERENCE: "aiopikvm\nfrom aiopikvm import PiKVM, PiKVMWebSocket",
     DEPENDENCIES: "httpx, websockets, pydantic",
     f"import {USED}": USED,
     EMULATOR: "aiopikvm.emulator",
@@ -62,7 +63,7 @@ def probe(modules: str, *, importtime: bool = False) -> tuple[dict[str, Any], fl
 
 def own_modules() -> str:
     """The slowest of aiopikvm's own modules to import (self time, ``-X importtime``)."""
-    _, _, stderr = probe("aiopikvm", importtime=True)
+    _, _, stderr = probe(VARIANTS[REFERENCE], importtime=True)
     own: list[tuple[int, str]] = []
     for line in stderr.splitlines():
         found = re.match(r"import time:\s+(\d+) \|\s+\d+ \|(\s*)(\S+)", line)
