@@ -155,7 +155,8 @@ def _scalar_size(value: Any) -> int:
         return 9
     if -(2**31) <= value < 2**31:
         return 5
-    return 5 + 2 * ((abs(value).bit_length() + 14) // 15)  # 15-bit digits, 2 bytes each
+    digits: int = (abs(value).bit_length() + 14) // 15  # 15-bit digits, 2 bytes each
+    return 5 + 2 * digits
 
 
 def _size(value: Any) -> int:
