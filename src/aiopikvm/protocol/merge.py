@@ -14,6 +14,7 @@ event is that of its own content and of the values it replaces, never of the who
 
 from __future__ import annotations
 
+import marshal
 from typing import Any, Final
 
 from ..errors import ProtocolError
@@ -33,9 +34,10 @@ MERGE_DEPTH: Final[dict[str, int]] = {
 """Subsystems whose events make up the device state, and how deep their partials go."""
 
 MAX_STATE_BYTES: Final = 2**20
-"""The most a subsystem's merged state may hold, counted as the size of its JSON (1 MiB):
-as much as the biggest frame a session accepts can carry (kvmd's real states are a few
-KB). A partial event that would take a subsystem past it is refused whole."""
+"""The most a subsystem's merged state may hold (1 MiB), counted as :func:`_size` does:
+about the size of its JSON — as much as the biggest frame a session accepts can carry,
+short of a frame of nothing but tiny values (kvmd's real states are a few KB). A partial
+event that would take a subsystem past it is refused whole."""
 
 _Write = tuple[dict[str, Any], str, Any]
 
@@ -131,22 +133,46 @@ def _apply(writes: list[_Write]) -> None:
 
 
 _MISSING: Final = object()
+_MARSHAL_VERSION: Final = 2  # the last without back-references: sizes add up
 
 
 def _key_size(key: str) -> int:
-    return len(key) + 4  # "key": and a comma
+    return _str_size(key)  # a key is a string, counted as one
+
+
+def _str_size(text: str) -> int:
+    if text.isascii():
+        return len(text) + 5
+    return len(text.encode("utf-8", "surrogatepass")) + 5
 
 
 def _scalar_size(value: Any) -> int:
     if isinstance(value, str):
-        return len(value) + 2
+        return _str_size(value)
     if value is None or isinstance(value, bool):
+        return 1
+    if isinstance(value, float):
+        return 9
+    if -(2**31) <= value < 2**31:
         return 5
-    return len(repr(value))  # an int (at most 4300 digits: json refuses more) or a float
+    digits: int = (abs(value).bit_length() + 14) // 15  # 15-bit digits, 2 bytes each
+    return 5 + 2 * digits
 
 
 def _size(value: Any) -> int:
-    """About the size of ``value``'s JSON, walked without recursion (see :func:`_copy`)."""
+    """The size of ``value`` as :mod:`marshal` (version 2) writes it: computed in C, and,
+    with no back-references in that version, the sum of its parts' sizes — which is what
+    lets :class:`MergedState` keep count as events replace parts. Strings, the bulk of
+    kvmd's state, count their UTF-8 bytes and 5 more (the JSON's 2 or 4), numbers 5 or 9,
+    ``null`` and booleans 1."""
+    try:
+        return len(marshal.dumps(value, _MARSHAL_VERSION))
+    except ValueError:  # nested deeper than marshal goes (2000): walked instead
+        return _walked_size(value)
+
+
+def _walked_size(value: Any) -> int:
+    """:func:`_size` walked without recursion (see :func:`_copy`)."""
     total = 0
     pending = [value]
     while pending:
@@ -155,7 +181,7 @@ def _size(value: Any) -> int:
             total += 2 + sum(_key_size(key) for key in item)
             pending += item.values()
         elif isinstance(item, list):
-            total += 2 + len(item)
+            total += 5
             pending += item
         else:
             total += _scalar_size(item)
@@ -163,11 +189,22 @@ def _size(value: Any) -> int:
 
 
 def _copy(value: Any) -> tuple[Any, int]:
-    """A copy of the containers in ``value`` (for the caller to be free to reuse the event
-    dict it was handed), and its :func:`_size`. Events are parsed from fresh JSON each
-    time, so the scalars are shared. Without recursion: the JSON decoder accepts nesting
-    about as deep as the recursion limit, and a recursive copy spends more than one frame
-    per level."""
+    """A copy of ``value`` (for the caller to be free to reuse the event dict it was
+    handed: the same dicts are queued for ``events()``), and its :func:`_size`. A
+    :mod:`marshal` round trip: in C, three times cheaper than a walk in Python."""
+    if isinstance(value, str):
+        return value, _str_size(value)
+    try:
+        data = marshal.dumps(value, _MARSHAL_VERSION)
+    except ValueError:
+        return _walked_copy(value)
+    return marshal.loads(data), len(data)
+
+
+def _walked_copy(value: Any) -> tuple[Any, int]:
+    """:func:`_copy` without recursion, for what is nested too deep for marshal: the JSON
+    decoder accepts nesting about as deep as the recursion limit, and a recursive copy
+    spends more than one frame per level. The scalars are shared."""
     if not isinstance(value, dict | list):
         return value, _scalar_size(value)
     top = _empty_like(value)
@@ -179,7 +216,7 @@ def _copy(value: Any) -> tuple[Any, int]:
             total += 2
             items: Any = source.items()
         else:
-            total += 2 + len(source)
+            total += 5
             items = enumerate(source)
         for key, item in items:
             if isinstance(source, dict):
