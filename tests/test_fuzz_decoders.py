@@ -73,7 +73,7 @@ from aiopikvm.protocol.layout import LAYOUTS, Layout
 from aiopikvm.protocol.merge import MERGE_DEPTH, merge_event
 from aiopikvm.protocol.typing import resolve_layout
 from aiopikvm.resources.msd import _progress_record
-from aiopikvm.transport.http import error_from_response, unwrap_envelope
+from aiopikvm.transport.http_errors import error_from_response, unwrap_envelope
 
 from . import captures
 

@@ -36,7 +36,8 @@ from .resources.switch import Switch
 from .resources.system import System
 from .transport.auth import AuthMode, Credentials
 from .transport.device_url import split_device_url
-from .transport.http import Content, Expect, HTTPTransport, Params, Timeout
+from .transport.http import Content, Expect, HTTPTransport, Timeout
+from .transport.params import Params
 from .transport.redaction import hidden
 from .transport.retry import RetryPolicy
 from .transport.tls import VerifySSL, make_ssl_context

@@ -123,7 +123,7 @@ def _plan(dst: dict[str, Any], src: dict[str, Any], depth: int) -> tuple[list[_W
         copy, size = _copy(value)
         writes.append((dst, key, copy))
         # A new key adds itself too; a replaced value gives back what it held.
-        grown += size - (_size(old) if old is not _MISSING else -_key_size(key))
+        grown += size - (_size(old) if old is not _MISSING else -_str_size(key))
     return writes, grown
 
 
@@ -134,10 +134,6 @@ def _apply(writes: list[_Write]) -> None:
 
 _MISSING: Final = object()
 _MARSHAL_VERSION: Final = 2  # the last without back-references: sizes add up
-
-
-def _key_size(key: str) -> int:
-    return _str_size(key)  # a key is a string, counted as one
 
 
 def _str_size(text: str) -> int:
@@ -178,7 +174,7 @@ def _walked_size(value: Any) -> int:
     while pending:
         item = pending.pop()
         if isinstance(item, dict):
-            total += 2 + sum(_key_size(key) for key in item)
+            total += 2 + sum(_str_size(key) for key in item)
             pending += item.values()
         elif isinstance(item, list):
             total += 5
@@ -220,7 +216,7 @@ def _walked_copy(value: Any) -> tuple[Any, int]:
             items = enumerate(source)
         for key, item in items:
             if isinstance(source, dict):
-                total += _key_size(key)
+                total += _str_size(key)
             if isinstance(item, dict | list):
                 copied = _empty_like(item)
                 pending.append((item, copied))

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     import httpx
 
     from ..transport.auth import Credentials
-    from ..transport.http import Content, Expect, Params, Timeout
+    from ..transport.http import Content, Expect, Timeout
+    from ..transport.params import Params
 
 
 class Requester(Protocol):

@@ -6,7 +6,7 @@ from typing import Final
 from .._checks import check_bool, check_number, invalid
 from ..models import GpioState
 from ..models._base import parse
-from ..transport.http import Params
+from ..transport.params import Params
 from ._base import Resource
 
 _CHANNEL: Final = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]*\Z")

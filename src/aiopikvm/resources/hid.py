@@ -28,7 +28,8 @@ from ..protocol.frames import (
     validate,
 )
 from ..protocol.keys import FINISH_EXEMPT
-from ..transport.http import Params, Timeout
+from ..transport.http import Timeout
+from ..transport.params import Params
 from ._base import Resource
 
 KeyboardOutput = Literal["usb", "ps2", "disabled"]

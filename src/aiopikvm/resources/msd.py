@@ -44,7 +44,9 @@ from ..errors import (
 )
 from ..models import MsdImage, MsdPart, MsdState, MsdWriteResult
 from ..models._base import parse
-from ..transport.http import Params, body_chunks, body_lines, loads, request_info
+from ..transport.body import body_chunks, body_lines
+from ..transport.http_errors import loads, request_info
+from ..transport.params import Params
 from ..transport.redaction import SecretURL, redact_userinfo
 from ._base import Resource
 

@@ -16,7 +16,8 @@ from .._checks import (
 from ..errors import InvalidInputError, ProtocolError, UnavailableError, with_hint
 from ..models import OcrState, StreamerState
 from ..models._base import parse
-from ..transport.http import Expect, ParamValue
+from ..transport.http import Expect
+from ..transport.params import ParamValue
 from ._base import Resource
 
 _JPEG_START: Final = b"\xff\xd8"

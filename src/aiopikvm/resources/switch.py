@@ -17,7 +17,7 @@ from .._checks import (
 from ..errors import InvalidInputError, ProtocolError
 from ..models import SwitchColor, SwitchState
 from ..models._base import parse
-from ..transport.http import Params
+from ..transport.params import Params
 from ._base import Resource
 
 Port: TypeAlias = int | float | str

@@ -7,7 +7,8 @@ from typing import Final
 from .._checks import KVMD_INT_MAX, check_bool, check_choice, check_int, check_names, check_timeout
 from ..models import Info
 from ..models._base import parse
-from ..transport.http import MAX_LOG_SIZE, Params, body_lines
+from ..transport.body import MAX_LOG_SIZE, body_lines
+from ..transport.params import Params
 from ._base import Resource
 
 INFO_FIELDS: Final = frozenset(

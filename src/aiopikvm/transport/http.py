@@ -29,23 +29,17 @@ from ..errors import (
 )
 from .auth import Credentials
 from .body import ANSWER_LIMITS, IDENTITY, error_body, read_body
-from .body import MAX_ANSWER_SIZE as MAX_ANSWER_SIZE
-from .body import MAX_ERROR_BODY as MAX_ERROR_BODY
-from .body import MAX_LINE_SIZE as MAX_LINE_SIZE
-from .body import MAX_LOG_SIZE as MAX_LOG_SIZE
-from .body import MAX_SNAPSHOT_SIZE as MAX_SNAPSHOT_SIZE
-from .body import body_chunks as body_chunks
-from .body import body_lines as body_lines
 from .deadlines import deadline_after, within
-from .http_errors import auth_hint, seconds_text, timeout_message
-from .http_errors import error_from_response as error_from_response
-from .http_errors import loads as loads
-from .http_errors import request_info as request_info
-from .http_errors import transport_error as transport_error
-from .http_errors import unwrap_envelope as unwrap_envelope
-from .params import Params as Params
-from .params import ParamValue as ParamValue
-from .params import encode_params as encode_params
+from .http_errors import (
+    auth_hint,
+    error_from_response,
+    loads,
+    seconds_text,
+    timeout_message,
+    transport_error,
+    unwrap_envelope,
+)
+from .params import Params, encode_params
 from .pinning import PinnedSSLContext
 from .redaction import redact_httpcore_logs, redact_url, redact_userinfo
 from .retry import RetryPolicy

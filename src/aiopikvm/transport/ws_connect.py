@@ -36,7 +36,7 @@ from ..errors import (
     api_error_for,
 )
 from .auth import Credentials
-from .http import error_from_response, transport_error
+from .http_errors import error_from_response, transport_error
 from .pinning import PinnedSSLContext
 from .redaction import SECRET_HEADERS, HandshakeLogger, redact_userinfo
 
