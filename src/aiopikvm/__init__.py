@@ -18,7 +18,6 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._client import PiKVM
-    from ._websocket import PiKVMWebSocket
     from .errors import (
         APIError,
         AuthError,
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
     from .models import DeviceState
     from .protocol.keys import KEYS, MOUSE_BUTTONS
     from .protocol.typing import TypingResult
+    from .session.websocket import PiKVMWebSocket
     from .transport.pinning import CertificateFingerprint
     from .transport.retry import RetryPolicy
 
@@ -94,7 +94,7 @@ _HOMES: dict[str, str] = {
     "KEYS": ".protocol.keys",
     "MOUSE_BUTTONS": ".protocol.keys",
     "PiKVM": "._client",
-    "PiKVMWebSocket": "._websocket",
+    "PiKVMWebSocket": ".session.websocket",
     "RetryPolicy": ".transport.retry",
     "TypingResult": ".protocol.typing",
 }

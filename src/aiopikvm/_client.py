@@ -22,7 +22,6 @@ from ._checks import (
     show,
 )
 from ._client_actions import ClientActions
-from ._websocket import DEFAULT_MAX_QUEUE, PiKVMWebSocket
 from .errors import InvalidInputError
 from .resources.atx import Atx
 from .resources.auth import Auth
@@ -34,6 +33,8 @@ from .resources.redfish import Redfish
 from .resources.streamer import Streamer
 from .resources.switch import Switch
 from .resources.system import System
+from .session.config import DEFAULT_MAX_QUEUE
+from .session.websocket import PiKVMWebSocket
 from .transport.auth import AuthMode, Credentials
 from .transport.device_url import split_device_url
 from .transport.http import Content, Expect, HTTPTransport, Timeout

@@ -27,15 +27,15 @@ from ._checks import (
     check_timeout,
     invalid,
 )
-from ._typist import Progress
-from ._ws_actions import DEFAULT_ACK_EVERY, DEFAULT_TYPING_DELAY, check_typing
 from .errors import InvalidInputError, ScreenTimeoutError, TextNotFoundError, UnavailableError
 from .protocol.layout import Layout
 from .protocol.typing import TypingResult, check_typable
+from .session.actions import DEFAULT_ACK_EVERY, DEFAULT_TYPING_DELAY, check_typing
+from .session.typist import Progress
 
 if TYPE_CHECKING:
-    from ._websocket import PiKVMWebSocket
     from .resources.streamer import Streamer
+    from .session.websocket import PiKVMWebSocket
     from .transport.retry import RetryPolicy
 
 OCR_INTERVAL: Final = 1.0

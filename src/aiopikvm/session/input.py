@@ -1,0 +1,139 @@
+"""Where a key press or a mouse event becomes a frame and is sent: one frame build per
+distinct input, the keys and buttons held, the HID's pace, and the session's input lock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from types import TracebackType
+from typing import Any
+
+from ..protocol.frames import (
+    Input,
+    KeyInput,
+    MouseButtonInput,
+)
+from ..protocol.keys import FINISH_EXEMPT
+from .config import SessionConfig
+from .link import Frame, write
+from .state import HidClock, SessionState
+from .supervisor import Supervisor
+
+
+class InputLock:
+    """The session's input, one user at a time, in the order they come: typing and a
+    shortcut hold it from start to end, every other input for its send. So a key sent from
+    another task while typing runs waits for the text to end, instead of landing in the
+    middle of it (under typing's Shift, say). The task that holds it passes — typing's
+    ``progress`` callback runs in typing's task — so nothing waits for itself; what the
+    holders send themselves, and their clean-ups, go out without it."""
+
+    __slots__ = ("_depth", "_lock", "_owner")
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    async def __aenter__(self) -> None:
+        task = asyncio.current_task()
+        if task is None or task is not self._owner:
+            await self._lock.acquire()
+            self._owner = task
+        self._depth += 1
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
+class InputPath:
+    """Sends input on the session's open connection, keeping track of what is held: a key
+    or button counts as held from before its press is sent until after its release is (a
+    cancelled send may still reach the device). Callers hold :attr:`lock` around what they
+    send, or own it already (typing, shortcuts, clean-ups)."""
+
+    __slots__ = ("_frames", "clock", "config", "lock", "run", "state")
+
+    def __init__(
+        self, config: SessionConfig, state: SessionState, clock: HidClock, run: Supervisor
+    ) -> None:
+        self.config = config
+        self.state = state
+        self.clock = clock
+        self.run = run
+        self.lock = InputLock()
+        self._frames: dict[tuple[Any, ...], Frame] = {}  # built once per distinct input
+
+    def encode(self, message: Input) -> Frame:
+        return self.config.encode(message)
+
+    def _key_frame(self, key: str, state: bool, finish: bool) -> Frame:
+        frame = self._frames.get((key, state, finish))
+        if frame is None:
+            frame = self._frames[key, state, finish] = self.encode(KeyInput(key, state, finish))
+        return frame
+
+    def _button_frame(self, button: str, state: bool) -> Frame:
+        frame = self._frames.get((button, state))
+        if frame is None:
+            frame = self._frames[button, state] = self.encode(MouseButtonInput(button, state))
+        return frame
+
+    async def send(self, frame: Frame, events: int = 1) -> None:
+        link = self.run.link
+        if link is None:
+            raise self.run.not_open()
+        # Counted before the send: a cancelled send may still reach the device.
+        self.clock.sent(events, time.monotonic())
+        await write(self.config, link, frame)
+
+    async def key(self, key: str, state: bool | None = None, *, finish: bool = False) -> None:
+        """Send a key (see ``send_key``); the caller holds the lock, or needs not."""
+        held = self.state.held_keys
+        if state is None:
+            press = self._key_frame(key, True, True)
+            if key in FINISH_EXEMPT:  # kvmd leaves it down: the tap needs a release
+                held[key] = None
+                await self.send(press)
+                await self.send(self._key_frame(key, False, False))
+            else:
+                await self.send(press, events=2)  # kvmd adds the release
+            held.pop(key, None)  # the tap ends with the key up, held or not
+            return
+        frame = self._key_frame(key, state, finish)
+        if not state:
+            await self.send(frame)
+            held.pop(key, None)
+        elif finish and key not in FINISH_EXEMPT:
+            await self.send(frame, events=2)  # kvmd releases it
+        else:
+            held[key] = None
+            await self.send(frame)
+
+    async def mouse_button(self, button: str, state: bool | None = None) -> None:
+        held = self.state.held_buttons
+        if state is not False:
+            held[button] = None  # before the press: see the class
+            await self.send(self._button_frame(button, True))
+        if state is not True:
+            await self.send(self._button_frame(button, False))
+            held.pop(button, None)
+
+    async def locked(self, frame: Frame) -> None:
+        async with self.lock:
+            await self.send(frame)
+
+    async def release_all(self) -> None:
+        """Release every key (last pressed first) and button held; without the lock."""
+        for key in reversed(list(self.state.held_keys)):
+            await self.key(key, False)
+        for button in list(self.state.held_buttons):
+            await self.mouse_button(button, False)
