@@ -4,9 +4,13 @@ distinct input, the keys and buttons held, the HID's pace, and the session's inp
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
+from collections.abc import Awaitable
 from types import TracebackType
 from typing import Any
+
+import websockets
 
 from ..protocol.frames import (
     Input,
@@ -15,7 +19,7 @@ from ..protocol.frames import (
 )
 from ..protocol.keys import FINISH_EXEMPT
 from .config import SessionConfig
-from .link import Frame, write
+from .link import ROOM, Frame, closed_while_sending, write
 from .state import HidClock, SessionState
 from .supervisor import Supervisor
 
@@ -26,19 +30,52 @@ class InputLock:
     another task while typing runs waits for the text to end, instead of landing in the
     middle of it (under typing's Shift, say). The task that holds it passes — typing's
     ``progress`` callback runs in typing's task — so nothing waits for itself; what the
-    holders send themselves, and their clean-ups, go out without it."""
+    holders send themselves, and their clean-ups, go out without it.
 
-    __slots__ = ("_depth", "_lock", "_owner")
+    A single send takes it with :meth:`try_hold` — no await, no task lookup, when nobody
+    holds or waits for it, which is nearly always — and waits in line otherwise. A release
+    hands it straight to the first in line, so nothing can slip in between."""
+
+    __slots__ = ("_depth", "_held", "_owner", "_waiters")
 
     def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[Any] | None = None
+        self._held = False
+        self._owner: asyncio.Task[Any] | None = None  # the task holding it for a span
         self._depth = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def try_hold(self) -> bool:
+        if self._held or self._waiters:
+            return False
+        self._held = True
+        return True
+
+    async def acquire(self) -> None:
+        if self.try_hold():
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed over just as it was cancelled: pass it on
+            else:
+                self._waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # it holds the lock now
+                return
+        self._held = False
 
     async def __aenter__(self) -> None:
         task = asyncio.current_task()
         if task is None or task is not self._owner:
-            await self._lock.acquire()
+            await self.acquire()
             self._owner = task
         self._depth += 1
 
@@ -51,7 +88,7 @@ class InputLock:
         self._depth -= 1
         if self._depth == 0:
             self._owner = None
-            self._lock.release()
+            self.release()
 
 
 class InputPath:
@@ -60,7 +97,7 @@ class InputPath:
     cancelled send may still reach the device). Callers hold :attr:`lock` around what they
     send, or own it already (typing, shortcuts, clean-ups)."""
 
-    __slots__ = ("_frames", "clock", "config", "lock", "run", "state")
+    __slots__ = ("clock", "config", "frames", "lock", "run", "state")
 
     def __init__(
         self, config: SessionConfig, state: SessionState, clock: HidClock, run: Supervisor
@@ -70,66 +107,91 @@ class InputPath:
         self.clock = clock
         self.run = run
         self.lock = InputLock()
-        self._frames: dict[tuple[Any, ...], Frame] = {}  # built once per distinct input
+        self.frames: dict[tuple[Any, ...], Frame] = {}  # built once per distinct input
 
     def encode(self, message: Input) -> Frame:
         return self.config.encode(message)
 
-    def _key_frame(self, key: str, state: bool, finish: bool) -> Frame:
-        frame = self._frames.get((key, state, finish))
+    def key_frame(self, key: str, state: bool, finish: bool) -> Frame:
+        frame = self.frames.get((key, state, finish))
         if frame is None:
-            frame = self._frames[key, state, finish] = self.encode(KeyInput(key, state, finish))
+            frame = self.frames[key, state, finish] = self.encode(KeyInput(key, state, finish))
         return frame
 
-    def _button_frame(self, button: str, state: bool) -> Frame:
-        frame = self._frames.get((button, state))
+    def button_frame(self, button: str, state: bool) -> Frame:
+        frame = self.frames.get((button, state))
         if frame is None:
-            frame = self._frames[button, state] = self.encode(MouseButtonInput(button, state))
+            frame = self.frames[button, state] = self.encode(MouseButtonInput(button, state))
         return frame
 
-    async def send(self, frame: Frame, events: int = 1) -> None:
+    def sending(self, frame: Frame, events: int) -> Awaitable[None]:
+        """What sends ``frame`` (to be awaited): websockets' own send, when the link has
+        room for it (nearly always: then it returns without waiting, and needs no timer or
+        lock), else the bounded :func:`~.link.write`. Awaiting it may raise websockets'
+        ``ConnectionClosed``; :meth:`send` says it as ours."""
         link = self.run.link
         if link is None:
             raise self.run.not_open()
         # Counted before the send: a cancelled send may still reach the device.
-        self.clock.sent(events, time.monotonic())
-        await write(self.config, link, frame)
+        clock, now = self.clock, time.monotonic()
+        pace = clock.event_time if clock.typing_pace is None else clock.typing_pace
+        clock.idle_at = (now if now > clock.idle_at else clock.idle_at) + events * pace
+        conn = link.conn
+        if conn.transport.get_write_buffer_size() + len(frame) < ROOM and not link.sending.locked():
+            return conn.send(frame)
+        return write(self.config, link, frame)
+
+    async def send(self, frame: Frame, events: int = 1) -> None:
+        try:
+            await self.sending(frame, events)
+        except websockets.ConnectionClosed as exc:
+            raise closed_while_sending(self.config, exc) from None
 
     async def key(self, key: str, state: bool | None = None, *, finish: bool = False) -> None:
         """Send a key (see ``send_key``); the caller holds the lock, or needs not."""
         held = self.state.held_keys
         if state is None:
-            press = self._key_frame(key, True, True)
+            press = self.key_frame(key, True, True)
             if key in FINISH_EXEMPT:  # kvmd leaves it down: the tap needs a release
                 held[key] = None
                 await self.send(press)
-                await self.send(self._key_frame(key, False, False))
+                await self.send(self.key_frame(key, False, False))
             else:
                 await self.send(press, events=2)  # kvmd adds the release
             held.pop(key, None)  # the tap ends with the key up, held or not
             return
-        frame = self._key_frame(key, state, finish)
-        if not state:
-            await self.send(frame)
-            held.pop(key, None)
-        elif finish and key not in FINISH_EXEMPT:
-            await self.send(frame, events=2)  # kvmd releases it
-        else:
-            held[key] = None
-            await self.send(frame)
+        frame = self.frames.get((key, state, finish)) or self.key_frame(key, state, finish)
+        try:  # the hot path: a press or a release, one frame, one call into websockets
+            if not state:
+                await self.sending(frame, 1)
+                held.pop(key, None)
+            elif finish and key not in FINISH_EXEMPT:
+                await self.sending(frame, 2)  # kvmd releases it
+            else:
+                held[key] = None
+                await self.sending(frame, 1)
+        except websockets.ConnectionClosed as exc:
+            raise closed_while_sending(self.config, exc) from None
 
     async def mouse_button(self, button: str, state: bool | None = None) -> None:
         held = self.state.held_buttons
         if state is not False:
             held[button] = None  # before the press: see the class
-            await self.send(self._button_frame(button, True))
+            await self.send(self.button_frame(button, True))
         if state is not True:
-            await self.send(self._button_frame(button, False))
+            await self.send(self.button_frame(button, False))
             held.pop(button, None)
 
     async def locked(self, frame: Frame) -> None:
-        async with self.lock:
-            await self.send(frame)
+        lock = self.lock
+        if lock.try_hold():
+            try:
+                await self.send(frame)
+            finally:
+                lock.release()
+        else:
+            async with lock:
+                await self.send(frame)
 
     async def release_all(self) -> None:
         """Release every key (last pressed first) and button held; without the lock."""

@@ -24,7 +24,7 @@ logger = logging.getLogger("aiopikvm")
 
 Frame = str | bytes
 
-_ROOM: Final = WRITE_LIMIT // 4 - 64
+ROOM: Final = WRITE_LIMIT // 4 - 64
 """Bytes waiting to be sent below which a frame goes out without a deadline: under the
 transport's low-water mark (a quarter of the high one, asyncio's default) writing is never
 paused, so websockets' send returns without waiting (64: a frame's header, and then some)."""
@@ -87,16 +87,9 @@ async def open_link(config: SessionConfig, *, backlog: bool) -> Link:
 async def write(config: SessionConfig, link: Link, frame: Frame, *, bounded: bool = True) -> None:
     """Send ``frame``, waiting at most ``close_timeout`` for the link to take it (not
     ``bounded``: the caller's own deadline covers the write)."""
-    conn = link.conn
     try:
-        if (
-            not link.sending.locked()
-            and conn.transport.get_write_buffer_size() + len(frame) < _ROOM
-        ):
-            await conn.send(frame)  # the common case: no timer, no lock
-            return
         async with asyncio.timeout(config.close_timeout if bounded else None), link.sending:
-            await conn.send(frame)
+            await link.conn.send(frame)
     except TimeoutError:
         # websockets has handed the frame over whole before it waits for room: it may
         # still arrive, if the link recovers.
@@ -106,11 +99,17 @@ async def write(config: SessionConfig, link: Link, frame: Frame, *, bounded: boo
             request=config.request,
         ) from None
     except websockets.ConnectionClosed as exc:
-        raise ConnectionClosedError(
-            f"{config.request}: the WebSocket closed while sending",
-            code=exc.rcvd.code if exc.rcvd else None,
-            request=config.request,
-        ) from None
+        raise closed_while_sending(config, exc) from None
+
+
+def closed_while_sending(
+    config: SessionConfig, exc: websockets.ConnectionClosed
+) -> ConnectionClosedError:
+    return ConnectionClosedError(
+        f"{config.request}: the WebSocket closed while sending",
+        code=exc.rcvd.code if exc.rcvd else None,
+        request=config.request,
+    )
 
 
 async def send_ping(

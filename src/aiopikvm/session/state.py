@@ -118,7 +118,3 @@ class HidClock:
         self.event_time = event_time
         self.typing_pace: float | None = None
         self.idle_at = 0.0  # time.monotonic()
-
-    def sent(self, events: int, now: float) -> None:
-        pace = self.event_time if self.typing_pace is None else self.typing_pace
-        self.idle_at = max(self.idle_at, now) + events * pace

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+import websockets
+
 from .._checks import (
     check_bool,
     check_button,
@@ -23,13 +25,14 @@ from .._checks import (
 )
 from ..errors import InvalidInputError
 from ..protocol.frames import MouseMoveInput, MouseRelativeInput, MouseWheelInput
+from ..protocol.keys import KEYS
 from ..transport.auth import Credentials
 from ..transport.retry import RetryPolicy
 from ..transport.tls import VerifySSL
 from .actions import DEFAULT_TYPING_DELAY, SessionActions
 from .config import DEFAULT_MAX_QUEUE, SessionConfig
 from .input import InputPath
-from .link import round_trip
+from .link import closed_while_sending, round_trip
 from .pointer import Pointer
 from .queue import EventQueue
 from .state import HidClock, SessionState
@@ -294,12 +297,32 @@ class PiKVMWebSocket(SessionActions, Pointer):
         While :meth:`type_text` or :meth:`send_shortcut` runs on the session (in another
         task), the key waits for it to end.
         """
-        check_key(key)
-        check_optional_bool(state, "state")
-        check_bool(finish, "finish")
+        if type(key) is not str or key not in KEYS:
+            check_key(key)  # raises; the test above is the hot path's
+        if state is not None and state is not True and state is not False:
+            check_optional_bool(state, "state")  # raises; the test above is the hot path's
+        if finish is not False and finish is not True:
+            check_bool(finish, "finish")
         inp = self._input
-        async with inp.lock:  # after the checks: a bad key is refused at once
-            await inp.key(key, state, finish=finish)
+        lock = inp.lock  # taken after the checks: a bad key is refused at once
+        if state is None or finish or not lock.try_hold():
+            async with lock:
+                await inp.key(key, state, finish=finish)
+            return
+        # The hot path, a plain press or release: InputPath.key's, a coroutine layer less.
+        try:
+            frame = inp.frames.get((key, state, False)) or inp.key_frame(key, state, False)
+            held = inp.state.held_keys
+            if state:
+                held[key] = None  # before the press: a cancelled send may still land
+                await inp.sending(frame, 1)
+            else:
+                await inp.sending(frame, 1)
+                held.pop(key, None)
+        except websockets.ConnectionClosed as exc:
+            raise closed_while_sending(self._config, exc) from None
+        finally:
+            lock.release()
 
     async def send_mouse_button(self, button: str, state: bool | None = None) -> None:
         """Press (``True``), release (``False``) or click (``None``) ``left``, ``right``,
