@@ -1,5 +1,7 @@
 """MSD (virtual media): images stored in a real directory, the drive the host sees, and
-kvmd's transfers — upload, download from a URL, and reading an image back.
+kvmd's transfers — upload, download from a URL, and reading an image back. This module is
+the drive and its rules; the directory is :mod:`._msd_storage`'s, the HTTP side
+:mod:`._msd_api`'s and :mod:`._msd_transfer`'s.
 
 What it copies from kvmd's OTG MSD:
 
