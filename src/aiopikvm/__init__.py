@@ -39,13 +39,13 @@ if TYPE_CHECKING:
         TextNotFoundError,
         TLSError,
         TypingInterruptedError,
+        TypingResult,
         UnavailableError,
         UntypableTextError,
         WaitTimeoutError,
     )
     from .models import DeviceState
     from .protocol.keys import KEYS, MOUSE_BUTTONS
-    from .protocol.typing import TypingResult
     from .session.websocket import PiKVMWebSocket
     from .transport.pinning import CertificateFingerprint
     from .transport.retry import RetryPolicy
@@ -96,7 +96,7 @@ _HOMES: dict[str, str] = {
     "PiKVM": "._client",
     "PiKVMWebSocket": ".session.websocket",
     "RetryPolicy": ".transport.retry",
-    "TypingResult": ".protocol.typing",
+    "TypingResult": ".errors",
 }
 
 
