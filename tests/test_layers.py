@@ -42,7 +42,7 @@ LAYERS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             "aiopikvm.fleet*",
         ),
     ),
-    ("cli", ("aiopikvm.cli", "aiopikvm.cli.*")),
+    ("cli", ("aiopikvm.cli", "aiopikvm.cli.*", "aiopikvm.__main__")),
     # Outside the order: no layer above imports it, and it shares only these with the client.
     ("emulator", ("aiopikvm.emulator", "aiopikvm.emulator.*")),
 )

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         UntypableTextError,
         WaitTimeoutError,
     )
+    from .fleet import Fleet, FleetResult
     from .models import DeviceState
     from .protocol.keys import KEYS, MOUSE_BUTTONS
     from .session.websocket import PiKVMWebSocket
@@ -60,6 +61,8 @@ __all__ = [
     "CertificateFingerprint",
     "ConnectionClosedError",
     "DeviceState",
+    "Fleet",
+    "FleetResult",
     "InvalidInputError",
     "KeyboardOfflineError",
     "NotFoundError",
@@ -91,6 +94,8 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(_ERRORS, ".errors"),
     "CertificateFingerprint": ".transport.pinning",
     "DeviceState": ".models",
+    "Fleet": ".fleet",
+    "FleetResult": ".fleet",
     "KEYS": ".protocol.keys",
     "MOUSE_BUTTONS": ".protocol.keys",
     "PiKVM": "._client",
