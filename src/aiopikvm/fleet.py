@@ -94,7 +94,8 @@ class Fleet:
         device's :class:`FleetResult` (in the fleet's order). A :class:`PiKVMError` becomes
         that device's ``error``; ``timeout`` (seconds) bounds each device's call, and
         raises :class:`PiKVMTimeoutError` into its result. Anything else (a bug in ``fn``,
-        a cancellation) propagates. ``on_result`` is called as each device finishes."""
+        a cancellation) propagates, in an ``ExceptionGroup`` as from ``asyncio.TaskGroup``.
+        ``on_result`` is called as each device finishes."""
         check_callable(fn, "fn")
         check_timeout(timeout, none_ok=True)
         if on_result is not None:
