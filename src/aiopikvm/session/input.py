@@ -199,3 +199,20 @@ class InputPath:
             await self.key(key, False)
         for button in list(self.state.held_buttons):
             await self.mouse_button(button, False)
+
+
+class Pacer:
+    """Keeps frames to ``delay`` seconds per HID event, from a schedule: a frame is never
+    sent before its time, and time lost in a slow send is not made up by a burst."""
+
+    def __init__(self, delay: float) -> None:
+        self._delay = delay
+        self._next = time.monotonic()
+
+    async def wait(self) -> None:
+        wait = self._next - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def sent(self, events: int) -> None:
+        self._next = max(self._next, time.monotonic()) + events * self._delay

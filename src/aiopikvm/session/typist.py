@@ -42,7 +42,7 @@ from ..errors import (
 )
 from ..protocol.keys import MODIFIERS
 from ..protocol.typing import TypingResult, TypingStep
-from .input import InputPath
+from .input import InputPath, Pacer
 from .link import Link, send_ping
 
 ANSWER_TIMEOUT: Final = 10.0
@@ -75,23 +75,6 @@ class _Mark:
     answer: asyncio.Future[int]
 
 
-class _Pacer:
-    """Keeps frames to ``delay`` seconds per HID event, from a schedule: a frame is never
-    sent before its time, and time lost in a slow send is not made up by a burst."""
-
-    def __init__(self, delay: float) -> None:
-        self._delay = delay
-        self._next = time.monotonic()
-
-    async def wait(self) -> None:
-        wait = self._next - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-
-    def sent(self, events: int) -> None:
-        self._next = max(self._next, time.monotonic()) + events * self._delay
-
-
 class Typist:
     """Types one plan through a session's :class:`~.input.InputPath` (and its supervisor,
     ``inp.run``, for the connection); :meth:`run` returns the :class:`TypingResult`.
@@ -117,7 +100,7 @@ class Typist:
         self.delay = delay
         self.ack_every = ack_every
         self.progress = progress
-        self.pacer = _Pacer(delay)
+        self.pacer = Pacer(delay)
         self.step = 0  # the next step of the plan to send
         self.attempted = 0  # text[:attempted] has had a key sent (or being sent)
         self.settled = 0  # text[:settled] arrived, or is in `uncertain`
