@@ -117,6 +117,8 @@ class PiKVM(Wrapper[_client.PiKVM]):
         client (``aclose``: see :meth:`aiopikvm.PiKVM.aclose`), then stop its loop thread.
         Any later call raises :class:`~aiopikvm.ConnectionClosedError`. Safe to call more
         than once."""
+        if self._runner.stopped:
+            return
         try:
             while True:
                 with self._lock:

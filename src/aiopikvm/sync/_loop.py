@@ -59,6 +59,7 @@ class LoopThread:
         self._thread: threading.Thread | None = None
         self._stopping: asyncio.Event | None = None
         self._stopped = False
+        self._finished = False  # stopped, and its thread has ended
         self._background: set[asyncio.Task[Any]] = set()
 
     def _start(self) -> asyncio.AbstractEventLoop:
@@ -86,6 +87,10 @@ class LoopThread:
         # asyncio.run cleans up at the end: it cancels what is left, closes the async
         # generators and shuts the default executor down.
         asyncio.run(serve())
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
 
     def in_loop(self) -> bool:
         """Whether the caller is the loop's own thread (a callback, a finalizer)."""
@@ -151,8 +156,9 @@ class LoopThread:
         return outcome.value  # type: ignore[return-value]  # set when error is None
 
     def call(self, func: Callable[[], T]) -> T:
-        """Call ``func`` on the loop (at once when already there) and return its result."""
-        if self.in_loop():
+        """Call ``func`` on the loop (at once when already there, or when the loop has
+        ended: nothing else touches its objects then) and return its result."""
+        if self._finished or self.in_loop():
             return func()
 
         async def call() -> T:
@@ -168,11 +174,13 @@ class LoopThread:
             self._stopped = True
             loop, stopping, thread = self._loop, self._stopping, self._thread
         if loop is None or stopping is None or thread is None:
+            self._finished = True
             return
         with contextlib.suppress(RuntimeError):  # the loop is already closed
             loop.call_soon_threadsafe(stopping.set)
         if thread.ident != threading.get_ident():
             thread.join(_STOP_TIMEOUT)
+            self._finished = not thread.is_alive()
 
     def schedule(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Start ``coro`` on the loop without waiting for it (for a finalizer)."""

@@ -133,6 +133,8 @@ class PiKVMWebSocket(Wrapper[_ws.PiKVMWebSocket]):
         """Release what this session holds, then close (``aclose``): see
         :meth:`aiopikvm.PiKVMWebSocket.aclose`. Safe to call more than once. Not cancelled
         by Ctrl-C: its own bounds (``close_timeout``) end it."""
+        if self._runner.stopped:
+            return
         try:
             self._runner.run(self._async.aclose(), cancel=False)
         finally:
