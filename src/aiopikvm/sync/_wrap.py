@@ -52,9 +52,11 @@ class _Described:
     def __name__(self) -> str:
         return str(self._func.__name__)
 
-    @property
-    def __doc__(self) -> str | None:  # type: ignore[override]
+    def _doc(self) -> str | None:
         return self._func.__doc__
+
+    # In each class: a class body without a docstring sets __doc__ to None.
+    __doc__ = property(_doc)
 
     @property
     def __signature__(self) -> inspect.Signature:
@@ -70,9 +72,11 @@ class _Described:
 
 
 class Blocking(_Described, Generic[A, P, T]):
-    """A coroutine method, run to its end on the loop."""
+    # A coroutine method, run to its end on the loop. (No docstring: __doc__ is the
+    # async method's.)
 
     __slots__ = ()
+    __doc__ = property(_Described._doc)
 
     def __init__(self, func: Callable[Concatenate[A, P], Coroutine[Any, Any, T]]) -> None:
         super().__init__(func)
@@ -108,7 +112,7 @@ class _BoundBlocking(Generic[A, P, T]):
 
     @property
     def __doc__(self) -> str | None:  # type: ignore[override]  # the async method's
-        return self._method.__doc__
+        return self._method._doc()
 
     @property
     def __signature__(self) -> inspect.Signature:
@@ -119,10 +123,11 @@ class _BoundBlocking(Generic[A, P, T]):
 
 
 class Iterating(_Described, Generic[A, P, T]):
-    """A method giving an async iterator: a generator here, each item fetched on the loop,
-    and the async iterator closed on the loop when the generator is (``break`` included)."""
+    # A method giving an async iterator: a generator here, each item fetched on the loop,
+    # and the async iterator closed on the loop when the generator is (break included).
 
     __slots__ = ()
+    __doc__ = property(_Described._doc)
 
     def __init__(self, func: Callable[Concatenate[A, P], AsyncIterator[T]]) -> None:
         super().__init__(func)
@@ -188,10 +193,11 @@ def iterate(runner: LoopThread, iterator: AsyncIterator[T]) -> Generator[T, None
 
 
 class Entering(_Described, Generic[A, P, T]):
-    """A method giving an async context manager: a context manager here, entered and
-    exited on the loop; the exception that ends the ``with`` block is passed on."""
+    # A method giving an async context manager: a context manager here, entered and
+    # exited on the loop; the exception that ends the with block is passed on.
 
     __slots__ = ()
+    __doc__ = property(_Described._doc)
 
     def __init__(self, func: Callable[Concatenate[A, P], AbstractAsyncContextManager[T]]) -> None:
         super().__init__(func)
