@@ -22,6 +22,8 @@ CLEANUP_TIMEOUT: Final = 30.0
 stream) before it is re-raised; a second Ctrl-C stops that wait."""
 _START_TIMEOUT: Final = 30.0
 _STOP_TIMEOUT: Final = 30.0
+_ALIVE_CHECK: Final = 1.0
+"""Seconds between checks, while a call waits, that the loop thread is still alive."""
 
 
 class _Outcome(Generic[T]):
@@ -92,6 +94,10 @@ class LoopThread:
     def stopped(self) -> bool:
         return self._stopped
 
+    def _alive(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
     def in_loop(self) -> bool:
         """Whether the caller is the loop's own thread (a callback, a finalizer)."""
         thread = self._thread
@@ -132,7 +138,11 @@ class LoopThread:
             pending.pop().close()
             raise _closed() from None
         try:
-            done.wait()
+            while not done.wait(_ALIVE_CHECK):
+                if not self._alive():  # the loop died: nobody will ever answer
+                    raise _closed()
+        except ConnectionClosedError:
+            raise
         except BaseException:
             # Ctrl-C here: cancel the call (begin has run by then: callbacks keep their
             # order) and let it clean up, within bounds, before the caller sees the error.
