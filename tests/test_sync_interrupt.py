@@ -3,6 +3,7 @@ the loop's side, and no secret in the traceback of a failed call."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -73,6 +74,33 @@ def test_ctrl_c_in_a_wait_inside_held_leaves_no_key_held(temu: ThreadedEmulator)
             ws.send_key("KeyA")
             assert ws.ping() >= 0
         until(lambda: temu.target.screen_text == "a")
+
+
+def test_ctrl_c_while_typing_cancels_it_and_releases_its_keys(temu: ThreadedEmulator) -> None:
+    main = threading.main_thread()
+    if threading.current_thread() is not main:
+        pytest.skip("a SIGINT reaches the main thread only")
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT does not raise KeyboardInterrupt here")
+    text = "AbCdEfGh" * 50
+
+    def press_ctrl_c() -> None:
+        with contextlib.suppress(AssertionError):  # then typing ends, and the test fails
+            until(lambda: len(temu.target.screen_text) >= 3)
+            assert main.ident is not None
+            signal.pthread_kill(main.ident, signal.SIGINT)
+
+    with PiKVM(temu.url, user="admin", passwd="admin") as kvm:
+        timer = threading.Thread(target=press_ctrl_c)
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                kvm.type_text(text, delay=0.005)
+        finally:
+            timer.join(30)
+        assert temu.target.held_keys == frozenset()  # no Shift left down
+        assert 3 <= len(temu.target.screen_text) < len(text)
+        assert kvm.type_text("z").typed == 1
 
 
 def test_a_keyboard_interrupt_on_the_loop_side_does_not_kill_the_loop(

@@ -73,10 +73,10 @@ class LoopThread:
             ready = threading.Event()
             thread = threading.Thread(target=self._main, args=(ready,), name=self._name)
             thread.daemon = True  # a client never closed must not keep the process alive
+            self._thread = thread  # before the wait: a Ctrl-C may end it, not the start
             thread.start()
             if not ready.wait(_START_TIMEOUT) or self._loop is None:
                 raise RuntimeError("the client's event loop thread did not start")
-            self._thread = thread
             return self._loop
 
     def _main(self, ready: threading.Event) -> None:
