@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from types import TracebackType
@@ -11,6 +12,7 @@ import httpx
 
 from .. import _client
 from .._client_actions import ClientActions
+from ..errors import PiKVMError
 from ..session.config import DEFAULT_MAX_QUEUE
 from ..transport.auth import AuthMode
 from ..transport.redaction import hidden
@@ -125,7 +127,8 @@ class PiKVM(Wrapper[_client.PiKVM]):
                     if not self._sessions:
                         break
                     session = self._sessions.pop()
-                session.close()
+                with contextlib.suppress(PiKVMError):  # the others and the client still close
+                    session.close()
             self._runner.run(self._async.aclose(), cancel=False)
         finally:
             self._runner.stop()
