@@ -16,7 +16,7 @@ from collections.abc import (
     Callable,
     Mapping,
 )
-from typing import IO, Any, Final, Literal, TypeAlias
+from typing import IO, TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 import httpx
 
@@ -42,13 +42,14 @@ from ..errors import (
     RequestInfo,
     StreamError,
 )
-from ..models import MsdImage, MsdPart, MsdState, MsdWriteResult
-from ..models._base import parse
 from ..transport.body import body_chunks, body_lines
 from ..transport.http_errors import loads, request_info
 from ..transport.params import Params
 from ..transport.redaction import SecretURL, redact_userinfo
-from ._base import Resource
+from ._base import Resource, parse
+
+if TYPE_CHECKING:
+    from ..models.msd import MsdImage, MsdPart, MsdState, MsdWriteResult
 
 UploadSource: TypeAlias = (
     bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes] | AsyncIterable[bytes]
@@ -92,6 +93,8 @@ class Msd(Resource):
     """
 
     async def get_state(self) -> MsdState:
+        from ..models.msd import MsdState
+
         return parse(MsdState, await self._http.request("GET", "msd"), "msd state")
 
     async def set_params(
@@ -533,6 +536,8 @@ async def _report(progress: Progress, done: int, total: int) -> None:
 
 
 def _write_result(result: Any) -> MsdWriteResult:
+    from ..models.msd import MsdWriteResult
+
     image = result.get("image") if isinstance(result, dict) else None
     return parse(MsdWriteResult, image, "msd write result")
 
