@@ -12,7 +12,7 @@ from typing import Final
 
 from ._checks import check_callable, check_delay, check_int, check_str, show
 from .errors import InvalidInputError
-from .protocol.layout import LAYOUTS, Layout
+from .protocol.layout import Layout
 
 DEFAULT_TYPING_DELAY: Final = 0.025
 """Seconds per HID event while typing (see :mod:`aiopikvm._ws_actions`)."""
@@ -23,6 +23,8 @@ DEFAULT_ACK_EVERY: Final = 20
 def check_typing(layout: object, delay: float, ack_every: int, progress: object) -> None:
     """Refuse typing's arguments (but the text) before anything is sent."""
     if not isinstance(layout, Layout):
+        from .protocol.layout import LAYOUTS  # listed on first use
+
         check_str(layout, "layout", printable=True, max_length=64, expected="a layout name")
         if layout not in LAYOUTS:
             raise InvalidInputError(
