@@ -36,8 +36,12 @@ _FLAG_SQUASH: Final = 0b01
 _FLAG_CODE_MODE: Final = 0b1000_0000
 
 
+# Each class has a docstring: dataclass() would otherwise build one from the signature
+# (inspect.signature) at import.
 @dataclass(frozen=True, slots=True)
 class KeyInput:
+    """A key pressed (``state=True``) or released; with ``finish``, kvmd releases it at once."""
+
     key: str
     state: bool
     finish: bool = False
@@ -45,31 +49,39 @@ class KeyInput:
 
 @dataclass(frozen=True, slots=True)
 class MouseButtonInput:
+    """A mouse button pressed (``state=True``) or released."""
+
     button: str
     state: bool
 
 
 @dataclass(frozen=True, slots=True)
 class MouseMoveInput:
+    """The pointer moved to an absolute position (kvmd's -32768..32767 on each axis)."""
+
     x: int
     y: int
 
 
 @dataclass(frozen=True, slots=True)
 class MouseRelativeInput:
+    """Relative pointer moves, one ``(dx, dy)`` step each."""
+
     deltas: tuple[tuple[int, int], ...]
     squash: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class MouseWheelInput:
+    """Wheel scrolls, one ``(dx, dy)`` step each."""
+
     deltas: tuple[tuple[int, int], ...]
     squash: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class PingInput:
-    pass
+    """A ping: kvmd answers it with a pong frame."""
 
 
 Input = (
