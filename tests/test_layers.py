@@ -49,3 +49,20 @@ def test_every_public_name_resolves_and_is_listed() -> None:
     assert aiopikvm.__all__ == sorted(aiopikvm.__all__, key=lambda n: (not n.isupper(), n))
     with pytest.raises(AttributeError, match="NoSuchName"):
         aiopikvm.NoSuchName  # noqa: B018
+
+
+def test_the_models_load_on_first_use() -> None:
+    loaded = _loaded("import aiopikvm.models; from aiopikvm.models import MetricSample")
+    assert loaded["pydantic"]  # a model was used
+    assert not _loaded("import aiopikvm.models")["pydantic"]
+
+
+def test_every_model_resolves_and_is_listed() -> None:
+    import aiopikvm.models as models
+
+    for name in models.__all__:
+        assert getattr(models, name).__name__ == name
+    assert set(models.__all__) <= set(dir(models))
+    assert models.__all__ == sorted(models.__all__)
+    with pytest.raises(AttributeError, match="NoSuchModel"):
+        models.NoSuchModel  # noqa: B018
