@@ -3,9 +3,11 @@ no client (httpx, pydantic, websockets' client), and the root resolves names on 
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 
@@ -66,3 +68,23 @@ def test_every_model_resolves_and_is_listed() -> None:
     assert models.__all__ == sorted(models.__all__)
     with pytest.raises(AttributeError, match="NoSuchModel"):
         models.NoSuchModel  # noqa: B018
+
+
+def test_the_http_client_loads_no_websocket_session() -> None:
+    loaded = _loaded("from aiopikvm import PiKVM; PiKVM('http://127.0.0.1:9').hid")
+    assert loaded == {"httpx": True, "pydantic": False, "websockets.asyncio.client": False}
+
+
+def test_the_client_and_the_session_share_their_defaults() -> None:
+    # The client keeps copies of the session's defaults so as not to import it.
+    def defaults(call: Callable[..., object], *names: str) -> list[object]:
+        parameters = inspect.signature(call).parameters
+        return [parameters[name].default for name in names]
+
+    assert defaults(aiopikvm.PiKVM.ws, "max_queue") == defaults(
+        aiopikvm.PiKVMWebSocket, "max_queue"
+    )
+    typing = ("delay", "ack_every", "layout")
+    assert defaults(aiopikvm.PiKVM.type_text, *typing) == defaults(
+        aiopikvm.PiKVMWebSocket.type_text, *typing
+    )

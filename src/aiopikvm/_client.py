@@ -23,7 +23,6 @@ from ._checks import (
     show,
 )
 from ._client_actions import ClientActions
-from ._websocket import DEFAULT_MAX_QUEUE, PiKVMWebSocket
 from .errors import InvalidInputError
 from .transport.auth import AuthMode, Credentials
 from .transport.device_url import split_device_url
@@ -34,6 +33,7 @@ from .transport.retry import RetryPolicy
 from .transport.tls import VerifySSL, make_ssl_context
 
 if TYPE_CHECKING:
+    from ._websocket import PiKVMWebSocket
     from .resources.atx import Atx
     from .resources.auth import Auth
     from .resources.gpio import Gpio
@@ -44,6 +44,10 @@ if TYPE_CHECKING:
     from .resources.streamer import Streamer
     from .resources.switch import Switch
     from .resources.system import System
+
+DEFAULT_MAX_QUEUE: Final = 1024
+"""PiKVMWebSocket's own default, copied: the session (and websockets) load on the first
+ws(), not with the client (tests/test_layers checks that the two agree)."""
 
 
 class PiKVM(ClientActions):
@@ -270,6 +274,8 @@ class PiKVM(ClientActions):
         viewer (kvmd keeps the streamer running); input-only sessions leave it off.
         ``reconnect=True`` (or a :class:`RetryPolicy`) opens the connection again when it
         drops: see :class:`PiKVMWebSocket`."""
+        from ._websocket import PiKVMWebSocket
+
         self._transport.check_open()
         return PiKVMWebSocket._for_client(
             self.url,
