@@ -44,11 +44,14 @@ sys.modules for name in {libraries!r}}}}}))
 
 USED: Final = "httpx, websockets.asyncio.client, pydantic"
 REFERENCE: Final = "import aiopikvm + PiKVM, PiKVMWebSocket (ours)"
+HTTP_ONLY: Final = "import aiopikvm + PiKVM (HTTP only)"
 DEPENDENCIES: Final = "import httpx, websockets, pydantic"
 EMULATOR: Final = "import aiopikvm.emulator"
 VARIANTS: Final[dict[str, str]] = {
     # The root resolves names lazily (PEP 562): what a user pays is in the names' import.
     REFERENCE: "aiopikvm\nfrom aiopikvm import PiKVM, PiKVMWebSocket",
+    # A script that only makes HTTP calls: the WebSocket session loads with the first ws().
+    HTTP_ONLY: "aiopikvm\nfrom aiopikvm import PiKVM",
     DEPENDENCIES: "httpx, websockets, pydantic",
     f"import {USED}": USED,
     EMULATOR: "aiopikvm.emulator",
