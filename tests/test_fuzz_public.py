@@ -33,6 +33,7 @@ import pytest
 
 from aiopikvm import (
     CertificateFingerprint,
+    Fleet,
     InvalidInputError,
     PiKVM,
     PiKVMError,
@@ -128,6 +129,7 @@ SURFACE: Final[dict[tuple[str, str], Case]] = {
     ("PiKVMWebSocket", "__init__"): Case(
         {"url": "<emu>", "passwd": "admin"}, ok={**LOGIN_OK, **SESSION_OK}
     ),
+    ("Fleet", "__init__"): Case({"clients": {}}, ok={"clients": {"{}"}}),
     ("RetryPolicy", "__init__"): Case(
         ok={
             "attempts": {"2**63"},
@@ -268,6 +270,7 @@ RESOURCES: Final = (
     "system",
 )
 CONSTRUCTORS: Final[dict[str, Callable[..., Any]]] = {
+    "Fleet": Fleet,
     "PiKVM": PiKVM,
     "PiKVMWebSocket": PiKVMWebSocket,
     "RetryPolicy": RetryPolicy,

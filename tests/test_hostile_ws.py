@@ -22,11 +22,12 @@ from aiopikvm import (
     ReconnectFailedError,
     RetryPolicy,
 )
-from aiopikvm._websocket import MAX_QUEUE_BYTES, YIELD_EVERY
 from aiopikvm.emulator import Emulator
 from aiopikvm.models import GpioState
 from aiopikvm.protocol.frames import encode_event
 from aiopikvm.protocol.merge import MAX_STATE_BYTES, _size
+from aiopikvm.session.queue import MAX_QUEUE_BYTES
+from aiopikvm.session.reader import YIELD_EVERY
 from aiopikvm.transport.ws_connect import MAX_FRAME_SIZE
 
 from .captures import ws_messages

@@ -28,7 +28,8 @@ def _lower_bounds() -> dict[str, Version]:
     """``{name: version}`` of every ``name>=version`` the package and its emulator extra need."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
     bounds = {}
-    for requirement in [*project["dependencies"], *project["optional-dependencies"]["emulator"]]:
+    extras = project["optional-dependencies"]
+    for requirement in [*project["dependencies"], *extras["emulator"], *extras["cli"]]:
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][0-9.]*)", requirement)
         assert match is not None, f"{requirement!r}: give it a lower bound, and nothing else"
         bounds[match[1].lower()] = Version(match[2])

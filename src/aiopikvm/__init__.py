@@ -18,7 +18,6 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._client import PiKVM
-    from ._websocket import PiKVMWebSocket
     from .errors import (
         APIError,
         AuthError,
@@ -40,13 +39,15 @@ if TYPE_CHECKING:
         TextNotFoundError,
         TLSError,
         TypingInterruptedError,
+        TypingResult,
         UnavailableError,
         UntypableTextError,
         WaitTimeoutError,
     )
+    from .fleet import Fleet, FleetResult
     from .models import DeviceState
     from .protocol.keys import KEYS, MOUSE_BUTTONS
-    from .protocol.typing import TypingResult
+    from .session.websocket import PiKVMWebSocket
     from .transport.pinning import CertificateFingerprint
     from .transport.retry import RetryPolicy
 
@@ -60,6 +61,8 @@ __all__ = [
     "CertificateFingerprint",
     "ConnectionClosedError",
     "DeviceState",
+    "Fleet",
+    "FleetResult",
     "InvalidInputError",
     "KeyboardOfflineError",
     "NotFoundError",
@@ -91,12 +94,14 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(_ERRORS, ".errors"),
     "CertificateFingerprint": ".transport.pinning",
     "DeviceState": ".models",
+    "Fleet": ".fleet",
+    "FleetResult": ".fleet",
     "KEYS": ".protocol.keys",
     "MOUSE_BUTTONS": ".protocol.keys",
     "PiKVM": "._client",
-    "PiKVMWebSocket": "._websocket",
+    "PiKVMWebSocket": ".session.websocket",
     "RetryPolicy": ".transport.retry",
-    "TypingResult": ".protocol.typing",
+    "TypingResult": ".errors",
 }
 
 

@@ -24,6 +24,7 @@ from ._checks import (
 )
 from ._client_actions import ClientActions
 from .errors import InvalidInputError
+from .session.config import DEFAULT_MAX_QUEUE
 from .transport.auth import AuthMode, Credentials
 from .transport.device_url import split_device_url
 from .transport.http import Content, Expect, HTTPTransport, Timeout
@@ -33,7 +34,6 @@ from .transport.retry import RetryPolicy
 from .transport.tls import VerifySSL, make_ssl_context
 
 if TYPE_CHECKING:
-    from ._websocket import PiKVMWebSocket
     from .resources.atx import Atx
     from .resources.auth import Auth
     from .resources.gpio import Gpio
@@ -44,10 +44,7 @@ if TYPE_CHECKING:
     from .resources.streamer import Streamer
     from .resources.switch import Switch
     from .resources.system import System
-
-DEFAULT_MAX_QUEUE: Final = 1024
-"""PiKVMWebSocket's own default, copied: the session (and websockets) load on the first
-ws(), not with the client (tests/test_layers checks that the two agree)."""
+    from .session.websocket import PiKVMWebSocket
 
 
 class PiKVM(ClientActions):
@@ -274,7 +271,7 @@ class PiKVM(ClientActions):
         viewer (kvmd keeps the streamer running); input-only sessions leave it off.
         ``reconnect=True`` (or a :class:`RetryPolicy`) opens the connection again when it
         drops: see :class:`PiKVMWebSocket`."""
-        from ._websocket import PiKVMWebSocket
+        from .session.websocket import PiKVMWebSocket
 
         self._transport.check_open()
         return PiKVMWebSocket._for_client(

@@ -31,11 +31,11 @@ from ._typing_defaults import DEFAULT_ACK_EVERY, DEFAULT_TYPING_DELAY, check_typ
 from .errors import InvalidInputError, ScreenTimeoutError, TextNotFoundError, UnavailableError
 
 if TYPE_CHECKING:
-    from ._typist import Progress
-    from ._websocket import PiKVMWebSocket
     from .protocol.layout import Layout
     from .protocol.typing import TypingResult
     from .resources.streamer import Streamer
+    from .session.typist import Progress
+    from .session.websocket import PiKVMWebSocket
     from .transport.retry import RetryPolicy
 
 OCR_INTERVAL: Final = 1.0

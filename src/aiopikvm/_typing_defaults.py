@@ -2,8 +2,8 @@
 client checks ``kvm.type_text``'s arguments before it opens a session, and importing the
 session for that would load it (and the models) with the client (import time, issue 9).
 
-Copies of the names in :mod:`aiopikvm._ws_actions`, which uses these once it imports them
-from here.
+Copies of the names in :mod:`aiopikvm.session.actions`, which can use these instead
+(tests/test_layers checks that the defaults agree).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from .errors import InvalidInputError
 from .protocol.layout import Layout
 
 DEFAULT_TYPING_DELAY: Final = 0.025
-"""Seconds per HID event while typing (see :mod:`aiopikvm._ws_actions`)."""
+"""Seconds per HID event while typing (see :mod:`aiopikvm.session.actions`)."""
 DEFAULT_ACK_EVERY: Final = 20
 """Characters typing sends at most before kvmd has answered for the ones before them."""
 

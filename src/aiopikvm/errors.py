@@ -40,10 +40,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .protocol.typing import TypingResult
 
 __all__ = [
     "APIError",
@@ -66,10 +62,37 @@ __all__ = [
     "TLSError",
     "TextNotFoundError",
     "TypingInterruptedError",
+    "TypingResult",
     "UnavailableError",
     "UntypableTextError",
     "WaitTimeoutError",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class TypingResult:
+    """What ``type_text`` did with a text of ``total`` characters.
+
+    The first ``typed`` were sent (all of them, unless typing was interrupted: then
+    ``text[typed:]`` was not). ``uncertain`` holds the positions (indexes into the text) of
+    those that may not have reached the target as sent: the ones in flight when the
+    connection dropped, or when another session's opening or closing made kvmd drop its
+    queue and release the keys. Such a character may be missing, or — when kvmd released
+    Shift or AltGr under it — typed without that modifier; after a dead key, the character
+    that follows may combine with it. Every other character of the first ``typed``
+    reached the target, exactly once. ``disruptions`` counts the drops and queue losses
+    typing went through.
+    """
+
+    total: int
+    typed: int
+    uncertain: tuple[int, ...] = ()
+    disruptions: int = 0
+
+    @property
+    def exact(self) -> bool:
+        """Whether the whole text reached the target, with no character in doubt."""
+        return self.typed == self.total and not self.uncertain
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from ._hid_api import HidApi
 from ._info import Info
 from ._log import Journal
 from ._msd import Msd
+from ._msd_api import MsdApi
 from ._printer import Printer
 from ._prometheus import Prometheus
 from ._redfish import Redfish
@@ -346,7 +347,7 @@ class Emulator:
             Subsystem(self._printer.routes()),
             Subsystem(self._journal.routes()),
             Subsystem(self._atx.routes(), [self._atx.publisher]),
-            Subsystem(self._msd.routes(), [self._msd.publisher]),
+            Subsystem(MsdApi(self._msd).routes(), [self._msd.publisher]),
             Subsystem(
                 streamer.routes(), [streamer.publisher], {"ocr": lambda _: streamer.ocr_state()}
             ),

@@ -1,5 +1,7 @@
 """MSD (virtual media): images stored in a real directory, the drive the host sees, and
-kvmd's transfers — upload, download from a URL, and reading an image back.
+kvmd's transfers — upload, download from a URL, and reading an image back. This module is
+the drive and its rules; the directory is :mod:`._msd_storage`'s, the HTTP side
+:mod:`._msd_api`'s and :mod:`._msd_transfer`'s.
 
 What it copies from kvmd's OTG MSD:
 
@@ -35,19 +37,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import functools
 import logging
 import os
-import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 from typing import IO, Any
 
-from aiohttp import web
-
 from . import _captures
-from . import _msd_transfer as transfer
 from ._busy import BusyRegion
 from ._errors import (
     MsdConnectedError,
@@ -58,23 +54,11 @@ from ._errors import (
     MsdIsBusyError,
     MsdUnknownImageError,
 )
-from ._msd_files import (
-    Writer,
-    finish_image,
-    open_for_reading,
-    remove_image,
-    scan_files,
-    scan_part,
-    set_complete,
-)
+from ._msd_files import Writer, finish_image, open_for_reading, remove_image, set_complete
+from ._msd_storage import MsdStorage
 from ._msd_transfer import CHUNK, TICK
-from ._server import Broadcast, Handler, Route, json_response
+from ._server import Broadcast
 from ._subsystem import State, StatePublisher
-from ._tasks import Tasks
-from ._validators import (
-    valid_bool,
-    valid_msd_image_name,
-)
 
 logger = logging.getLogger("aiopikvm.emulator.msd")
 
@@ -89,21 +73,14 @@ class Msd:
         broadcast: Broadcast,
     ) -> None:
         self._enabled = enabled
-        self._directory = None if directory is None else Path(directory)
-        self._storage_delay = storage_delay
         self.publisher = StatePublisher("msd", broadcast, self.get_state, _diff)
-        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
-        self._root: Path | None = None
-        self._images: dict[str, dict[str, Any]] = {}
-        self._parts: dict[str, dict[str, Any]] = {}
+        self._storage = MsdStorage(directory, delay=storage_delay, scanned=self._scanned)
         self._drive: dict[str, Any] = self._initial_drive()
         self._plugged: str | None = None  # what the USB gadget shows the host, if anything
         # One for every operation.
         self._region = BusyRegion(MsdIsBusyError, self.publisher.publish)
         self._uploading: Writer | None = None
         self._downloading: dict[str, Any] | None = None
-        self._scan_lock = asyncio.Lock()
-        self._tasks = Tasks()
         self._transfers: set[asyncio.Task[Any]] = set()
 
     @staticmethod
@@ -112,28 +89,14 @@ class Msd:
         drive: dict[str, Any] = _captures.result("msd_online.json")["drive"]
         return drive
 
-    @property
-    def root(self) -> Path:
-        if self._root is None:
-            raise RuntimeError("the emulator is not running")
-        return self._root
-
     async def start(self) -> None:
-        if self._directory is None:
-            self._tempdir = tempfile.TemporaryDirectory(
-                prefix="aiopikvm-msd-", ignore_cleanup_errors=True
-            )
-            self._root = Path(self._tempdir.name)
-        else:
-            if not self._directory.is_dir():
-                raise NotADirectoryError(f"msd_dir is not a directory: {self._directory}")
-            self._root = self._directory
-        self._images, self._parts = {}, {}
+        self._storage.open()
         self._drive = self._initial_drive()
         self._plugged = None
         self._region = BusyRegion(MsdIsBusyError, self.publisher.publish)
         self.publisher.forget()
-        await self._scan()
+        if self._enabled:
+            await self._storage.scan()
 
     def abort_transfers(self) -> None:
         """Cut every upload and download short, as a device that goes down does (the
@@ -141,12 +104,19 @@ class Msd:
         for task in self._transfers:
             task.cancel()
 
+    @contextlib.contextmanager
+    def transfer(self) -> Iterator[None]:
+        """Count the running request among the transfers :meth:`abort_transfers` cuts."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._transfers.add(task)
+        try:
+            yield
+        finally:
+            self._transfers.discard(task)
+
     async def stop(self) -> None:
-        await self._tasks.cancel_all()
-        tempdir, self._tempdir = self._tempdir, None
-        if tempdir is not None:
-            await asyncio.to_thread(tempdir.cleanup)
-        self._root = None
+        await self._storage.close()
 
     # ----- state ----------------------------------------------------------------------
 
@@ -165,50 +135,27 @@ class Msd:
             "busy": self._region.busy,
             "drive": copy.deepcopy(self._drive),
             "storage": {
-                "images": copy.deepcopy(self._images),
-                "parts": copy.deepcopy(self._parts),
+                "images": copy.deepcopy(self._storage.images),
+                "parts": copy.deepcopy(self._storage.parts),
                 "downloading": copy.copy(self._downloading),
                 "uploading": self._uploading.state() if self._uploading else None,
             },
         }
 
-    # ----- storage --------------------------------------------------------------------
-
-    async def _scan(self) -> None:
-        """Re-read the storage, as kvmd does when inotify reports a change."""
-        root = self._root
-        if not self._enabled or root is None:
-            return
-        async with self._scan_lock:
-            self._images, self._parts = await asyncio.to_thread(scan_files, root)
-            image = self._drive["image"]
-            if self._plugged is not None:
-                entry = self._images.get(self._plugged)
-                if entry is not None:
-                    self._drive["image"] = {**entry, "name": self._plugged, "in_storage": True}
-            elif image is not None and image["name"] not in self._images:
-                self._drive["image"] = None  # the selected image was removed
-            if self._plugged is None:
-                self._drive["connected"] = False
+    def _scanned(self) -> None:
+        """The drive after a scan: kvmd drops a selected image that is gone, and says the
+        drive is disconnected only once the gadget let go of it."""
+        images = self._storage.images
+        image = self._drive["image"]
+        if self._plugged is not None:
+            entry = images.get(self._plugged)
+            if entry is not None:
+                self._drive["image"] = {**entry, "name": self._plugged, "in_storage": True}
+        elif image is not None and image["name"] not in images:
+            self._drive["image"] = None  # the selected image was removed
+        if self._plugged is None:
+            self._drive["connected"] = False
         self.publisher.publish()
-
-    async def _scan_later(self) -> None:
-        await asyncio.sleep(self._storage_delay)
-        await self._scan()
-
-    def _schedule_scan(self) -> None:
-        if self._root is None:
-            return  # stopped while a transfer wound down
-        self._tasks.spawn(self._scan_later(), name="emulator-msd-scan")
-
-    async def _refresh_parts(self) -> None:
-        self._parts = {"": await asyncio.to_thread(scan_part, self.root)}
-
-    def _storage_image(self, name: str) -> dict[str, Any]:
-        entry = self._images.get(name)
-        if entry is None or not (self.root / name).exists():
-            raise MsdUnknownImageError()
-        return {**copy.deepcopy(entry), "name": name, "in_storage": True}
 
     # ----- rules ----------------------------------------------------------------------
 
@@ -229,7 +176,7 @@ class Msd:
         with self._region:
             self._check_disconnected()
             if name is not None:
-                self._drive["image"] = self._storage_image(name) if name else None
+                self._drive["image"] = self._storage.image(name) if name else None
             if cdrom is not None:
                 self._drive["cdrom"] = cdrom
                 if cdrom:
@@ -247,7 +194,7 @@ class Msd:
                 image = self._drive["image"]
                 if image is None:
                     raise MsdImageNotSelected()
-                if not (self.root / image["name"]).exists():
+                if not (self._storage.root / image["name"]).exists():
                     raise MsdUnknownImageError()
                 self._plugged = image["name"]
             else:
@@ -260,20 +207,20 @@ class Msd:
         self._check_enabled()
         with self._region:
             self._check_disconnected()
-            self._storage_image(name)
+            self._storage.image(name)
             image = self._drive["image"]
             if image is not None and image["name"] == name:
                 self._drive["image"] = None
-            path = self.root / name
+            path = self._storage.root / name
             await asyncio.to_thread(remove_image, path)
-        self._schedule_scan()
+        self._storage.schedule_scan()
 
     def reset(self) -> None:
         self._check_enabled()
         with self._region:
             # The gadget lets go of the image at once; kvmd's state follows on its next scan.
             self._plugged = None
-        self._schedule_scan()
+        self._storage.schedule_scan()
 
     @contextlib.asynccontextmanager
     async def writing(
@@ -281,12 +228,12 @@ class Msd:
     ) -> AsyncIterator[Writer]:
         self._check_enabled()
         with self._region:
-            path = self.root / name
+            path = self._storage.root / name
             created = False
             complete = False
             try:
                 self._check_disconnected()
-                if name in self._images or path.exists():
+                if name in self._storage.images or path.exists():
                     raise MsdImageExistsError()
                 created = True
                 # kvmd writes the marker before it creates a missing directory: a prefix
@@ -296,7 +243,7 @@ class Msd:
                 await writer.open()
                 self._uploading = writer
                 self.publisher.publish()
-                self._schedule_scan()
+                self._storage.schedule_scan()
                 yield writer
                 complete = writer.written >= size
             finally:
@@ -305,7 +252,7 @@ class Msd:
                     await writer_open.close()
                 if created:
                     await asyncio.to_thread(finish_image, path, complete, bool(remove_incomplete))
-                    self._schedule_scan()
+                    self._storage.schedule_scan()
 
     @contextlib.asynccontextmanager
     async def reading(self, name: str) -> AsyncIterator[tuple[int, AsyncIterator[bytes]]]:
@@ -313,8 +260,8 @@ class Msd:
         self._check_enabled()
         with self._region:
             self._check_disconnected()
-            self._storage_image(name)
-            file, size = await asyncio.to_thread(open_for_reading, self.root / name)
+            self._storage.image(name)
+            file, size = await asyncio.to_thread(open_for_reading, self._storage.root / name)
             self._downloading = {"name": name, "size": size, "readed": 0}
             try:
                 self.publisher.publish()
@@ -340,68 +287,9 @@ class Msd:
         if now - last < TICK:
             return last
         if self._uploading is not None:
-            await self._refresh_parts()
+            await self._storage.refresh_parts()
         self.publisher.publish()
         return now
-
-    # ----- endpoints ------------------------------------------------------------------
-
-    def routes(self) -> list[Route]:
-        return [
-            Route("GET", "/msd", self._h_state),
-            Route("POST", "/msd/set_params", self._h_set_params),
-            Route("POST", "/msd/set_connected", self._h_set_connected),
-            Route("GET", "/msd/read", self._abortable(functools.partial(transfer.read, self))),
-            Route("POST", "/msd/write", self._abortable(functools.partial(transfer.write, self))),
-            Route(
-                "POST",
-                "/msd/write_remote",
-                self._abortable(functools.partial(transfer.write_remote, self)),
-            ),
-            Route("POST", "/msd/remove", self._h_remove),
-            Route("POST", "/msd/reset", self._h_reset),
-        ]
-
-    def _abortable(self, handler: Handler) -> Handler:
-        async def transfer(request: web.Request) -> web.StreamResponse:
-            task = asyncio.current_task()
-            assert task is not None
-            self._transfers.add(task)
-            try:
-                return await handler(request)
-            finally:
-                self._transfers.discard(task)
-
-        return transfer
-
-    async def _h_state(self, _: web.Request) -> web.StreamResponse:
-        return json_response(self.get_state())
-
-    async def _h_set_params(self, request: web.Request) -> web.StreamResponse:
-        params: dict[str, Any] = {}
-        validators: tuple[tuple[str, str, Callable[[object], Any]], ...] = (
-            ("image", "name", lambda arg: valid_msd_image_name(arg, allow_eject=True)),
-            ("cdrom", "cdrom", valid_bool),
-            ("rw", "rw", valid_bool),
-        )
-        for param, key, validator in validators:
-            value = request.query.get(param)
-            if value is not None:
-                params[key] = validator(value)
-        self.set_params(**params)
-        return json_response()
-
-    async def _h_set_connected(self, request: web.Request) -> web.StreamResponse:
-        self.set_connected(valid_bool(request.query.get("connected")))
-        return json_response()
-
-    async def _h_remove(self, request: web.Request) -> web.StreamResponse:
-        await self.remove(valid_msd_image_name(request.query.get("image")))
-        return json_response()
-
-    async def _h_reset(self, _: web.Request) -> web.StreamResponse:
-        self.reset()
-        return json_response()
 
 
 def _diff(sent: State | None, new: State) -> State | None:

@@ -42,7 +42,8 @@ from ..protocol.frames import (
     decode_json_input,
     encode_event,
 )
-from ._faults import Faults, Tripwire
+from ._fault_rules import Tripwire
+from ._faults import Faults
 from ._hid import Hid
 from ._log import Journal
 from ._validators import valid_bool

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import InvalidInputError, UntypableTextError
+from ..errors import InvalidInputError, TypingResult, UntypableTextError
 from .frames import KeyInput
 from .keys import FINISH_EXEMPT
 from .layout import Layout, load_layout
@@ -112,29 +112,3 @@ def plan_typing(text: str, layout: str | Layout) -> list[TypingStep]:
     for modifier in reversed(held):
         steps.append(TypingStep(KeyInput(modifier, False), len(text), len(text)))
     return steps
-
-
-@dataclass(frozen=True, slots=True)
-class TypingResult:
-    """What ``type_text`` did with a text of ``total`` characters.
-
-    The first ``typed`` were sent (all of them, unless typing was interrupted: then
-    ``text[typed:]`` was not). ``uncertain`` holds the positions (indexes into the text) of
-    those that may not have reached the target as sent: the ones in flight when the
-    connection dropped, or when another session's opening or closing made kvmd drop its
-    queue and release the keys. Such a character may be missing, or — when kvmd released
-    Shift or AltGr under it — typed without that modifier; after a dead key, the character
-    that follows may combine with it. Every other character of the first ``typed``
-    reached the target, exactly once. ``disruptions`` counts the drops and queue losses
-    typing went through.
-    """
-
-    total: int
-    typed: int
-    uncertain: tuple[int, ...] = ()
-    disruptions: int = 0
-
-    @property
-    def exact(self) -> bool:
-        """Whether the whole text reached the target, with no character in doubt."""
-        return self.typed == self.total and not self.uncertain

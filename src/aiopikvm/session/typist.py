@@ -10,7 +10,7 @@ says a key has reached the target. So typing keeps a bound instead:
 - the HID is taken to apply input at least as fast as typing's ``delay`` paces it, so
   what was read by ``t`` has been applied by ``U = max(t, U_before) + events * delay``;
 - a later ping *sent* after ``U`` and answered with no queue loss seen meanwhile (no
-  session opening or closing before its answer, as :mod:`aiopikvm._queue_watch` reads the
+  session opening or closing before its answer, as :mod:`.queue_watch` reads the
   events: events and answers come in order) proves that the session was alive, and the
   queue intact, until everything up to the earlier character was applied. Those
   characters are *settled*.
@@ -33,18 +33,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from .errors import (
+from ..errors import (
     ConnectionClosedError,
     KeyboardOfflineError,
     PiKVMError,
     PiKVMTimeoutError,
     TypingInterruptedError,
 )
-from .protocol.keys import MODIFIERS
-from .protocol.typing import TypingResult, TypingStep
-
-if TYPE_CHECKING:
-    from ._websocket import PiKVMWebSocket, _Link
+from ..protocol.keys import MODIFIERS
+from ..protocol.typing import TypingResult, TypingStep
+from .input import InputPath, Pacer
+from .link import Link, send_ping
 
 ANSWER_TIMEOUT: Final = 10.0
 """Seconds typing waits for kvmd to answer a ping before it takes the link for dead."""
@@ -55,7 +54,7 @@ PROBE_KEY: Final = "ShiftLeft"
 """Tapped alone it types nothing: what typing sends to make kvmd check an offline keyboard."""
 
 if TYPE_CHECKING:
-    from .models import HidState
+    from ..models import HidState
 
 Progress = Callable[[int, int], object]
 """``progress(typed, total)``: characters typed so far, of the text's length (a coroutine
@@ -76,32 +75,16 @@ class _Mark:
     answer: asyncio.Future[int]
 
 
-class _Pacer:
-    """Keeps frames to ``delay`` seconds per HID event, from a schedule: a frame is never
-    sent before its time, and time lost in a slow send is not made up by a burst."""
-
-    def __init__(self, delay: float) -> None:
-        self._delay = delay
-        self._next = time.monotonic()
-
-    async def wait(self) -> None:
-        wait = self._next - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-
-    def sent(self, events: int) -> None:
-        self._next = max(self._next, time.monotonic()) + events * self._delay
-
-
 class Typist:
-    """Types one plan on ``ws``; :meth:`run` returns the :class:`TypingResult`.
+    """Types one plan through a session's :class:`~.input.InputPath` (and its supervisor,
+    ``inp.run``, for the connection); :meth:`run` returns the :class:`TypingResult`.
 
     ``type_text`` holds the session's input lock meanwhile, so typing's own keys go out
-    without it (``ws._key``), also from the task that undoes a cancelled typing."""
+    without it (``inp.key``), also from the task that undoes a cancelled typing."""
 
     def __init__(
         self,
-        ws: PiKVMWebSocket,
+        inp: InputPath,
         plan: Sequence[TypingStep],
         total: int,
         *,
@@ -109,13 +92,15 @@ class Typist:
         ack_every: int,
         progress: Progress | None,
     ) -> None:
-        self.ws = ws
+        self.inp = inp
+        self.supervisor = inp.run
+        self.request = inp.config.request
         self.plan = plan
         self.total = total
         self.delay = delay
         self.ack_every = ack_every
         self.progress = progress
-        self.pacer = _Pacer(delay)
+        self.pacer = Pacer(delay)
         self.step = 0  # the next step of the plan to send
         self.attempted = 0  # text[:attempted] has had a key sent (or being sent)
         self.settled = 0  # text[:settled] arrived, or is in `uncertain`
@@ -142,13 +127,13 @@ class Typist:
         )
 
     async def run(self) -> TypingResult:
-        ws = self.ws
-        ws._typing_pace = self.delay  # typing states the HID's pace
+        run, clock = self.supervisor, self.inp.clock
+        clock.typing_pace = self.delay  # typing states the HID's pace
         try:
             while True:
-                link: _Link | None = None
+                link: Link | None = None
                 try:
-                    link = await ws._until_open()
+                    link = await run.until_open()
                     await self._establish(link)
                     await self._type(link)
                     await self._settle(link)
@@ -157,17 +142,17 @@ class Typist:
                     self._account()
                 except ConnectionClosedError as error:
                     self._account()
-                    if link is not None and link.reader is not None:
-                        await asyncio.wait([link.reader])  # see how the connection ends
-                    if ws._finished:
-                        final = ws._close_error or error  # a failed reconnect says why
+                    if link is not None:
+                        await link.ended()  # see how the connection ends
+                    if run.finished:
+                        final = run.close_error or error  # a failed reconnect says why
                         raise self._interrupted(final) from final
                     # else the session reconnects, and _until_open waits for it
         finally:
             self._drop_marks()
             if self.pressed or self.caps_off:
                 await asyncio.shield(asyncio.ensure_future(self._undo()))
-            ws._typing_pace = None
+            clock.typing_pace = None
 
     def _interrupted(self, error: ConnectionClosedError) -> TypingInterruptedError:
         result = self.result()
@@ -220,53 +205,57 @@ class Typist:
 
     # ----- the phases ---------------------------------------------------------------------
 
-    async def _establish(self, link: _Link) -> None:
+    async def _establish(self, link: Link) -> None:
         """Put the target as the plan expects it, and learn the state of kvmd's queue."""
-        ws = self.ws
+        inp, state = self.inp, self.inp.state
         await self._check_keyboard(link)
         while True:
-            epoch = ws._clears
+            epoch = state.clears
             sent = 0
             for key in reversed(self.pressed):
-                if key in ws._held_keys:  # a reconnect has released them already
-                    await ws._key(key, False)
+                if key in state.held_keys:  # a reconnect has released them already
+                    await inp.key(key, False)
                     sent += 1
             self.pressed = []
             for key in self.needed:
                 self.pressed.append(key)
-                await ws._key(key, True)
+                await inp.key(key, True)
                 sent += 1
-            if await self._answer(link, await ws._send_ping(link)) == epoch:
+            if await self._answer(link, await send_ping(inp.config, link)) == epoch:
                 break
         self.epoch = epoch
         sent += await self._fix_caps()
         self.pacer.sent(sent)
         self._reset_marks(sent)
 
-    async def _hid_state(self) -> HidState | None:
-        ws = self.ws
-        if ws.state.hid is None:
-            with contextlib.suppress(PiKVMTimeoutError):
-                await ws.wait_for(lambda s: s.hid is not None, timeout=STATE_WAIT)
-        return ws.state.hid
+    def _hid(self) -> HidState | None:
+        return self.inp.state.live.device_state().hid
 
-    async def _check_keyboard(self, link: _Link) -> None:
+    async def _hid_state(self) -> HidState | None:
+        if self._hid() is None:
+            with contextlib.suppress(PiKVMTimeoutError):
+                await self.supervisor.wait_for(lambda s: s.hid is not None, timeout=STATE_WAIT)
+        return self._hid()
+
+    async def _check_keyboard(self, link: Link) -> None:
         """Refuse to type into a keyboard kvmd reports offline: it drops what the host does
         not take. kvmd marks the keyboard online again only once it has written a report to
         it (kvmd/plugins/hid/otg/device.py), so a host back on reads offline until then:
         a Shift tap, which types nothing, makes it check."""
-        ws = self.ws
+        inp = self.inp
         hid = await self._hid_state()
         if hid is None or hid.keyboard.online:
             return
         self.pressed.append(PROBE_KEY)  # before the tap: a cancelled send may land
-        await ws._key(PROBE_KEY)
+        await inp.key(PROBE_KEY)
         self.pressed.remove(PROBE_KEY)
         self.pacer.sent(2)
-        await self._answer(link, await ws._send_ping(link))
-        wait = max(ws._hid_idle_at - time.monotonic(), 0.0) + STATE_WAIT
+        await self._answer(link, await send_ping(inp.config, link))
+        wait = max(inp.clock.idle_at - time.monotonic(), 0.0) + STATE_WAIT
         try:
-            await ws.wait_for(lambda s: s.hid is None or s.hid.keyboard.online, timeout=wait)
+            await self.supervisor.wait_for(
+                lambda s: s.hid is None or s.hid.keyboard.online, timeout=wait
+            )
         except PiKVMTimeoutError:
             result = self.result()
             if result.typed:
@@ -277,31 +266,30 @@ class Typist:
             else:
                 what = "is offline; nothing was typed"
             raise KeyboardOfflineError(
-                f"{ws._request}: kvmd says the target's keyboard {what}: the host is off or "
+                f"{self.request}: kvmd says the target's keyboard {what}: the host is off or "
                 "asleep, or its USB cable is unplugged",
                 result=result,
-                request=ws._request,
+                request=self.request,
             ) from None
 
     async def _fix_caps(self) -> int:
         """Caps Lock off while typing, back as it was after; the HID events sent."""
-        ws = self.ws
         if self.caps_at_start is None:
             hid = await self._hid_state()
             self.caps_at_start = hid is not None and hid.keyboard.leds.caps
             caps = self.caps_at_start
         else:
-            hid = ws.state.hid
+            hid = self._hid()
             caps = hid is not None and hid.keyboard.leds.caps
         wanted = self.caps_at_start if self.step >= len(self.plan) else False
         if caps == wanted:
             return 0
         self.caps_off = not wanted  # before the tap, which a cancellation may not stop
-        await ws._key("CapsLock")
+        await self.inp.key("CapsLock")
         return 2
 
-    async def _type(self, link: _Link) -> None:
-        ws, plan, pacer = self.ws, self.plan, self.pacer
+    async def _type(self, link: Link) -> None:
+        inp, plan, pacer = self.inp, self.plan, self.pacer
         while self.step < len(plan):
             step = plan[self.step]
             key = step.input
@@ -310,13 +298,13 @@ class Typist:
             await pacer.wait()
             if starts_char:  # bound what is in flight
                 await self._collect(link, wait=self.attempted - self.settled >= self.ack_every)
-            if ws._clears != self.epoch:
+            if inp.state.clears != self.epoch:
                 raise _QueueLost
             if starts_char:
                 self.attempted = step.char + 1  # from here on it may reach the target
             if is_modifier and key.state and key.key not in self.pressed:
                 self.pressed.append(key.key)  # before the press: a cancelled send may land
-            await ws._key(key.key, key.state, finish=key.finish)
+            await inp.key(key.key, key.state, finish=key.finish)
             if is_modifier and not key.state and key.key in self.pressed:
                 self.pressed.remove(key.key)
             self.step += 1
@@ -331,11 +319,11 @@ class Typist:
         if self.caps_off:
             await pacer.wait()
             self.caps_off = False
-            await ws._key("CapsLock")
+            await inp.key("CapsLock")
             self.events += 2
             pacer.sent(2)
 
-    async def _settle(self, link: _Link) -> None:
+    async def _settle(self, link: Link) -> None:
         """Wait until every character sent is known to have arrived."""
         await self.pacer.wait()
         await self._mark(link)
@@ -350,12 +338,12 @@ class Typist:
 
     # ----- pings and what their answers prove ---------------------------------------------
 
-    async def _mark(self, link: _Link) -> None:
+    async def _mark(self, link: Link) -> None:
         sent_at = time.monotonic()  # no later than the ping leaves
-        answer = await self.ws._send_ping(link)
+        answer = await send_ping(self.inp.config, link)
         self.marks.append(_Mark(self.attempted, self.events, sent_at, answer))
 
-    async def _collect(self, link: _Link, *, wait: bool) -> None:
+    async def _collect(self, link: Link, *, wait: bool) -> None:
         """Take in the answers that came (waiting for the oldest one if ``wait``)."""
         while self.marks:
             mark = self.marks[0]
@@ -376,26 +364,25 @@ class Typist:
             self.applied_events = mark.events
             self.waiting.append((self.applied_by, mark.pos))
 
-    async def _answer(self, link: _Link, answer: asyncio.Future[int]) -> int:
+    async def _answer(self, link: Link, answer: asyncio.Future[int]) -> int:
         """The answer to a ping; a device silent for too long is a dead link."""
         try:
             async with asyncio.timeout(ANSWER_TIMEOUT):
                 return await answer  # cancelled on a timeout: its answer still matches it
         except TimeoutError:
-            link.conn.transport.abort()
+            link.abort()
             raise ConnectionClosedError(
-                f"{self.ws._request}: no answer to a ping within {ANSWER_TIMEOUT} s; "
-                "the link was cut",
-                request=self.ws._request,
+                f"{self.request}: no answer to a ping within {ANSWER_TIMEOUT} s; the link was cut",
+                request=self.request,
             ) from None
 
     async def _undo(self) -> None:
-        ws = self.ws
+        inp = self.inp
         with contextlib.suppress(PiKVMError):
             for key in reversed(self.pressed):
-                if key in ws._held_keys:
-                    await ws._key(key, False)
+                if key in inp.state.held_keys:
+                    await inp.key(key, False)
             self.pressed = []
             if self.caps_off:
                 self.caps_off = False
-                await ws._key("CapsLock")
+                await inp.key("CapsLock")
