@@ -13,10 +13,18 @@ from __future__ import annotations
 
 import json
 import struct
-from dataclasses import dataclass
 from typing import Any, Final
 
 from ..errors import InvalidInputError, ProtocolError
+
+# The messages live in .inputs; imported from here too, as they always were.
+from .inputs import Input as Input
+from .inputs import KeyInput as KeyInput
+from .inputs import MouseButtonInput as MouseButtonInput
+from .inputs import MouseMoveInput as MouseMoveInput
+from .inputs import MouseRelativeInput as MouseRelativeInput
+from .inputs import MouseWheelInput as MouseWheelInput
+from .inputs import PingInput as PingInput
 from .keys import DELTA_MAX, DELTA_MIN, KEYS, MAX_KEY_NAME, MOUSE_BUTTONS, MOVE_MAX, MOVE_MIN
 
 OP_PING: Final = 0x00
@@ -34,60 +42,6 @@ _FLAG_STATE: Final = 0b01
 _FLAG_FINISH: Final = 0b10
 _FLAG_SQUASH: Final = 0b01
 _FLAG_CODE_MODE: Final = 0b1000_0000
-
-
-# Each class has a docstring: dataclass() would otherwise build one from the signature
-# (inspect.signature) at import.
-@dataclass(frozen=True, slots=True)
-class KeyInput:
-    """A key pressed (``state=True``) or released; with ``finish``, kvmd releases it at once."""
-
-    key: str
-    state: bool
-    finish: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class MouseButtonInput:
-    """A mouse button pressed (``state=True``) or released."""
-
-    button: str
-    state: bool
-
-
-@dataclass(frozen=True, slots=True)
-class MouseMoveInput:
-    """The pointer moved to an absolute position (kvmd's -32768..32767 on each axis)."""
-
-    x: int
-    y: int
-
-
-@dataclass(frozen=True, slots=True)
-class MouseRelativeInput:
-    """Relative pointer moves, one ``(dx, dy)`` step each."""
-
-    deltas: tuple[tuple[int, int], ...]
-    squash: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class MouseWheelInput:
-    """Wheel scrolls, one ``(dx, dy)`` step each."""
-
-    deltas: tuple[tuple[int, int], ...]
-    squash: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class PingInput:
-    """A ping: kvmd answers it with a pong frame."""
-
-
-Input = (
-    KeyInput | MouseButtonInput | MouseMoveInput | MouseRelativeInput | MouseWheelInput | PingInput
-)
-"""One client-to-server message."""
 
 
 # ----- validation: what the client refuses to send --------------------------------------
