@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import ast
 import fnmatch
-import inspect
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -30,7 +29,15 @@ LAYERS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("protocol", ("aiopikvm.protocol", "aiopikvm.protocol.*")),
     ("models", ("aiopikvm.models", "aiopikvm.models.*")),
     # _checks validates input for transport/ and everything above, and uses transport.pinning
-    ("transport", ("aiopikvm.transport", "aiopikvm.transport.*", "aiopikvm._checks")),
+    (
+        "transport",
+        (
+            "aiopikvm.transport",
+            "aiopikvm.transport.*",
+            "aiopikvm._checks",
+            "aiopikvm._typing_defaults",
+        ),
+    ),
     ("resources", ("aiopikvm.resources", "aiopikvm.resources.*")),
     ("session", ("aiopikvm.session", "aiopikvm.session.*")),
     (
@@ -39,7 +46,6 @@ LAYERS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             "aiopikvm",
             "aiopikvm._client",
             "aiopikvm._client_actions",
-            "aiopikvm._typing_defaults",
             "aiopikvm.sync*",
             "aiopikvm.fleet*",
         ),
@@ -282,18 +288,3 @@ def test_every_model_resolves_and_is_listed() -> None:
 def test_the_http_client_loads_no_websocket_session() -> None:
     loaded = _loaded("from aiopikvm import PiKVM; PiKVM('http://127.0.0.1:9').hid")
     assert loaded == {"httpx": True, "pydantic": False, "websockets.asyncio.client": False}
-
-
-def test_the_client_and_the_session_share_their_defaults() -> None:
-    # The client keeps copies of the session's defaults so as not to import it.
-    def defaults(call: Callable[..., object], *names: str) -> list[object]:
-        parameters = inspect.signature(call).parameters
-        return [parameters[name].default for name in names]
-
-    assert defaults(aiopikvm.PiKVM.ws, "max_queue") == defaults(
-        aiopikvm.PiKVMWebSocket, "max_queue"
-    )
-    typing = ("delay", "ack_every", "layout")
-    assert defaults(aiopikvm.PiKVM.type_text, *typing) == defaults(
-        aiopikvm.PiKVMWebSocket.type_text, *typing
-    )

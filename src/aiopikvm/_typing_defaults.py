@@ -1,10 +1,6 @@
-"""Typing's defaults and argument check, apart from the WebSocket session that types: the
+"""Typing's defaults and argument check, below the WebSocket session that types: the
 client checks ``kvm.type_text``'s arguments before it opens a session, and importing the
-session for that would load it (and the models) with the client (import time, issue 9).
-
-Copies of the names in :mod:`aiopikvm.session.actions`, which can use these instead
-(tests/test_layers checks that the defaults agree).
-"""
+session for that would load it (and the models) with the client."""
 
 from __future__ import annotations
 
