@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         BadRequestError,
         BusyError,
         ConnectionClosedError,
+        ImageNotFoundError,
         InvalidInputError,
         KeyboardOfflineError,
         NotFoundError,
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
     from .fleet import Fleet, FleetResult
     from .models import DeviceState
     from .protocol.keys import KEYS, MOUSE_BUTTONS
+    from .screen.match import ImageMatch
+    from .screen.text import TextMatch
     from .session.websocket import PiKVMWebSocket
     from .transport.pinning import CertificateFingerprint
     from .transport.retry import RetryPolicy
@@ -63,6 +66,8 @@ __all__ = [
     "DeviceState",
     "Fleet",
     "FleetResult",
+    "ImageMatch",
+    "ImageNotFoundError",
     "InvalidInputError",
     "KeyboardOfflineError",
     "NotFoundError",
@@ -79,6 +84,7 @@ __all__ = [
     "ServerError",
     "StreamError",
     "TLSError",
+    "TextMatch",
     "TextNotFoundError",
     "TypingInterruptedError",
     "TypingResult",
@@ -96,11 +102,13 @@ _HOMES: dict[str, str] = {
     "DeviceState": ".models",
     "Fleet": ".fleet",
     "FleetResult": ".fleet",
+    "ImageMatch": ".screen.match",
     "KEYS": ".protocol.keys",
     "MOUSE_BUTTONS": ".protocol.keys",
     "PiKVM": "._client",
     "PiKVMWebSocket": ".session.websocket",
     "RetryPolicy": ".transport.retry",
+    "TextMatch": ".screen.text",
     "TypingResult": ".errors",
 }
 

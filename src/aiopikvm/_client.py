@@ -22,6 +22,7 @@ from ._checks import (
     show,
 )
 from ._client_actions import ClientActions
+from ._client_vision import ClientVision
 from .errors import InvalidInputError
 from .resources.atx import Atx
 from .resources.auth import Auth
@@ -44,7 +45,7 @@ from .transport.retry import RetryPolicy
 from .transport.tls import VerifySSL, make_ssl_context
 
 
-class PiKVM(ClientActions):
+class PiKVM(ClientActions, ClientVision):
     """An async client for one PiKVM.
 
     ``url`` is the device's address (``https://pikvm.local``); requests go to
