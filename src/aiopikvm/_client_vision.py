@@ -44,6 +44,9 @@ TEXT_INTERVAL: Final = 1.0
 """Seconds between two reads while waiting for text: Tesseract takes ~0.3-1 s a screen."""
 VIDEO_TIMEOUT: Final = 10.0
 """Seconds a one-shot find waits for the video to come up (ustreamer starts in a few)."""
+TEXT_TIMEOUT: Final = 30.0
+"""Seconds a one-shot :meth:`ClientVision.find_text` may take, the video and the read: a
+screen full of text takes Tesseract several seconds on a small machine."""
 _VIDEO_RETRY: Final = 0.25
 
 
@@ -142,7 +145,7 @@ class ClientVision:
         region: Region | None = None,
         regex: bool = False,
         langs: str | Sequence[str] | None = None,
-        timeout: float = VIDEO_TIMEOUT,
+        timeout: float = TEXT_TIMEOUT,
         keep_video: bool = True,
     ) -> list[TextMatch]:
         """Where ``pattern`` shows on the screen now, read by a local Tesseract: one
@@ -155,9 +158,9 @@ class ClientVision:
         :mod:`aiopikvm.screen.text`. ``timeout`` bounds the wait for a snapshot and the
         read (:class:`~aiopikvm.ScreenTimeoutError`, :class:`~aiopikvm.WaitTimeoutError`)."""
         compiled = compile_pattern(pattern, regex)
-        self._check_text(region, langs)
         check_timeout(timeout, none_ok=False, zero_ok=True)
         check_bool(keep_video, "keep_video")
+        await self._check_text(region, langs)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         async with self._video(keep_video):
@@ -220,10 +223,12 @@ class ClientVision:
         check_score(threshold, "threshold")
         return await asyncio.to_thread(load_template, template)
 
-    def _check_text(self, region: Region | None, langs: str | Sequence[str] | None) -> None:
+    async def _check_text(self, region: Region | None, langs: str | Sequence[str] | None) -> None:
         if region is not None:
             check_region(region)
         check_langs(langs)
+        # and installed (tesseract --list-langs, once): last, after every pure check
+        await asyncio.to_thread(check_langs, langs, installed=True)
 
     async def _first_snapshot(self, timeout: float) -> bytes:
         loop = asyncio.get_running_loop()
@@ -295,8 +300,8 @@ class ClientVision:
         keep_video: bool,
     ) -> tuple[TextMatch, tuple[int, int]]:
         compiled = compile_pattern(pattern, regex)
-        self._check_text(region, langs)
         _check_wait(timeout, interval, keep_video)
+        await self._check_text(region, langs)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         last: bytes | None = None

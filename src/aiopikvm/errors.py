@@ -22,6 +22,7 @@ The tree::
     │   └── ScreenTimeoutError       the screen did not become what was awaited
     │       ├── ImageNotFoundError   the awaited picture never showed (``.best_score``)
     │       └── TextNotFoundError    OCR never read the awaited text
+    ├── OcrUnavailableError          no local Tesseract to read text with positions
     ├── ProtocolError                the device answered something that is not kvmd's protocol
     └── APIError                     kvmd answered with an error status
         ├── BadRequestError          400: validation or operation errors (ValidatorError, ...)
@@ -52,6 +53,7 @@ __all__ = [
     "InvalidInputError",
     "KeyboardOfflineError",
     "NotFoundError",
+    "OcrUnavailableError",
     "PiKVMConnectionError",
     "PiKVMError",
     "PiKVMTimeoutError",
@@ -288,6 +290,11 @@ class ImageNotFoundError(ScreenTimeoutError):
         self.best_score = best_score
         self.best_box = best_box
         self.threshold = threshold
+
+
+class OcrUnavailableError(PiKVMError):
+    """Text with positions is read here, by the ``tesseract`` program, which is not
+    installed or not on PATH (Debian: ``apt install tesseract-ocr``)."""
 
 
 class ProtocolError(PiKVMError):

@@ -66,7 +66,7 @@ def _read_file(path: str | os.PathLike[str], name: str) -> bytes:
     try:
         with open(path, "rb") as file:
             data = file.read(MAX_IMAGE_BYTES + 1)
-    except OSError as error:
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the path
         raise InvalidInputError(f"{name} {os.fspath(path)!r} cannot be read: {error}") from None
     if len(data) > MAX_IMAGE_BYTES:
         raise InvalidInputError(f"{name} {os.fspath(path)!r} is over {MAX_IMAGE_BYTES} bytes")
@@ -95,7 +95,9 @@ def declared_size(data: bytes, name: str) -> tuple[int, int]:
                 height, width = struct.unpack(">HH", data[at + 5 : at + 9])
                 return int(width), int(height)
             at += 2 + length
-    raise InvalidInputError(f"{name} is neither a PNG nor a JPEG picture")
+    raise InvalidInputError(
+        f"{name} is neither a PNG nor a JPEG picture ({len(data)} bytes: {data[:12]!r})"
+    )
 
 
 def _checked_array(np: Any, array: Any, name: str) -> Image:

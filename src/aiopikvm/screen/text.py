@@ -14,12 +14,13 @@ Needs the ``vision`` extra (OpenCV, numpy, pytesseract) and the ``tesseract`` pr
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from ..errors import InvalidInputError, WaitTimeoutError
+from ..errors import InvalidInputError, OcrUnavailableError, WaitTimeoutError
 from ._images import check_region, crop, load_image, modules
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ _TESSERACT_CONFIG: Final = "--psm 3"
 _LANG: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 _MAX_LANGS: Final = 8
 _MAX_PATTERN: Final = 4096
+_NO_TESSERACT: Final = (
+    "reading text with positions needs the tesseract program, which is not installed or"
+    " not on PATH: apt install tesseract-ocr (or your system's package)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +75,13 @@ def compile_pattern(pattern: str | re.Pattern[str], regex: bool = False) -> re.P
         raise InvalidInputError(f"pattern is not a valid regular expression: {error}") from None
 
 
-def check_langs(langs: str | Sequence[str] | None) -> str | None:
+def check_langs(langs: str | Sequence[str] | None, *, installed: bool = False) -> str | None:
     """Tesseract's ``-l`` argument (``"eng+deu"``) for language names, or None (its
-    default, English)."""
+    default, English); with ``installed``, each must be installed (else
+    :class:`~aiopikvm.InvalidInputError` listing those that are)."""
     if langs is None:
+        if installed:
+            installed_langs()  # the program must be there, whatever the language
         return None
     names = [langs] if isinstance(langs, str) else langs
     if (
@@ -85,7 +93,26 @@ def check_langs(langs: str | Sequence[str] | None) -> str | None:
             f"langs must be Tesseract language names like 'eng' or ['eng', 'deu'], got"
             f" {langs!r:.80}"
         )
+    if installed:
+        have = installed_langs()
+        missing = [name for name in names if name not in have]
+        if missing:
+            raise InvalidInputError(
+                f"langs {list(names)!r:.80}: {', '.join(missing)} not installed for Tesseract"
+                f" (installed: {', '.join(sorted(have)) or 'none'}; Debian: apt install"
+                " tesseract-ocr-<lang>)"
+            )
     return "+".join(names)
+
+
+@functools.cache
+def installed_langs() -> frozenset[str]:
+    """The languages the local Tesseract has (``tesseract --list-langs``, asked once)."""
+    pytesseract = _pytesseract()
+    try:
+        return frozenset(pytesseract.get_languages(config=""))
+    except pytesseract.TesseractNotFoundError:
+        raise OcrUnavailableError(_NO_TESSERACT) from None
 
 
 def read_words(
@@ -175,7 +202,7 @@ def read_lines(
     """The words of :func:`read_words`, a tuple per line of text."""
     if region is not None:
         check_region(region)
-    lang = check_langs(langs)
+    lang = check_langs(langs, installed=True)
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
     ):
@@ -201,10 +228,7 @@ def read_lines(
             timeout=timeout or 0,
         )
     except pytesseract.TesseractNotFoundError:
-        raise FileNotFoundError(
-            "reading text with positions needs the tesseract program, which is not"
-            " installed or not on PATH: apt install tesseract-ocr (or your system's package)"
-        ) from None
+        raise OcrUnavailableError(_NO_TESSERACT) from None
     except RuntimeError as error:
         if "timeout" in str(error).lower():
             raise WaitTimeoutError(f"Tesseract took longer than {timeout} s") from None
