@@ -47,6 +47,9 @@ VIDEO_TIMEOUT: Final = 10.0
 TEXT_TIMEOUT: Final = 30.0
 """Seconds a one-shot :meth:`ClientVision.find_text` may take, the video and the read: a
 screen full of text takes Tesseract several seconds on a small machine."""
+MIN_READ: Final = 10.0
+"""Seconds a read begun before the deadline may still take: a wait ends by its timeout,
+or by one read after it, so a short timeout still reads the screen once."""
 _VIDEO_RETRY: Final = 0.25
 
 
@@ -185,8 +188,9 @@ class ClientVision:
         ``pattern`` shows (see :meth:`find_text`); return its first match, with its box.
         (:meth:`wait_for_text` reads with the device's OCR and returns the text only.)
 
-        After ``timeout`` seconds raises :class:`~aiopikvm.TextNotFoundError` with
-        ``last_text`` (the words last read, a line per line) and ``last_snapshot``."""
+        After ``timeout`` seconds (or the read under way then, :data:`MIN_READ` at most) raises
+        :class:`~aiopikvm.TextNotFoundError` with ``last_text`` (the words last read, a line
+        per line) and ``last_snapshot``."""
         found, _ = await self._wait_text(
             pattern, timeout, region, regex, langs, interval, keep_video
         )
@@ -311,17 +315,18 @@ class ClientVision:
                 shot = await self._snapshot()
                 if shot is not None:
                     last = shot
-                    budget = max(0.5, deadline - loop.time())
+                    budget = max(MIN_READ, deadline - loop.time())
                     try:
                         lines = await asyncio.to_thread(
                             read_lines, shot, region=region, langs=langs, timeout=budget
                         )
                     except WaitTimeoutError:
-                        lines = []  # a read cut short by the deadline: the loop ends below
-                    last_text = lines_text(lines)
-                    matches = match_lines(lines, compiled)
-                    if matches:
-                        return matches[0], screen_size(shot)
+                        lines = None  # a read cut short: what was read before stands
+                    if lines is not None:
+                        last_text = lines_text(lines)
+                        matches = match_lines(lines, compiled)
+                        if matches:
+                            return matches[0], screen_size(shot)
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
