@@ -47,7 +47,7 @@ VIDEO_TIMEOUT: Final = 10.0
 TEXT_TIMEOUT: Final = 30.0
 """Seconds a one-shot :meth:`ClientVision.find_text` may take, the video and the read: a
 screen full of text takes Tesseract several seconds on a small machine."""
-MIN_READ: Final = 10.0
+MIN_READ: Final = 5.0
 """Seconds a read begun before the deadline may still take: a wait ends by its timeout,
 or by one read after it, so a short timeout still reads the screen once."""
 _VIDEO_RETRY: Final = 0.25

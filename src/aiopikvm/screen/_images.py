@@ -67,10 +67,16 @@ def _read_file(path: str | os.PathLike[str], name: str) -> bytes:
         with open(path, "rb") as file:
             data = file.read(MAX_IMAGE_BYTES + 1)
     except (OSError, ValueError) as error:  # ValueError: a NUL in the path
-        raise InvalidInputError(f"{name} {os.fspath(path)!r} cannot be read: {error}") from None
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise InvalidInputError(f"{name} {_show(path)} cannot be read: {reason}") from None
     if len(data) > MAX_IMAGE_BYTES:
-        raise InvalidInputError(f"{name} {os.fspath(path)!r} is over {MAX_IMAGE_BYTES} bytes")
+        raise InvalidInputError(f"{name} {_show(path)} is over {MAX_IMAGE_BYTES} bytes")
     return data
+
+
+def _show(path: str | os.PathLike[str]) -> str:
+    text = repr(os.fspath(path))
+    return text if len(text) <= 100 else f"{text[:90]}...({len(text)} long)"
 
 
 def declared_size(data: bytes, name: str) -> tuple[int, int]:
