@@ -169,3 +169,25 @@ def image_array(image: Image.Image) -> object:
     import numpy as np
 
     return np.ascontiguousarray(np.asarray(image)[:, :, ::-1])  # RGB -> BGR, as OpenCV's
+
+
+def test_a_line_tesseract_cut_in_two_is_joined_again() -> None:
+    from aiopikvm.screen.text import _lines
+
+    def row(text: str, left: int, block: str, top: int = 100) -> dict[str, str]:
+        return {
+            "level": "5", "block_num": block, "par_num": "1", "line_num": str(top),
+            "left": str(left), "top": str(top), "width": str(10 * len(text)), "height": "20",
+            "conf": "90", "text": text,
+        }  # fmt: skip
+
+    rows = [
+        row("graphical", 0, "1"),
+        row("on", 0, "1", top=140),  # the next row down: a line of its own
+        row("login", 110, "2"),  # 20 px after "graphical" ends, on its row: the same line
+        row("far", 400, "3"),  # 250 px further: another column
+    ]
+    lines = _lines(rows, 5, 7)
+    assert [[w.text for w in line] for line in lines] == [["graphical", "login"], ["on"], ["far"]]
+    assert lines[0][1].box == (115, 107, 165, 127)  # moved by the region's corner
+    assert match_lines(lines, compile_pattern("graphical login"))[0].box == (5, 107, 165, 127)
