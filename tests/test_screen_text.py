@@ -7,8 +7,9 @@ import os
 import re
 import shutil
 
+import cv2
+import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 
 from aiopikvm import InvalidInputError, TextMatch
 from aiopikvm.screen.text import (
@@ -98,20 +99,26 @@ def test_langs_join_as_tesseract_takes_them() -> None:
 # ----- with Tesseract -----------------------------------------------------------------
 
 
-def screen(*lines: tuple[int, int, str], dark: bool = False) -> Image.Image:
-    """A 1280x720 screen with ``(x, y, text)`` drawn at 28 px."""
-    background, ink = ((16, 16, 16), (230, 230, 230)) if dark else ((245, 245, 245), (0, 0, 0))
-    image = Image.new("RGB", (1280, 720), background)
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=28)
+FONT = (0, 1.1, 2)
+"""OpenCV's Hershey simplex at 1.1, 2 px strokes (~26 px capitals): in every OpenCV, where
+Pillow's sized default font needs Pillow 10.1."""
+
+
+def screen(*lines: tuple[int, int, str], dark: bool = False) -> np.ndarray:
+    """A 1280x720 BGR screen with ``(x, baseline y, text)`` drawn on it."""
+    background, ink = (16, 230) if dark else (245, 0)
+    image = np.full((720, 1280, 3), background, dtype=np.uint8)
+    face, scale, thickness = FONT
     for x, y, text in lines:
-        draw.text((x, y), text, font=font, fill=ink)
+        cv2.putText(image, text, (x, y), face, scale, (ink, ink, ink), thickness)
     return image
 
 
-def ink_box(image: Image.Image, text: str, x: int, y: int) -> tuple[int, int, int, int]:
-    box = ImageDraw.Draw(image).textbbox((x, y), text, font=ImageFont.load_default(size=28))
-    return int(box[0]), int(box[1]), int(box[2]), int(box[3])
+def ink_box(text: str, x: int, y: int) -> tuple[int, int, int, int]:
+    """Where ``text`` drawn at ``(x, baseline y)`` has its ink (OpenCV's own measure)."""
+    face, scale, thickness = FONT
+    (width, height), below = cv2.getTextSize(text, face, scale, thickness)
+    return x, y - height, x + width, y + below
 
 
 def inside(box: tuple[int, int, int, int], outer: tuple[int, int, int, int], slack: int) -> bool:
@@ -134,41 +141,35 @@ def covers(box: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> 
 def test_the_box_of_a_word_is_where_it_was_drawn(dark: bool) -> None:
     needs_tesseract()
     image = screen((100, 100, "Welcome to the installer"), (700, 500, "Install now"), dark=dark)
-    found = find_text(image_array(image), "Install")
+    found = find_text(image, "Install")
     assert [m.text for m in found] == ["Install"]
-    expected = ink_box(image, "Install", 700, 500)
+    expected = ink_box("Install", 700, 500)
     assert inside(found[0].box, expected, slack=4) and covers(found[0].box, expected)
     assert 0.5 < found[0].confidence <= 1.0
-    phrase = find_text(image_array(image), "the installer")
+    phrase = find_text(image, "the installer")
     assert len(phrase) == 1 and phrase[0].text == "the installer"
 
 
 def test_a_region_reads_only_there_and_boxes_stay_in_screen_pixels() -> None:
     needs_tesseract()
     image = screen((100, 100, "Cancel"), (900, 600, "Cancel"))
-    found = find_text(image_array(image), "Cancel", region=(640, 360, 1280, 720))
+    found = find_text(image, "Cancel", region=(640, 360, 1280, 720))
     assert len(found) == 1
-    assert inside(found[0].box, ink_box(image, "Cancel", 900, 600), slack=4)
-    words = read_words(image_array(image))
+    assert inside(found[0].box, ink_box("Cancel", 900, 600), slack=4)
+    words = read_words(image)
     assert [w.text for w in words] == ["Cancel", "Cancel"]
 
 
 def test_nothing_there_is_an_empty_list() -> None:
     needs_tesseract()
-    assert find_text(image_array(screen((10, 10, "Hello"))), "Goodbye") == []
-    assert read_words(image_array(screen())) == []
+    assert find_text(screen((10, 40, "Hello")), "Goodbye") == []
+    assert read_words(screen()) == []
 
 
 def test_a_language_that_is_not_installed_is_refused() -> None:
     needs_tesseract()
     with pytest.raises(InvalidInputError, match="xyz not installed for Tesseract"):
-        find_text(image_array(screen()), "x", langs=["eng", "xyz"])
-
-
-def image_array(image: Image.Image) -> object:
-    import numpy as np
-
-    return np.ascontiguousarray(np.asarray(image)[:, :, ::-1])  # RGB -> BGR, as OpenCV's
+        find_text(screen(), "x", langs=["eng", "xyz"])
 
 
 def test_a_line_tesseract_cut_in_two_is_joined_again() -> None:

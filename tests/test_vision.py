@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import PIL
 import pytest
+from packaging.version import Version
 
 from aiopikvm import (
     ImageMatch,
@@ -27,6 +29,16 @@ JPEG = b"\xff\xd8"
 FAST = {"interval": 0.05}
 CELL = (16, 24)
 """The emulated console's character cell in pixels (its documented grid)."""
+
+
+def needs_a_readable_console() -> None:
+    """Tesseract, and the emulator's console drawn in a font it can read: before Pillow
+    10.1 the emulator has only Pillow's small bitmap font, spaced out in its 16 px cells,
+    which Tesseract reads letter by letter ("Systen", "toading"); the pure tests in
+    test_screen_text.py still run there."""
+    needs_tesseract()
+    if Version(PIL.__version__) < Version("10.1"):
+        pytest.skip(f"Pillow {PIL.__version__}: the emulator's console is in a bitmap font")
 
 
 def mouse(emu: Emulator) -> list[object]:
@@ -103,17 +115,16 @@ async def test_find_image_is_one_look(emu: Emulator) -> None:
 async def test_a_timeout_carries_the_last_screenshot_and_the_best_score(
     emu: Emulator, tmp_path: Path
 ) -> None:
-    absent = emu.target.show_button("Reboot", 10, 10)
+    absent = emu.target.show_button("Reboot", 10, 10, width=120)
     emu.target.hide_buttons()
-    emu.target.show_button("Rebook", 10, 10)  # close, but not it
+    wider = emu.target.show_button("Reboot", 10, 10, width=160)  # close, but not it
     async with PiKVM(emu.url, passwd="admin") as kvm:
         with pytest.raises(ImageNotFoundError) as raised:
             await kvm.wait_for_image(absent.png(), timeout=0.5, **FAST)
     error = raised.value
     assert isinstance(error, ScreenTimeoutError)
-    assert error.best_score is not None and 0.85 < error.best_score < error.threshold == 0.95
-    assert error.best_box is not None  # where the near miss is, give or take a pixel
-    assert all(abs(a - b) <= 2 for a, b in zip(error.best_box, absent.box, strict=True))
+    assert error.best_score is not None and 0.5 < error.best_score < error.threshold == 0.95
+    assert error.best_box is not None and within(error.best_box, wider.box)  # part of it
     assert error.last_snapshot is not None and error.last_snapshot.startswith(JPEG)
     assert f"best score {error.best_score:.3f}" in str(error)
     assert error.save_snapshot(tmp_path / "last.jpg")
@@ -150,7 +161,7 @@ async def test_a_bad_template_is_refused_before_anything_is_sent(emu: Emulator) 
 
 
 async def test_find_text_returns_the_box_of_a_word_the_host_wrote(emu: Emulator) -> None:
-    needs_tesseract()
+    needs_a_readable_console()
     async with PiKVM(emu.url, passwd="admin") as kvm:
         await kvm.type_text("pikvm login: admin\nWelcome to Debian\n", delay=0.002)
         found = await kvm.find_text("Debian")
@@ -163,7 +174,7 @@ async def test_find_text_returns_the_box_of_a_word_the_host_wrote(emu: Emulator)
 
 
 async def test_click_text_clicks_the_middle_of_the_words(emu: Emulator) -> None:
-    needs_tesseract()
+    needs_a_readable_console()
     async with PiKVM(emu.url, passwd="admin") as kvm:
         await kvm.type_text("Boot menu\n\n   Start installer\n   Rescue mode\n", delay=0.002)
         found = await kvm.click_text("Rescue mode", timeout=30, **FAST)
@@ -174,7 +185,7 @@ async def test_click_text_clicks_the_middle_of_the_words(emu: Emulator) -> None:
 
 
 async def test_wait_for_text_box_waits_and_times_out_with_what_it_read(emu: Emulator) -> None:
-    needs_tesseract()
+    needs_a_readable_console()
     async with PiKVM(emu.url, passwd="admin") as kvm:
         await kvm.type_text("Loading\n", delay=0.002)
         waiting = asyncio.create_task(kvm.wait_for_text_box("ready", timeout=30, **FAST))
