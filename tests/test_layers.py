@@ -28,6 +28,7 @@ LAYERS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("errors", ("aiopikvm.errors", "aiopikvm._version")),  # leaves: the stdlib only
     ("protocol", ("aiopikvm.protocol", "aiopikvm.protocol.*")),
     ("models", ("aiopikvm.models", "aiopikvm.models.*")),
+    ("screen", ("aiopikvm.screen", "aiopikvm.screen.*")),  # pure: errors/protocol only
     # _checks validates input for transport/ and everything above, and uses transport.pinning
     (
         "transport",
@@ -46,6 +47,7 @@ LAYERS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             "aiopikvm",
             "aiopikvm._client",
             "aiopikvm._client_actions",
+            "aiopikvm._client_vision",
             "aiopikvm.sync*",
             "aiopikvm.fleet*",
         ),

@@ -23,6 +23,7 @@ from ._checks import (
     show,
 )
 from ._client_actions import ClientActions
+from ._client_vision import ClientVision
 from .errors import InvalidInputError
 from .session.config import DEFAULT_MAX_QUEUE
 from .transport.auth import AuthMode, Credentials
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
     from .session.websocket import PiKVMWebSocket
 
 
-class PiKVM(ClientActions):
+class PiKVM(ClientActions, ClientVision):
     """An async client for one PiKVM.
 
     ``url`` is the device's address (``https://pikvm.local``); requests go to

@@ -1,0 +1,1 @@
+"""The screen as pictures: comparing snapshots, finding images and text on them."""
