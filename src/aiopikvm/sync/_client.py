@@ -12,6 +12,7 @@ import httpx
 
 from .. import _client
 from .._client_actions import ClientActions
+from .._client_vision import ClientVision
 from ..errors import PiKVMError
 from ..session.config import DEFAULT_MAX_QUEUE
 from ..transport.auth import AuthMode
@@ -138,6 +139,12 @@ class PiKVM(Wrapper[_client.PiKVM]):
     wait_for_text = Blocking(ClientActions.wait_for_text)
     wait_for_screen_change = Blocking(ClientActions.wait_for_screen_change)
     wait_for_screen_stable = Blocking(ClientActions.wait_for_screen_stable)
+    find_image = Blocking(ClientVision.find_image)
+    wait_for_image = Blocking(ClientVision.wait_for_image)
+    click_image = Blocking(ClientVision.click_image)
+    find_text = Blocking(ClientVision.find_text)
+    wait_for_text_box = Blocking(ClientVision.wait_for_text_box)
+    click_text = Blocking(ClientVision.click_text)
 
     def ws(
         self,
