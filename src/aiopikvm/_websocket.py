@@ -10,11 +10,10 @@ import ssl
 import time
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 from urllib.parse import SplitResult, urlunsplit
 
 import websockets
-from websockets.asyncio.client import ClientConnection
 
 from ._checks import (
     MAX_QUEUE,
@@ -65,6 +64,9 @@ from .transport.retry import RetryPolicy
 from .transport.tls import VerifySSL, make_ssl_context
 from .transport.ws_connect import WRITE_BUFFER_LIMIT, open_session
 
+if TYPE_CHECKING:
+    from .transport.ws_connection import Connection
+
 logger = logging.getLogger("aiopikvm")
 
 DEFAULT_MAX_QUEUE: Final = 1024
@@ -107,11 +109,6 @@ def _check_stream(stream: object) -> bool:
     if isinstance(stream, bool) or (isinstance(stream, int) and stream in (0, 1)):
         return bool(stream)
     raise invalid("stream", "a bool or 0/1", stream)
-
-
-def _frame_size(text: str) -> int:
-    """The bytes a text frame took on the wire (kvmd's JSON is ASCII: then its length)."""
-    return len(text) if text.isascii() else len(text.encode())
 
 
 class _Tally:
@@ -163,7 +160,7 @@ class _Link:
 
     __slots__ = ("backlog", "conn", "live", "malformed", "pings", "reader", "refused", "sending")
 
-    def __init__(self, conn: ClientConnection, *, backlog: bool) -> None:
+    def __init__(self, conn: Connection, *, backlog: bool) -> None:
         self.conn = conn
         self.live = _LiveState()  # the state its events are merged into
         # Events held back until a reconnect knows the connection works; None: pushed.
@@ -395,7 +392,7 @@ class PiKVMWebSocket(SessionActions):
         if self._policy is not None:
             self._supervisor = asyncio.create_task(self._supervise(), name="aiopikvm-ws-reconnect")
 
-    async def _open(self) -> ClientConnection:
+    async def _open(self) -> Connection:
         return await open_session(
             self.url,
             self._credentials,  # headers made inside, with a fresh TOTP code each time
@@ -613,12 +610,14 @@ class PiKVMWebSocket(SessionActions):
 
     async def _read_loop(self, link: _Link) -> None:
         merged = link.live.merged
+        inbox = link.conn.inbox
         watch = QueueWatch(stream=self.stream, partial_count=self._partial_count)
         closed: websockets.ConnectionClosed | None = None
         frames = 0
         try:
             while True:
-                message = await link.conn.recv()
+                received = inbox.pop() or await inbox.next()
+                message, size = received
                 frames += 1
                 if frames % YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # a flood of frames must not starve the loop
@@ -642,9 +641,9 @@ class PiKVMWebSocket(SessionActions):
                     link.refused.warn(f"{self._request}: {exc}")
                 queued = {"event_type": event_type, "event": event}
                 if link.backlog is None:
-                    self._push(queued, _frame_size(message))
+                    self._push(queued, size)
                 else:
-                    link.backlog.append((queued, _frame_size(message)))
+                    link.backlog.append((queued, size))
                 self._notify_state_waiters()
         except websockets.ConnectionClosed as exc:
             closed = exc
