@@ -147,7 +147,7 @@ class _LiveState:
         changed = self.merged.changed
         while changed:
             name = changed.pop()
-            raw = self.merged.raw[name]
+            raw = self.merged.value(name)
             try:
                 self.models[name] = parse(_STATE_TYPES[name], raw, f"{name!r} state")
             except ProtocolError as exc:

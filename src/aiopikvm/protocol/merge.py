@@ -15,6 +15,7 @@ event is that of its own content and of the values it replaces, never of the who
 from __future__ import annotations
 
 import marshal
+from collections.abc import Callable
 from typing import Any, Final
 
 from ..errors import ProtocolError
@@ -45,15 +46,22 @@ _Write = tuple[dict[str, Any], str, Any]
 class MergedState:
     """The state merged from a device's events, each subsystem at most ``limit`` bytes.
 
-    ``raw`` holds each subsystem's merged JSON value; ``changed`` the subsystems merged
-    into since the caller last emptied it (so that it validates only those, and only when
-    the state is read).
+    :meth:`value` gives a subsystem's merged JSON value (:attr:`raw`, all of them);
+    ``changed`` names the subsystems merged into since the caller last emptied it (so that
+    it validates only those, and only when the state is read).
+
+    What an event brings is held as :mod:`marshal`'s bytes, each value that replaces one
+    whole (an event of a subsystem replaced whole, a top-level field of ``info``...), and
+    loaded only when the state is read: the bytes are the copy the merge needs anyway (the
+    same dicts are queued for ``events()``) and its size, and most values are replaced
+    before anyone reads them. Event values are JSON's, so a ``bytes`` in the state is
+    always one of these.
     """
 
-    __slots__ = ("_sizes", "changed", "limit", "raw")
+    __slots__ = ("_raw", "_sizes", "changed", "limit")
 
     def __init__(self, limit: int = MAX_STATE_BYTES) -> None:
-        self.raw: dict[str, Any] = {}
+        self._raw: dict[str, Any] = {}
         self.changed: set[str] = set()
         self.limit = limit
         self._sizes: dict[str, int] = {}  # each subsystem's size, kept up to date
@@ -62,29 +70,47 @@ class MergedState:
         """Fold ``event`` in; ``False`` if it is not a state event. An event that would
         take its subsystem past the limit raises :class:`ProtocolError`, and changes
         nothing."""
-        depth = _depth(event_type, event)
+        depth = MERGE_DEPTH.get(event_type)
         if depth is None:
             return False
-        current = self.raw.get(event_type)
-        if depth == 0 or not isinstance(current, dict):
-            value, size = _copy(event)
-            self._check(event_type, size)
-            self.raw[event_type] = value
+        if depth and event_type == "gpio" and "model" in event:
+            depth = 0  # the full form; a diff never carries the model
+        raw = self._raw
+        current = raw.get(event_type)
+        if depth and type(current) is bytes:
+            current = raw[event_type] = marshal.loads(current)  # merged into, so loaded
+        if not depth or not isinstance(current, dict):
+            value, size = _held(event)
+            if size > self.limit:
+                raise self._refusal(event_type, size)
+            raw[event_type] = value
         else:
-            writes, grown = _plan(current, event, depth)
+            writes, grown = _plan(current, event, depth, _held)
             size = self._sizes[event_type] + grown
-            self._check(event_type, size)
-            _apply(writes)
+            if size > self.limit:
+                raise self._refusal(event_type, size)
+            for target, key, value in writes:
+                target[key] = value
         self._sizes[event_type] = size
         self.changed.add(event_type)
         return True
 
-    def _check(self, event_type: str, size: int) -> None:
-        if size > self.limit:
-            raise ProtocolError(
-                f"the device's {event_type!r} event would take its state to about {size} "
-                f"bytes, past the limit of {self.limit}: ignored"
-            )
+    def value(self, event_type: str) -> Any:
+        """The merged JSON value of a subsystem that had an event: loaded afresh from the
+        bytes held, in dicts of its own down to the merge depth (where later events merge
+        in place), so that nothing merged later changes it."""
+        return _loaded(self._raw[event_type], MERGE_DEPTH[event_type])
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """Every subsystem's merged JSON value, as :meth:`value` gives it."""
+        return {name: self.value(name) for name in self._raw}
+
+    def _refusal(self, event_type: str, size: int) -> ProtocolError:
+        return ProtocolError(
+            f"the device's {event_type!r} event would take its state to about {size} "
+            f"bytes, past the limit of {self.limit}: ignored"
+        )
 
 
 def merge_event(state: dict[str, Any], event_type: str, event: dict[str, Any]) -> bool:
@@ -97,7 +123,7 @@ def merge_event(state: dict[str, Any], event_type: str, event: dict[str, Any]) -
     if depth == 0 or not isinstance(current, dict):
         state[event_type] = _copy(event)[0]
     else:
-        _apply(_plan(current, event, depth)[0])
+        _apply(_plan(current, event, depth, _copy)[0])
     return True
 
 
@@ -108,28 +134,73 @@ def _depth(event_type: str, event: dict[str, Any]) -> int | None:
     return depth
 
 
-def _plan(dst: dict[str, Any], src: dict[str, Any], depth: int) -> tuple[list[_Write], int]:
+def _plan(
+    dst: dict[str, Any], src: dict[str, Any], depth: int, keep: Callable[[Any], tuple[Any, int]]
+) -> tuple[list[_Write], int]:
     """The writes that merge ``src`` into ``dst``, and how much they grow it (not applied
-    yet: a refused event must change nothing). Recursion is as deep as ``depth`` only."""
+    yet: a refused event must change nothing), each value written as ``keep`` makes it.
+    Recursion is as deep as ``depth`` only."""
     writes: list[_Write] = []
     grown = 0
     for key, value in src.items():
         old = dst.get(key, _MISSING)
-        if depth > 1 and isinstance(value, dict) and isinstance(old, dict):
-            more, size = _plan(old, value, depth - 1)
-            writes += more
-            grown += size
-            continue
-        copy, size = _copy(value)
+        if depth > 1 and isinstance(value, dict):
+            if type(old) is bytes:  # merged into: loaded, which leaves it as big as it was
+                old = dst[key] = marshal.loads(old)
+            if isinstance(old, dict):
+                more, size = _plan(old, value, depth - 1, keep)
+                writes += more
+                grown += size
+                continue
+        copy, size = keep(value)
         writes.append((dst, key, copy))
         # A new key adds itself too; a replaced value gives back what it held.
-        grown += size - (_size(old) if old is not _MISSING else -_str_size(key))
+        if old is _MISSING:
+            grown += size + _str_size(key)
+        else:
+            grown += size - _held_size(old)
     return writes, grown
 
 
 def _apply(writes: list[_Write]) -> None:
     for target, key, value in writes:
         target[key] = value
+
+
+def _held(value: Any) -> tuple[Any, int]:
+    """``value`` as :class:`MergedState` holds it, and its :func:`_size`: a dict or a list
+    as its marshal bytes (or copied, if nested deeper than marshal goes), a scalar as is."""
+    kind = type(value)
+    if kind is dict or kind is list:
+        try:
+            data = marshal.dumps(value, _MARSHAL_VERSION)
+        except ValueError:
+            return _walked_copy(value)
+        return data, len(data)
+    if kind is str:
+        return value, _str_size(value)
+    return value, _scalar_size(value)
+
+
+def _held_size(value: Any) -> int:
+    """:func:`_size` of a value :class:`MergedState` (or :func:`merge_event`) holds."""
+    kind = type(value)
+    if kind is bytes:
+        return len(value)
+    if kind is str:
+        return _str_size(value)
+    if kind is dict or kind is list:
+        return _size(value)
+    return _scalar_size(value)
+
+
+def _loaded(value: Any, depth: int) -> Any:
+    """A held value with its marshal bytes loaded, and its dicts down to ``depth`` new."""
+    if type(value) is bytes:
+        return marshal.loads(value)
+    if depth and type(value) is dict:
+        return {key: _loaded(item, depth - 1) for key, item in value.items()}
+    return value
 
 
 _MISSING: Final = object()
