@@ -78,7 +78,7 @@ class MergedState:
         raw = self._raw
         current = raw.get(event_type)
         if depth and type(current) is bytes:
-            current = raw[event_type] = marshal.loads(current)  # merged into, so loaded
+            current = raw[event_type] = _opened(current)  # to be merged into
         if not depth or not isinstance(current, dict):
             value, size = _held(event)
             if size > self.limit:
@@ -145,8 +145,8 @@ def _plan(
     for key, value in src.items():
         old = dst.get(key, _MISSING)
         if depth > 1 and isinstance(value, dict):
-            if type(old) is bytes:  # merged into: loaded, which leaves it as big as it was
-                old = dst[key] = marshal.loads(old)
+            if type(old) is bytes and old[:1] == _MARSHAL_DICT:  # to be merged into
+                old = dst[key] = _opened(old)
             if isinstance(old, dict):
                 more, size = _plan(old, value, depth - 1, keep)
                 writes += more
@@ -194,17 +194,29 @@ def _held_size(value: Any) -> int:
     return _scalar_size(value)
 
 
+def _opened(data: bytes) -> dict[str, Any]:
+    """A dict held as marshal bytes, loaded to be merged into: its values held again, so
+    that what the state holds stays bytes, scalars and the dicts merged into (and the
+    copies of what marshal cannot nest). Its size is what it was."""
+    return {key: _held(item)[0] for key, item in marshal.loads(data).items()}
+
+
 def _loaded(value: Any, depth: int) -> Any:
-    """A held value with its marshal bytes loaded, and its dicts down to ``depth`` new."""
-    if type(value) is bytes:
+    """A held value, loaded into objects of the caller's own: new dicts down to ``depth``,
+    the bytes below them loaded."""
+    kind = type(value)
+    if kind is bytes:
         return marshal.loads(value)
-    if depth and type(value) is dict:
+    if kind is dict and depth:
         return {key: _loaded(item, depth - 1) for key, item in value.items()}
+    if kind is dict or kind is list:
+        return _walked_copy(value)[0]  # nested deeper than marshal goes: held as a copy
     return value
 
 
 _MISSING: Final = object()
 _MARSHAL_VERSION: Final = 2  # the last without back-references: sizes add up
+_MARSHAL_DICT: Final = b"{"  # how marshal's bytes of a dict begin (no reference flag in 2)
 
 
 def _str_size(text: str) -> int:
