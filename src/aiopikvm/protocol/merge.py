@@ -15,7 +15,6 @@ event is that of its own content and of the values it replaces, never of the who
 from __future__ import annotations
 
 import marshal
-from collections.abc import Callable
 from typing import Any, Final
 
 from ..errors import ProtocolError
@@ -85,7 +84,7 @@ class MergedState:
                 raise self._refusal(event_type, size)
             raw[event_type] = value
         else:
-            writes, grown = _plan(current, event, depth, _held)
+            writes, grown = _plan_held(current, event, depth)
             size = self._sizes[event_type] + grown
             if size > self.limit:
                 raise self._refusal(event_type, size)
@@ -123,7 +122,7 @@ def merge_event(state: dict[str, Any], event_type: str, event: dict[str, Any]) -
     if depth == 0 or not isinstance(current, dict):
         state[event_type] = _copy(event)[0]
     else:
-        _apply(_plan(current, event, depth, _copy)[0])
+        _apply(_plan(current, event, depth))
     return True
 
 
@@ -134,29 +133,53 @@ def _depth(event_type: str, event: dict[str, Any]) -> int | None:
     return depth
 
 
-def _plan(
-    dst: dict[str, Any], src: dict[str, Any], depth: int, keep: Callable[[Any], tuple[Any, int]]
-) -> tuple[list[_Write], int]:
-    """The writes that merge ``src`` into ``dst``, and how much they grow it (not applied
-    yet: a refused event must change nothing), each value written as ``keep`` makes it.
-    Recursion is as deep as ``depth`` only."""
+def _plan(dst: dict[str, Any], src: dict[str, Any], depth: int) -> list[_Write]:
+    """The writes that merge ``src`` into ``dst``, for :func:`merge_event`: copies of the
+    values. Recursion is as deep as ``depth`` only."""
+    writes: list[_Write] = []
+    for key, value in src.items():
+        old = dst.get(key)
+        if depth > 1 and isinstance(value, dict) and isinstance(old, dict):
+            writes += _plan(old, value, depth - 1)
+        else:
+            writes.append((dst, key, _copy(value)[0]))
+    return writes
+
+
+def _plan_held(dst: dict[str, Any], src: dict[str, Any], depth: int) -> tuple[list[_Write], int]:
+    """The writes that merge ``src`` into ``dst``, each value as :func:`_held` makes it,
+    and how much they grow it (not applied yet: a refused event must change nothing).
+    Recursion is as deep as ``depth`` only. :func:`_held` and :func:`_held_size` written
+    out: this runs for every partial event."""
     writes: list[_Write] = []
     grown = 0
     for key, value in src.items():
         old = dst.get(key, _MISSING)
-        if depth > 1 and isinstance(value, dict):
-            if type(old) is bytes and old[:1] == _MARSHAL_DICT:  # to be merged into
-                old = dst[key] = _opened(old)
-            if isinstance(old, dict):
-                more, size = _plan(old, value, depth - 1, keep)
-                writes += more
-                grown += size
-                continue
-        copy, size = keep(value)
-        writes.append((dst, key, copy))
+        kind = type(value)
+        if kind is dict or kind is list:
+            if depth > 1 and kind is dict:
+                if type(old) is bytes and old[:1] == _MARSHAL_DICT:  # to be merged into
+                    old = dst[key] = _opened(old)
+                if isinstance(old, dict):
+                    more, size = _plan_held(old, value, depth - 1)
+                    writes += more
+                    grown += size
+                    continue
+            try:
+                held: Any = marshal.dumps(value, _MARSHAL_VERSION)
+                size = len(held)
+            except ValueError:
+                held, size = _walked_copy(value)
+        elif kind is str:
+            held, size = value, _str_size(value)
+        else:
+            held, size = value, (1 if value is None or kind is bool else _scalar_size(value))
+        writes.append((dst, key, held))
         # A new key adds itself too; a replaced value gives back what it held.
         if old is _MISSING:
             grown += size + _str_size(key)
+        elif type(old) is bytes:
+            grown += size - len(old)
         else:
             grown += size - _held_size(old)
     return writes, grown
