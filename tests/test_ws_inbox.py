@@ -15,12 +15,12 @@ import sys
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from aiopikvm import ConnectionClosedError, PiKVMWebSocket
-from aiopikvm.protocol.frames import _loads, encode_event
-from aiopikvm.protocol.merge import MERGE_DEPTH, MergedState, _size, merge_event
+from aiopikvm import ConnectionClosedError, PiKVMWebSocket, ProtocolError
+from aiopikvm.protocol.frames import _loads, encode_event, parse_event
+from aiopikvm.protocol.merge import MERGE_DEPTH, MergedState, _bound, _size, merge_event
 from aiopikvm.transport.ws_connection import INBOX_FRAMES
 
 from .hostile_ws import OP_BINARY, OP_PING, OP_TEXT, RawServer, frame
@@ -185,6 +185,109 @@ def _scramble(value: Any) -> None:
         for item in value:
             _scramble(item)
         value.clear()
+
+
+def _outcome(
+    merged: MergedState, event_type: str, event: dict[str, Any], frame: str | None
+) -> bool:
+    try:
+        merged.merge(event_type, event, frame)
+    except ProtocolError:
+        return False
+    return True
+
+
+# Fewer subsystems and fields than `events`: a field held as its frame is often replaced,
+# merged into, read and pushed past the limit by the events after it.
+framed_events = st.tuples(
+    st.sampled_from(["atx", "gpio", "info", "msd", "streamer"]),
+    st.dictionaries(st.sampled_from(["a", "state", "model"]), json_values, max_size=2),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.tuples(framed_events, st.booleans(), st.booleans()), max_size=24),
+    st.integers(40, 400),
+)
+@example(  # a field held as its frame, then merged into
+    [
+        (("msd", {"a": True}), True, False),
+        (("msd", {"a": {"x": 1, "y": 2}}), True, False),
+        (("msd", {"a": {"x": 3}}), True, True),
+    ],
+    400,
+)
+@example(  # a field held as its frame, counted past the limit that its size is not
+    [
+        (("info", {"a": 1}), True, False),
+        (("info", {"state": {"x": 1}}), True, False),
+        (("info", {"a": 2, "model": 3}), True, True),
+    ],
+    185,
+)
+def test_values_held_as_their_frames_merge_and_are_refused_as_sized_values(
+    stream: list[tuple[tuple[str, dict[str, Any]], bool, bool]], limit: int
+) -> None:
+    # Sized is the reference (test_merge_bounds); held as frames, the counts are bounds.
+    sized, framed = MergedState(limit), MergedState(limit)
+    for (event_type, event), ascii_only, read_now in stream:
+        frame = json.dumps({"event_type": event_type, "event": event}, ensure_ascii=ascii_only)
+        mine = parse_event(frame)[1]  # the reader's event, which events() hands out
+        took = _outcome(sized, event_type, event, None)
+        assert _outcome(framed, event_type, mine, frame) == took
+        _scramble(mine)  # what the receiver of the event does to it is its own business
+        if read_now and event_type in sized.raw:
+            assert framed.value(event_type) == sized.value(event_type)
+        assert framed.raw == sized.raw
+    for name in sized.raw:
+        assert framed._sizes[name] >= sized._sizes[name]
+
+
+@settings(max_examples=300, deadline=None)
+@given(events, st.booleans())
+def test_a_frame_bounds_the_size_of_each_value_in_it(
+    typed: tuple[str, dict[str, Any]], ascii_only: bool
+) -> None:
+    event_type, event = typed
+    frame = json.dumps({"event_type": event_type, "event": event}, ensure_ascii=ascii_only)
+    assert _size(event) <= _bound(frame)
+    assert all(_size(value) + _size(key) <= _bound(frame) for key, value in event.items())
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"x": [0] * 1000},  # marshal's biggest per character: 5 bytes for "0,"
+        {"x": [1e5] * 1000},
+        {"x": [[]] * 1000},
+        {"x": "\U0001f600" * 1000},  # 4 bytes a character
+        {"x": "\ud800" * 1000},  # a lone surrogate, escaped in the frame
+        {str(n): None for n in range(1000)},
+    ],
+)
+def test_a_frame_bounds_the_size_of_its_worst_values(event: dict[str, Any]) -> None:
+    for ascii_only in (True, False):
+        frame = json.dumps({"event_type": "x", "event": event}, ensure_ascii=ascii_only)
+        assert _size(event) <= _bound(frame)
+
+
+def test_a_frame_nested_deep_is_read_from_deep_in_the_stack() -> None:
+    levels = sys.getrecursionlimit() // 2
+    frame = '{"event_type":"atx","event":{"x":' + "[" * levels + "]" * levels + "}}"
+    merged = MergedState()
+    merged.merge("atx", parse_event(frame)[1], frame)
+
+    def deep(n: int) -> Any:
+        return deep(n - 1) if n else merged.value("atx")
+
+    value = deep(sys.getrecursionlimit() - 100)  # too little stack left to parse it here
+    nesting = 0
+    item = value["x"]
+    while item:
+        item = item[0]
+        nesting += 1
+    assert nesting == levels - 1
 
 
 def test_a_value_read_is_the_readers_own() -> None:

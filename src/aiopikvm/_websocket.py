@@ -636,7 +636,7 @@ class PiKVMWebSocket(SessionActions):
                     self._clears += 1
                 self._partial_count |= watch.partial_count
                 try:
-                    merged.merge(event_type, event)
+                    merged.merge(event_type, event, message)
                 except ProtocolError as exc:
                     link.refused.warn(f"{self._request}: {exc}")
                 queued = {"event_type": event_type, "event": event}

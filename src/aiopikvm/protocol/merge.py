@@ -14,10 +14,13 @@ event is that of its own content and of the values it replaces, never of the who
 
 from __future__ import annotations
 
+import concurrent.futures
+import json
 import marshal
 from typing import Any, Final
 
 from ..errors import ProtocolError
+from .sizes import MARSHAL_VERSION, copy_value, scalar_size, size, str_size, walked_copy
 
 MERGE_DEPTH: Final[dict[str, int]] = {
     "atx": 0,
@@ -34,7 +37,7 @@ MERGE_DEPTH: Final[dict[str, int]] = {
 """Subsystems whose events make up the device state, and how deep their partials go."""
 
 MAX_STATE_BYTES: Final = 2**20
-"""The most a subsystem's merged state may hold (1 MiB), counted as :func:`_size` does:
+"""The most a subsystem's merged state may hold (1 MiB), counted as :func:`size` does:
 about the size of its JSON — as much as the biggest frame a session accepts can carry,
 short of a frame of nothing but tiny values (kvmd's real states are a few KB). A partial
 event that would take a subsystem past it is refused whole."""
@@ -49,26 +52,35 @@ class MergedState:
     ``changed`` names the subsystems merged into since the caller last emptied it (so that
     it validates only those, and only when the state is read).
 
-    What an event brings is held as :mod:`marshal`'s bytes, each value that replaces one
-    whole (an event of a subsystem replaced whole, a top-level field of ``info``...), and
-    loaded only when the state is read: the bytes are the copy the merge needs anyway (the
-    same dicts are queued for ``events()``) and its size, and most values are replaced
-    before anyone reads them. Event values are JSON's, so a ``bytes`` in the state is
-    always one of these.
+    Most of what events bring is replaced before anyone reads it, so it is held as cheaply
+    as it can be, and made into objects when the state is read (each read gets objects of
+    its own: nothing merged later, and nothing the event's receiver does to the event,
+    changes it):
+
+    - a value that replaces a subsystem, or one of its top-level fields, whole — what
+      kvmd's events mostly do — as the text of the frame it came in, when the caller gives
+      it (``frame``), parsed again when read. It is counted at :func:`_bound` of the text,
+      more than its size: when that would pass the limit, the values so held are sized
+      for real first (:meth:`_tighten`), so that an event is refused only when its real
+      size is past the limit, as if every value had been sized;
+    - any other dict or list, as its :mod:`marshal` bytes: the copy the merge needs, and its
+      size. Event values are JSON's, so a ``bytes`` in the state is always one of these;
+    - scalars, as they are.
     """
 
-    __slots__ = ("_raw", "_sizes", "changed", "limit")
+    __slots__ = ("_framed", "_raw", "_sizes", "changed", "limit")
 
     def __init__(self, limit: int = MAX_STATE_BYTES) -> None:
         self._raw: dict[str, Any] = {}
         self.changed: set[str] = set()
         self.limit = limit
-        self._sizes: dict[str, int] = {}  # each subsystem's size, kept up to date
+        self._sizes: dict[str, int] = {}  # each subsystem's size (or more), kept up to date
+        self._framed: dict[str, set[str]] = {}  # the top-level fields held as _Framed
 
-    def merge(self, event_type: str, event: dict[str, Any]) -> bool:
+    def merge(self, event_type: str, event: dict[str, Any], frame: str | None = None) -> bool:
         """Fold ``event`` in; ``False`` if it is not a state event. An event that would
         take its subsystem past the limit raises :class:`ProtocolError`, and changes
-        nothing."""
+        nothing. ``frame``: the text ``event`` was parsed from, if the caller has it."""
         depth = MERGE_DEPTH.get(event_type)
         if depth is None:
             return False
@@ -76,28 +88,124 @@ class MergedState:
             depth = 0  # the full form; a diff never carries the model
         raw = self._raw
         current = raw.get(event_type)
-        if depth and type(current) is bytes:
-            current = raw[event_type] = _opened(current)  # to be merged into
+        if depth and current is not None and type(current) is not dict:
+            current = self._open(event_type, current)  # to be merged into
         if not depth or not isinstance(current, dict):
-            value, size = _held(event)
-            if size > self.limit:
-                raise self._refusal(event_type, size)
-            raw[event_type] = value
-        else:
+            self._replace(event_type, event, frame)
+        elif not (
+            frame is not None
+            and len(event) == 1
+            and self._frame_field(current, event, frame, depth, event_type)
+        ):
+            if depth > 1 and event_type in self._framed:
+                self._open_fields(event_type, current, event)
             writes, grown = _plan_held(current, event, depth)
             size = self._sizes[event_type] + grown
+            if size > self.limit and self._framed.get(event_type):
+                self._tighten(event_type)  # counted at more than their size: sized now
+                writes, grown = _plan_held(current, event, depth)
+                size = self._sizes[event_type] + grown
             if size > self.limit:
                 raise self._refusal(event_type, size)
             for target, key, value in writes:
                 target[key] = value
-        self._sizes[event_type] = size
+            self._sizes[event_type] = size
         self.changed.add(event_type)
         return True
 
+    def _replace(self, event_type: str, event: dict[str, Any], frame: str | None) -> None:
+        if frame is not None:
+            bound = _bound(frame)
+            if bound <= self.limit:
+                self._raw[event_type] = _Framed(frame, None, bound)
+                self._sizes[event_type] = bound
+                self._framed.pop(event_type, None)
+                return
+        value, size = _held(event)
+        if size > self.limit:
+            raise self._refusal(event_type, size)
+        self._raw[event_type] = value
+        self._sizes[event_type] = size
+        self._framed.pop(event_type, None)
+
+    def _frame_field(
+        self,
+        current: dict[str, Any],
+        event: dict[str, Any],
+        frame: str,
+        depth: int,
+        event_type: str,
+    ) -> bool:
+        """Hold the one field of ``event`` as its frame, if it replaces a field whole and
+        fits counted so; ``False`` to merge it the other way."""
+        [(key, value)] = event.items()
+        kind = type(value)
+        if kind is not dict and kind is not list:
+            return False  # a scalar is held as it is
+        old = current.get(key, _MISSING)
+        if (
+            depth > 1
+            and kind is dict
+            and (
+                type(old) is dict
+                or type(old) is _Framed
+                or (type(old) is bytes and old[:1] == _MARSHAL_DICT)
+            )
+        ):
+            return False  # merged into, not replaced
+        bound = _bound(frame)
+        if old is _MISSING:
+            size = self._sizes[event_type] + bound + str_size(key)
+        else:
+            size = self._sizes[event_type] + bound - _held_size(old)
+        if size > self.limit:
+            return False  # sized for real, the other way
+        current[key] = _Framed(frame, key, bound)
+        self._sizes[event_type] = size
+        framed = self._framed.get(event_type)
+        if framed is None:
+            framed = self._framed[event_type] = set()
+        framed.add(key)
+        return True
+
+    def _open(self, event_type: str, held: Any) -> dict[str, Any]:
+        """A subsystem held whole (bytes, or its frame) made a dict to merge into, its
+        values held as :func:`_held` holds them (sized: its count is now its size)."""
+        if type(held) is bytes:
+            opened = _opened(held)  # as big as it was
+        else:
+            opened, self._sizes[event_type] = _held_fields(held.value())
+        self._raw[event_type] = opened
+        return opened
+
+    def _open_fields(self, event_type: str, current: dict[str, Any], event: dict[str, Any]) -> None:
+        """The top-level fields held as frames that ``event`` merges into, made dicts."""
+        framed = self._framed[event_type]
+        for key, value in event.items():
+            old = current.get(key)
+            if type(old) is _Framed and isinstance(value, dict):
+                loaded = old.value()
+                if isinstance(loaded, dict):
+                    opened, size = _held_fields(loaded)
+                else:
+                    opened, size = _held(loaded)
+                current[key] = opened
+                self._sizes[event_type] += size - old.counted
+                framed.discard(key)
+
+    def _tighten(self, event_type: str) -> None:
+        """Size the top-level fields held as frames for real: held as bytes instead."""
+        current = self._raw[event_type]
+        for key in self._framed.pop(event_type, ()):
+            old = current.get(key)
+            if type(old) is _Framed:
+                held, size = _held(old.value())
+                current[key] = held
+                self._sizes[event_type] += size - old.counted
+
     def value(self, event_type: str) -> Any:
-        """The merged JSON value of a subsystem that had an event: loaded afresh from the
-        bytes held, in dicts of its own down to the merge depth (where later events merge
-        in place), so that nothing merged later changes it."""
+        """The merged JSON value of a subsystem that had an event, made of objects of the
+        caller's own."""
         return _loaded(self._raw[event_type], MERGE_DEPTH[event_type])
 
     @property
@@ -112,6 +220,53 @@ class MergedState:
         )
 
 
+class _Framed:
+    """A value held as the text of the frame it came in: the frame's whole event (``key``
+    None) or one of its top-level fields, counted at ``counted`` bytes (its frame's
+    :func:`_bound`)."""
+
+    __slots__ = ("counted", "key", "text")
+
+    def __init__(self, text: str, key: str | None, counted: int) -> None:
+        self.text = text
+        self.key = key
+        self.counted = counted
+
+    def value(self) -> Any:
+        """The value, parsed again (as ``parse_event`` parsed it: a null event is {})."""
+        event = _parse(self.text).get("event")
+        if event is None:
+            event = {}
+        return event if self.key is None else event[self.key]
+
+
+def _parse(text: str) -> Any:
+    """``json.loads``, wherever the caller is: a frame nested nearly as deep as the reader
+    could parse it is parsed again on a fresh stack when it is read from deep in one."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(json.loads, text).result()
+
+
+def _bound(frame: str) -> int:
+    """More than the :func:`size` of any value in ``frame``'s JSON: its marshal counts a
+    JSON character as 2.5 bytes at most (``0,`` is 5), a character of a string as 4 at
+    most (its UTF-8 bytes)."""
+    return (3 if frame.isascii() else 4) * len(frame)
+
+
+def _held_fields(value: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """A dict of ``value``'s fields, each as :func:`_held` holds it, and its size."""
+    size = 2
+    fields = {}
+    for key, item in value.items():
+        fields[key], item_size = _held(item)
+        size += str_size(key) + item_size
+    return fields, size
+
+
 def merge_event(state: dict[str, Any], event_type: str, event: dict[str, Any]) -> bool:
     """Fold ``event`` into ``state`` in place, with no size limit; ``False`` if it is not
     a state event."""
@@ -120,7 +275,7 @@ def merge_event(state: dict[str, Any], event_type: str, event: dict[str, Any]) -
         return False
     current = state.get(event_type)
     if depth == 0 or not isinstance(current, dict):
-        state[event_type] = _copy(event)[0]
+        state[event_type] = copy_value(event)[0]
     else:
         _apply(_plan(current, event, depth))
     return True
@@ -142,7 +297,7 @@ def _plan(dst: dict[str, Any], src: dict[str, Any], depth: int) -> list[_Write]:
         if depth > 1 and isinstance(value, dict) and isinstance(old, dict):
             writes += _plan(old, value, depth - 1)
         else:
-            writes.append((dst, key, _copy(value)[0]))
+            writes.append((dst, key, copy_value(value)[0]))
     return writes
 
 
@@ -166,18 +321,20 @@ def _plan_held(dst: dict[str, Any], src: dict[str, Any], depth: int) -> tuple[li
                     grown += size
                     continue
             try:
-                held: Any = marshal.dumps(value, _MARSHAL_VERSION)
+                held: Any = marshal.dumps(value, MARSHAL_VERSION)
                 size = len(held)
             except ValueError:
-                held, size = _walked_copy(value)
+                held, size = walked_copy(value)
         elif kind is str:
-            held, size = value, _str_size(value)
+            held, size = value, str_size(value)
         else:
-            held, size = value, (1 if value is None or kind is bool else _scalar_size(value))
+            held, size = value, (1 if value is None or kind is bool else scalar_size(value))
         writes.append((dst, key, held))
         # A new key adds itself too; a replaced value gives back what it held.
         if old is _MISSING:
-            grown += size + _str_size(key)
+            grown += size + str_size(key)
+        elif old is None or old is True or old is False:
+            grown += size - 1
         elif type(old) is bytes:
             grown += size - len(old)
         else:
@@ -191,30 +348,32 @@ def _apply(writes: list[_Write]) -> None:
 
 
 def _held(value: Any) -> tuple[Any, int]:
-    """``value`` as :class:`MergedState` holds it, and its :func:`_size`: a dict or a list
+    """``value`` as :class:`MergedState` holds it, and its :func:`size`: a dict or a list
     as its marshal bytes (or copied, if nested deeper than marshal goes), a scalar as is."""
     kind = type(value)
     if kind is dict or kind is list:
         try:
-            data = marshal.dumps(value, _MARSHAL_VERSION)
+            data = marshal.dumps(value, MARSHAL_VERSION)
         except ValueError:
-            return _walked_copy(value)
+            return walked_copy(value)
         return data, len(data)
     if kind is str:
-        return value, _str_size(value)
-    return value, _scalar_size(value)
+        return value, str_size(value)
+    return value, scalar_size(value)
 
 
 def _held_size(value: Any) -> int:
-    """:func:`_size` of a value :class:`MergedState` (or :func:`merge_event`) holds."""
+    """:func:`size` of a value :class:`MergedState` (or :func:`merge_event`) holds."""
     kind = type(value)
     if kind is bytes:
         return len(value)
     if kind is str:
-        return _str_size(value)
+        return str_size(value)
     if kind is dict or kind is list:
-        return _size(value)
-    return _scalar_size(value)
+        return size(value)
+    if kind is _Framed:
+        return value.counted  # type: ignore[no-any-return]
+    return scalar_size(value)
 
 
 def _opened(data: bytes) -> dict[str, Any]:
@@ -232,106 +391,15 @@ def _loaded(value: Any, depth: int) -> Any:
         return marshal.loads(value)
     if kind is dict and depth:
         return {key: _loaded(item, depth - 1) for key, item in value.items()}
+    if kind is _Framed:
+        return value.value()
     if kind is dict or kind is list:
-        return _walked_copy(value)[0]  # nested deeper than marshal goes: held as a copy
+        return walked_copy(value)[0]  # nested deeper than marshal goes: held as a copy
     return value
 
 
 _MISSING: Final = object()
-_MARSHAL_VERSION: Final = 2  # the last without back-references: sizes add up
 _MARSHAL_DICT: Final = b"{"  # how marshal's bytes of a dict begin (no reference flag in 2)
 
 
-def _str_size(text: str) -> int:
-    if text.isascii():
-        return len(text) + 5
-    return len(text.encode("utf-8", "surrogatepass")) + 5
-
-
-def _scalar_size(value: Any) -> int:
-    if isinstance(value, str):
-        return _str_size(value)
-    if value is None or isinstance(value, bool):
-        return 1
-    if isinstance(value, float):
-        return 9
-    if -(2**31) <= value < 2**31:
-        return 5
-    digits: int = (abs(value).bit_length() + 14) // 15  # 15-bit digits, 2 bytes each
-    return 5 + 2 * digits
-
-
-def _size(value: Any) -> int:
-    """The size of ``value`` as :mod:`marshal` (version 2) writes it: computed in C, and,
-    with no back-references in that version, the sum of its parts' sizes — which is what
-    lets :class:`MergedState` keep count as events replace parts. Strings, the bulk of
-    kvmd's state, count their UTF-8 bytes and 5 more (the JSON's 2 or 4), numbers 5 or 9,
-    ``null`` and booleans 1."""
-    try:
-        return len(marshal.dumps(value, _MARSHAL_VERSION))
-    except ValueError:  # nested deeper than marshal goes (2000): walked instead
-        return _walked_size(value)
-
-
-def _walked_size(value: Any) -> int:
-    """:func:`_size` walked without recursion (see :func:`_copy`)."""
-    total = 0
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            total += 2 + sum(_str_size(key) for key in item)
-            pending += item.values()
-        elif isinstance(item, list):
-            total += 5
-            pending += item
-        else:
-            total += _scalar_size(item)
-    return total
-
-
-def _copy(value: Any) -> tuple[Any, int]:
-    """A copy of ``value`` (for the caller to be free to reuse the event dict it was
-    handed: the same dicts are queued for ``events()``), and its :func:`_size`. A
-    :mod:`marshal` round trip: in C, three times cheaper than a walk in Python."""
-    if isinstance(value, str):
-        return value, _str_size(value)
-    try:
-        data = marshal.dumps(value, _MARSHAL_VERSION)
-    except ValueError:
-        return _walked_copy(value)
-    return marshal.loads(data), len(data)
-
-
-def _walked_copy(value: Any) -> tuple[Any, int]:
-    """:func:`_copy` without recursion, for what is nested too deep for marshal: the JSON
-    decoder accepts nesting about as deep as the recursion limit, and a recursive copy
-    spends more than one frame per level. The scalars are shared."""
-    if not isinstance(value, dict | list):
-        return value, _scalar_size(value)
-    top = _empty_like(value)
-    total = 0
-    pending = [(value, top)]
-    while pending:
-        source, target = pending.pop()
-        if isinstance(source, dict):
-            total += 2
-            items: Any = source.items()
-        else:
-            total += 5
-            items = enumerate(source)
-        for key, item in items:
-            if isinstance(source, dict):
-                total += _str_size(key)
-            if isinstance(item, dict | list):
-                copied = _empty_like(item)
-                pending.append((item, copied))
-                item = copied
-            else:
-                total += _scalar_size(item)
-            target[key] = item
-    return top, total
-
-
-def _empty_like(container: dict[str, Any] | list[Any]) -> Any:
-    return {} if isinstance(container, dict) else [None] * len(container)
+_size = size  # the name tests/ measure states with: the unit of MAX_STATE_BYTES
