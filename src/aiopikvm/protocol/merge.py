@@ -153,7 +153,7 @@ class MergedState:
             )
         ):
             return False  # merged into, not replaced
-        bound = _bound(frame)
+        bound = (3 if frame.isascii() else 4) * len(frame)  # _bound(frame)
         if old is _MISSING:
             size = self._sizes[event_type] + bound + str_size(key)
         else:

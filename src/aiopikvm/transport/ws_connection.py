@@ -33,6 +33,7 @@ INBOX_BYTES: Final = MAX_FRAME_SIZE
 """The frame bytes past which the inbox stops reading the socket too, until a quarter are
 left: a few big frames stop it as surely as many small ones."""
 
+_RESUME_FRAMES: Final = INBOX_FRAMES // 4
 _TEXT: Final = Opcode.TEXT
 _BINARY: Final = Opcode.BINARY
 _RECV: Final = (None, 0)
@@ -84,7 +85,7 @@ class Inbox:
             return None
         items.popleft()
         self._bytes -= received[1]
-        if self._paused:
+        if self._paused and len(items) <= _RESUME_FRAMES:
             self._maybe_resume()
         return received  # type: ignore[return-value]  # not _RECV: a message
 
@@ -121,7 +122,7 @@ class Inbox:
             waiter.set_result(None)
 
     def _maybe_resume(self) -> None:
-        if len(self._items) <= INBOX_FRAMES // 4 and self._bytes <= INBOX_BYTES // 4:
+        if len(self._items) <= _RESUME_FRAMES and self._bytes <= INBOX_BYTES // 4:
             self._paused = False
             self._conn.hold_reading(_INBOX, False)
 
