@@ -173,7 +173,7 @@ class Connection(ClientConnection):
                         self.inbox.put(bytes(data), len(data))
                         return
                     try:
-                        text = str(data, "utf-8")
+                        text = (data if type(data) is bytes else bytes(data)).decode()
                     except UnicodeDecodeError:
                         pass  # websockets' recv() says so, in its own way
                     else:
