@@ -75,7 +75,7 @@ class MergedState:
         self.changed: set[str] = set()
         self.limit = limit
         self._sizes: dict[str, int] = {}  # each subsystem's size (or more), kept up to date
-        self._framed: dict[str, set[str]] = {}  # the top-level fields held as _Framed
+        self._framed: dict[str, set[str]] = {}  # the top-level fields held as frames
 
     def merge(self, event_type: str, event: dict[str, Any], frame: str | None = None) -> bool:
         """Fold ``event`` in; ``False`` if it is not a state event. An event that would
@@ -117,7 +117,7 @@ class MergedState:
         if frame is not None:
             bound = _bound(frame)
             if bound <= self.limit:
-                self._raw[event_type] = _Framed(frame, None, bound)
+                self._raw[event_type] = (frame, None, bound)
                 self._sizes[event_type] = bound
                 self._framed.pop(event_type, None)
                 return
@@ -148,7 +148,7 @@ class MergedState:
             and kind is dict
             and (
                 type(old) is dict
-                or type(old) is _Framed
+                or type(old) is tuple
                 or (type(old) is bytes and old[:1] == _MARSHAL_DICT)
             )
         ):
@@ -160,7 +160,7 @@ class MergedState:
             size = self._sizes[event_type] + bound - _held_size(old)
         if size > self.limit:
             return False  # sized for real, the other way
-        current[key] = _Framed(frame, key, bound)
+        current[key] = (frame, key, bound)
         self._sizes[event_type] = size
         framed = self._framed.get(event_type)
         if framed is None:
@@ -174,7 +174,7 @@ class MergedState:
         if type(held) is bytes:
             opened = _opened(held)  # as big as it was
         else:
-            opened, self._sizes[event_type] = _held_fields(held.value())
+            opened, self._sizes[event_type] = _held_fields(_framed_value(held))
         self._raw[event_type] = opened
         return opened
 
@@ -183,14 +183,14 @@ class MergedState:
         framed = self._framed[event_type]
         for key, value in event.items():
             old = current.get(key)
-            if type(old) is _Framed and isinstance(value, dict):
-                loaded = old.value()
+            if type(old) is tuple and isinstance(value, dict):
+                loaded = _framed_value(old)
                 if isinstance(loaded, dict):
                     opened, size = _held_fields(loaded)
                 else:
                     opened, size = _held(loaded)
                 current[key] = opened
-                self._sizes[event_type] += size - old.counted
+                self._sizes[event_type] += size - old[2]
                 framed.discard(key)
 
     def _tighten(self, event_type: str) -> None:
@@ -198,10 +198,10 @@ class MergedState:
         current = self._raw[event_type]
         for key in self._framed.pop(event_type, ()):
             old = current.get(key)
-            if type(old) is _Framed:
-                held, size = _held(old.value())
+            if type(old) is tuple:
+                held, size = _held(_framed_value(old))
                 current[key] = held
-                self._sizes[event_type] += size - old.counted
+                self._sizes[event_type] += size - old[2]
 
     def value(self, event_type: str) -> Any:
         """The merged JSON value of a subsystem that had an event, made of objects of the
@@ -220,24 +220,20 @@ class MergedState:
         )
 
 
-class _Framed:
-    """A value held as the text of the frame it came in: the frame's whole event (``key``
-    None) or one of its top-level fields, counted at ``counted`` bytes (its frame's
-    :func:`_bound`)."""
+_Framed = tuple[str, str | None, int]
+"""A value held as the text of the frame it came in: ``(text, key, counted)``, the frame's
+whole event (``key`` None) or one of its top-level fields, counted at ``counted`` bytes (its
+frame's :func:`_bound`). A tuple, the cheapest object to make, and never a JSON value: a
+``tuple`` in the state is always one of these."""
 
-    __slots__ = ("counted", "key", "text")
 
-    def __init__(self, text: str, key: str | None, counted: int) -> None:
-        self.text = text
-        self.key = key
-        self.counted = counted
-
-    def value(self) -> Any:
-        """The value, parsed again (as ``parse_event`` parsed it: a null event is {})."""
-        event = _parse(self.text).get("event")
-        if event is None:
-            event = {}
-        return event if self.key is None else event[self.key]
+def _framed_value(framed: _Framed) -> Any:
+    """The value, parsed again (as ``parse_event`` parsed it: a null event is {})."""
+    text, key, _ = framed
+    event = _parse(text).get("event")
+    if event is None:
+        event = {}
+    return event if key is None else event[key]
 
 
 def _parse(text: str) -> Any:
@@ -371,8 +367,8 @@ def _held_size(value: Any) -> int:
         return str_size(value)
     if kind is dict or kind is list:
         return size(value)
-    if kind is _Framed:
-        return value.counted  # type: ignore[no-any-return]
+    if kind is tuple:
+        return value[2]  # type: ignore[no-any-return]  # a _Framed
     return scalar_size(value)
 
 
@@ -391,8 +387,8 @@ def _loaded(value: Any, depth: int) -> Any:
         return marshal.loads(value)
     if kind is dict and depth:
         return {key: _loaded(item, depth - 1) for key, item in value.items()}
-    if kind is _Framed:
-        return value.value()
+    if kind is tuple:
+        return _framed_value(value)
     if kind is dict or kind is list:
         return walked_copy(value)[0]  # nested deeper than marshal goes: held as a copy
     return value
