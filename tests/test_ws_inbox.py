@@ -290,6 +290,15 @@ def test_a_frame_nested_deep_is_read_from_deep_in_the_stack() -> None:
     assert nesting == levels - 1
 
 
+def test_a_dict_merged_into_and_then_replaced_gives_back_its_size() -> None:
+    # Found by test_merge_bounds' hypothesis run: the dict held what it merged as bytes,
+    # and marshal sized those bytes, not what they stand for.
+    merged = MergedState(20)
+    for event in ({"a": {}}, {"a": {"": []}}, {"a": None}):
+        merged.merge("gpio", event)
+        assert merged._sizes["gpio"] == _size(merged.value("gpio"))
+
+
 def test_a_value_read_is_the_readers_own() -> None:
     merged = MergedState()
     merged.merge("streamer", {"params": {"quality": 80}, "streamer": {"fps": 25}})

@@ -91,7 +91,16 @@ class MergedState:
         if depth and current is not None and type(current) is not dict:
             current = self._open(event_type, current)  # to be merged into
         if not depth or not isinstance(current, dict):
-            self._replace(event_type, event, frame)
+            bound = (
+                -1 if frame is None else (_PER_ASCII if frame.isascii() else _PER_CHAR) * len(frame)
+            )
+            if 0 <= bound <= self.limit:  # held as its frame (the common case, in line)
+                raw[event_type] = (frame, None, bound)
+                self._sizes[event_type] = bound
+                if event_type in self._framed:
+                    del self._framed[event_type]
+            else:
+                self._replace(event_type, event)
         elif not (
             frame is not None
             and len(event) == 1
@@ -113,14 +122,8 @@ class MergedState:
         self.changed.add(event_type)
         return True
 
-    def _replace(self, event_type: str, event: dict[str, Any], frame: str | None) -> None:
-        if frame is not None:
-            bound = _bound(frame)
-            if bound <= self.limit:
-                self._raw[event_type] = (frame, None, bound)
-                self._sizes[event_type] = bound
-                self._framed.pop(event_type, None)
-                return
+    def _replace(self, event_type: str, event: dict[str, Any]) -> None:
+        """Replace a subsystem whole with ``event``, sized."""
         value, size = _held(event)
         if size > self.limit:
             raise self._refusal(event_type, size)
@@ -153,7 +156,7 @@ class MergedState:
             )
         ):
             return False  # merged into, not replaced
-        bound = (3 if frame.isascii() else 4) * len(frame)  # _bound(frame)
+        bound = (_PER_ASCII if frame.isascii() else _PER_CHAR) * len(frame)  # _bound, in line
         if old is _MISSING:
             size = self._sizes[event_type] + bound + str_size(key)
         else:
@@ -249,8 +252,12 @@ def _parse(text: str) -> Any:
 def _bound(frame: str) -> int:
     """More than the :func:`size` of any value in ``frame``'s JSON: its marshal counts a
     JSON character as 2.5 bytes at most (``0,`` is 5), a character of a string as 4 at
-    most (its UTF-8 bytes)."""
-    return (3 if frame.isascii() else 4) * len(frame)
+    most (its UTF-8 bytes). Written in line where it counts."""
+    return (_PER_ASCII if frame.isascii() else _PER_CHAR) * len(frame)
+
+
+_PER_ASCII: Final = 3
+_PER_CHAR: Final = 4
 
 
 def _held_fields(value: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -365,11 +372,35 @@ def _held_size(value: Any) -> int:
         return len(value)
     if kind is str:
         return str_size(value)
-    if kind is dict or kind is list:
-        return size(value)
+    if kind is dict:
+        return _walked_held_size(value)  # merged into: what it holds is held too
+    if kind is list:
+        return size(value)  # never merged into: plain (copied), or it would be bytes
     if kind is tuple:
         return value[2]  # type: ignore[no-any-return]  # a _Framed
     return scalar_size(value)
+
+
+def _walked_held_size(value: dict[str, Any]) -> int:
+    """:func:`_held_size` of a dict, walked without recursion (see :func:`walked_copy`)."""
+    total = 0
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is dict:
+            total += 2 + sum(str_size(key) for key in item)
+            pending += item.values()
+        elif kind is list:
+            total += 5
+            pending += item
+        elif kind is bytes:
+            total += len(item)
+        elif kind is tuple:
+            total += item[2]
+        else:
+            total += scalar_size(item)
+    return total
 
 
 def _opened(data: bytes) -> dict[str, Any]:
