@@ -369,6 +369,10 @@ def parse_event(text: str) -> tuple[str, dict[str, Any]]:
         message = _loads(text)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to decode
         raise ProtocolError(f"WebSocket text frame is not JSON: {text[:100]!r}") from exc
+    if type(message) is dict:  # kvmd's shape, checked at once (JSON makes exact types)
+        name, body = message.get("event_type"), message.get("event")
+        if type(name) is str and type(body) is dict:
+            return LEGACY_EVENT_NAMES.get(name, name), body
     if not isinstance(message, dict) or not isinstance(message.get("event_type"), str):
         raise ProtocolError(f"WebSocket frame has no event_type: {text[:100]!r}")
     event = message.get("event")
