@@ -26,7 +26,7 @@ from ._servers import BURST, captures_dir, replay_frames, update_cycle
 
 NAME: Final = "ingest"
 UPDATES: Final = 40_000
-"""Updates per run after the burst (``--events``): about 2 s of today's client."""
+"""Updates per run after the burst (``--events``): under half a second of the client."""
 STATE_EVERY: Final = 1000
 TARGET: Final = 100_000.0
 """Events per CPU-second through parse + merge + a readable ``ws.state``."""

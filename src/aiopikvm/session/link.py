@@ -18,7 +18,7 @@ from .queue import Queued
 from .state import LiveState, Tally
 
 if TYPE_CHECKING:
-    from websockets.asyncio.client import ClientConnection
+    from ..transport.ws_connection import Connection
 
 logger = logging.getLogger("aiopikvm")
 
@@ -35,7 +35,7 @@ class Link:
 
     __slots__ = ("backlog", "conn", "live", "malformed", "pings", "reader", "refused", "sending")
 
-    def __init__(self, conn: ClientConnection, *, backlog: bool) -> None:
+    def __init__(self, conn: Connection, *, backlog: bool) -> None:
         self.conn = conn
         self.live = LiveState()  # the state its events are merged into
         # Events held back until a reconnect knows the connection works; None: pushed.

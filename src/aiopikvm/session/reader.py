@@ -26,11 +26,6 @@ YIELD_EVERY: Final = 32
 Ended = Callable[[Link, websockets.ConnectionClosed | None], None]
 
 
-def _frame_size(text: str) -> int:
-    """The bytes a text frame took on the wire (kvmd's JSON is ASCII: then its length)."""
-    return len(text) if text.isascii() else len(text.encode())
-
-
 def start_reader(
     link: Link,
     state: SessionState,
@@ -59,12 +54,13 @@ async def _read_loop(
     ended: Ended,
 ) -> None:
     merged = link.live.merged
+    inbox = link.conn.inbox
     watch = QueueWatch(stream=stream, partial_count=state.partial_count)
     closed: websockets.ConnectionClosed | None = None
     frames = 0
     try:
         while True:
-            message = await link.conn.recv()
+            message, size = inbox.pop() or await inbox.next()
             frames += 1
             if frames % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # a flood of frames must not starve the loop
@@ -83,14 +79,14 @@ async def _read_loop(
                 state.clears += 1
             state.partial_count |= watch.partial_count
             try:
-                merged.merge(event_type, event)
+                merged.merge(event_type, event, message)
             except ProtocolError as exc:
                 link.refused.warn(f"{request}: {exc}")
             queued = {"event_type": event_type, "event": event}
             if link.backlog is None:
-                queue.push(queued, _frame_size(message))
+                queue.push(queued, size)
             else:
-                link.backlog.append((queued, _frame_size(message)))
+                link.backlog.append((queued, size))
             state.notify()
     except websockets.ConnectionClosed as exc:
         closed = exc

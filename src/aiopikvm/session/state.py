@@ -70,7 +70,7 @@ class LiveState:
             types = _state_types()
             while changed:
                 name = changed.pop()
-                raw = self.merged.raw[name]
+                raw = self.merged.value(name)
                 try:
                     self.models[name] = parse(types[name], raw, f"{name!r} state")
                 except ProtocolError as exc:

@@ -11,7 +11,7 @@ credentials or memory. It works alike on every websockets from 13.0 on.
   handshake response (its documented ``response``) is then raised as a refusal: kvmd
   redirects no correct API call.
 - The frames a session accepts are at most :data:`MAX_FRAME_SIZE`; the bytes waiting to
-  be sent, at most :data:`WRITE_BUFFER_LIMIT` (see :class:`_Connection`).
+  be sent, at most :data:`WRITE_BUFFER_LIMIT` (see :class:`~.ws_connection.Connection`).
 - websockets' debug log of the handshake shows credential headers as ``***``.
 - No secret sits in the traceback of a failed connect: the failure is raised as our
   error outside the ``except`` block that caught websockets' (see :func:`open_session`).
@@ -19,14 +19,11 @@ credentials or memory. It works alike on every websockets from 13.0 on.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import ssl
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 import websockets
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.protocol import State
 
 from ..errors import (
     InvalidInputError,
@@ -39,6 +36,11 @@ from .auth import Credentials
 from .http_errors import error_from_response, transport_error
 from .pinning import PinnedSSLContext
 from .redaction import SECRET_HEADERS, HandshakeLogger, redact_userinfo
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
+    from .ws_connection import Connection
 
 _LOGGER: Final = HandshakeLogger(logging.getLogger("websockets.client"))
 
@@ -65,70 +67,6 @@ each ping, as it reads. A device that keeps sending pings and reads none of the 
 would grow it without end: past this limit, the connection is failed."""
 
 
-class _Connection(ClientConnection):
-    """websockets' connection, failed when the bytes it has to send pile up, and aborted
-    when a closing handshake the device does not finish outlasts ``close_timeout``."""
-
-    overflowed = False  # failed by the limit: the session says so
-
-    def __init__(self, protocol: Any, **options: Any) -> None:
-        super().__init__(protocol, **options)
-        self._close_timeout: float | None = options.get("close_timeout")
-        self._closing_timer: asyncio.TimerHandle | None = None
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)  # answers the pings among the frames, unthrottled
-        transport = self.transport
-        if not self.overflowed and transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
-            self.overflowed = True
-            transport.abort()
-        elif (
-            self.state is State.CLOSING
-            and self._closing_timer is None
-            and self._close_timeout is not None
-        ):
-            # A close frame went out (a frame too big: 1009) or came in; the device is to
-            # close the TCP connection now. websockets holds it to close_timeout only while
-            # one of its calls waits on the close, and a reader alone would wait for ever.
-            loop = asyncio.get_running_loop()
-            self._closing_timer = loop.call_later(self._close_timeout, transport.abort)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._closing_timer is not None:
-            self._closing_timer.cancel()
-        super().connection_lost(exc)
-
-
-class _Refused(_Connection):
-    """The connection websockets opens to follow a redirect: aborted as it opens, before
-    anything (the handshake, the credentials) is written on it."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        self.transport.abort()
-
-
-class _OneConnection:
-    """websockets' ``create_connection`` for one connect: the first TCP connection gets a
-    :class:`_Connection`; a second one would follow a redirect, and is refused."""
-
-    def __init__(self) -> None:
-        self.first: _Connection | None = None
-
-    def __call__(self, protocol: Any, **options: Any) -> _Connection:
-        if self.first is None:
-            self.first = _Connection(protocol, **options)
-            return self.first
-        return _Refused(protocol, **options)
-
-    def redirect(self) -> tuple[int, str] | None:
-        """The status and the target of the redirect the device answered, if it did."""
-        response = self.first.response if self.first is not None else None
-        if response is None or not 300 <= response.status_code < 400:
-            return None
-        return response.status_code, response.headers.get("Location", "")
-
-
 async def open_session(
     url: str,
     credentials: Credentials,
@@ -138,16 +76,22 @@ async def open_session(
     close_timeout: float | None,
     user_agent: str,
     request: RequestInfo,
-) -> ClientConnection:
-    """A connection to ``url``, or the failure as one of our errors.
+) -> Connection:
+    """A connection to ``url``, or the failure as one of our errors; its messages are
+    read from its ``inbox`` (see :class:`~.ws_connection.Inbox`).
 
     The credentials' headers are made inside websockets' call and appear in no local of
     ours; the error is raised after the ``except`` block, so that it carries no
     ``__context__`` — websockets' exception, whose frames hold those headers.
     """
+    # websockets' client, imported by the first session (see ws_connection).
+    from websockets.asyncio.client import connect
+
+    from .ws_connection import OneConnection
+
     if isinstance(ssl_context, PinnedSSLContext):
         await ssl_context.verify_peer(url, timeout=open_timeout, request=request)
-    factory = _OneConnection()
+    factory = OneConnection()
     error: PiKVMError
     try:
         connection = await connect(
@@ -168,7 +112,7 @@ async def open_session(
         error = _open_error(exc, factory.redirect(), request, open_timeout)
     else:
         _forget_credentials(connection)
-        return connection
+        return connection  # type: ignore[return-value]  # made by factory: a Connection
     finally:
         factory.first = None  # its handshake request holds the credentials
     raise error

@@ -1,0 +1,241 @@
+"""websockets' client connection as a session uses it, and the queue its reader takes the
+messages from. Imported when a session opens (by :func:`.ws_connect.open_session`): the
+client half of websockets costs more to import than the rest of aiopikvm's WebSocket code.
+
+A whole text or binary frame — all of kvmd's — goes from websockets' protocol straight to
+the connection's :class:`Inbox`, decoded; websockets' own queue (its ``Assembler``) and
+``recv()`` take a few microseconds a message more. Everything else goes the documented
+way: a fragmented message, or a text frame that is not UTF-8, is left in websockets' queue
+and the inbox holds its place, so that the reader takes it with ``recv()`` in order and
+websockets reports its errors as it always does. Its bounds hold: the frame size
+(``max_size``) is checked by websockets' protocol before a frame gets here, and the inbox
+stops reading the socket as websockets' queue does (see :data:`INBOX_FRAMES`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from typing import Any, Final
+
+from websockets.asyncio.client import ClientConnection
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+from .ws_connect import FRAMES_QUEUED, MAX_FRAME_SIZE, WRITE_BUFFER_LIMIT
+
+INBOX_FRAMES: Final = FRAMES_QUEUED
+"""Messages the inbox holds before the connection stops reading the socket (as websockets'
+``max_queue``), until the reader has taken all but a quarter of them. A single read of the
+socket can bring many more (as many small frames as fit in it): they are queued all the
+same, as websockets' own queue does, and reading stops after them."""
+INBOX_BYTES: Final = MAX_FRAME_SIZE
+"""The frame bytes past which the inbox stops reading the socket too, until a quarter are
+left: a few big frames stop it as surely as many small ones."""
+
+_RESUME_FRAMES: Final = INBOX_FRAMES // 4
+_TEXT: Final = Opcode.TEXT
+_BINARY: Final = Opcode.BINARY
+_RECV: Final = (None, 0)
+"""The place of a message left in websockets' queue: the reader takes it with ``recv()``."""
+
+Received = tuple[str | bytes, int]
+"""A message and the bytes its frames carried."""
+
+_ASSEMBLER: Final = 1  # the reasons to stop reading the socket, as bits
+_INBOX: Final = 2
+
+
+class Inbox:
+    """One connection's messages, in order, for its one reader: :meth:`pop` what is
+    queued, :meth:`next` to wait for more (and to learn how the connection ended)."""
+
+    __slots__ = ("_bytes", "_conn", "_items", "_paused", "_waiter", "closed")
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._items: collections.deque[tuple[str | bytes | None, int]] = collections.deque()
+        self._bytes = 0
+        self._paused = False
+        self._waiter: asyncio.Future[None] | None = None
+        self.closed = False
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, message: str | bytes | None, size: int) -> None:
+        items = self._items
+        items.append((message, size) if message is not None else _RECV)
+        self._bytes += size
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if not self._paused and (len(items) > INBOX_FRAMES or self._bytes > INBOX_BYTES):
+            self._paused = True
+            self._conn.hold_reading(_INBOX, True)
+
+    def pop(self) -> Received | None:
+        """The next message if it is queued here; ``None`` if there is none, or if it is
+        one for :meth:`next` to take from websockets."""
+        items = self._items
+        if not items:
+            return None
+        received = items[0]
+        if received is _RECV:
+            return None
+        items.popleft()
+        self._bytes -= received[1]
+        if self._paused and len(items) <= _RESUME_FRAMES:
+            self._maybe_resume()
+        return received  # type: ignore[return-value]  # not _RECV: a message
+
+    async def next(self) -> Received:
+        """The next message, once there is one. Raises websockets' ``ConnectionClosed``
+        once the connection has ended and every message before the end was taken."""
+        while True:
+            items = self._items
+            if items:
+                if items[0] is not _RECV:
+                    received = self.pop()
+                    assert received is not None
+                    return received
+                message = await self._conn.recv()
+                # Taken out only now: a reader cancelled in recv() leaves the place kept.
+                items.popleft()
+                if self._paused:
+                    self._maybe_resume()
+                return message, _size(message)
+            if self.closed:
+                # Nothing more comes: recv() raises how it ended, as websockets tells it.
+                message = await self._conn.recv()
+                return message, _size(message)
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+
+    def close(self) -> None:
+        self.closed = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _maybe_resume(self) -> None:
+        if len(self._items) <= _RESUME_FRAMES and self._bytes <= INBOX_BYTES // 4:
+            self._paused = False
+            self._conn.hold_reading(_INBOX, False)
+
+
+def _size(message: str | bytes) -> int:
+    if isinstance(message, bytes):
+        return len(message)
+    return len(message) if message.isascii() else len(message.encode())
+
+
+class Connection(ClientConnection):
+    """websockets' connection, failed when the bytes it has to send pile up, and aborted
+    when a closing handshake the device does not finish outlasts ``close_timeout``; its
+    messages go to :attr:`inbox`."""
+
+    overflowed = False  # failed by the limit: the session says so
+
+    def __init__(self, protocol: Any, **options: Any) -> None:
+        super().__init__(protocol, **options)
+        self._close_timeout: float | None = options.get("close_timeout")
+        self._closing_timer: asyncio.TimerHandle | None = None
+        self._held = 0  # why reading is stopped: _ASSEMBLER, _INBOX bits
+        self.inbox = Inbox(self)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        # websockets' queue stops reading the socket for its own reasons, the inbox for
+        # its own: reading goes on only when neither holds it (the same attributes in
+        # websockets 13 and 17).
+        self.recv_messages.pause = lambda: self.hold_reading(_ASSEMBLER, True)
+        self.recv_messages.resume = lambda: self.hold_reading(_ASSEMBLER, False)
+
+    def hold_reading(self, reason: int, hold: bool) -> None:
+        was = self._held
+        self._held = was | reason if hold else was & ~reason
+        if self._held and not was:
+            self.transport.pause_reading()
+        elif was and not self._held:
+            self.transport.resume_reading()
+
+    def process_event(self, event: Any) -> None:
+        if self.response is not None and type(event) is Frame:
+            opcode = event.opcode
+            if opcode is _TEXT or opcode is _BINARY:
+                if event.fin:
+                    data = event.data
+                    if opcode is _BINARY:
+                        self.inbox.put(bytes(data), len(data))
+                        return
+                    try:
+                        text = (data if type(data) is bytes else bytes(data)).decode()
+                    except UnicodeDecodeError:
+                        pass  # websockets' recv() says so, in its own way
+                    else:
+                        self.inbox.put(text, len(data))
+                        return
+                # Fragmented, or not UTF-8: websockets queues it, the inbox its place.
+                super().process_event(event)
+                self.inbox.put(None, 0)
+                return
+        super().process_event(event)  # the handshake, continuations, control frames
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)  # answers the pings among the frames, unthrottled
+        transport = self.transport
+        if not self.overflowed and transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
+            self.overflowed = True
+            transport.abort()
+        elif (
+            self.state is State.CLOSING
+            and self._closing_timer is None
+            and self._close_timeout is not None
+        ):
+            # A close frame went out (a frame too big: 1009) or came in; the device is to
+            # close the TCP connection now. websockets holds it to close_timeout only while
+            # one of its calls waits on the close, and a reader alone would wait for ever.
+            loop = asyncio.get_running_loop()
+            self._closing_timer = loop.call_later(self._close_timeout, transport.abort)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._closing_timer is not None:
+            self._closing_timer.cancel()
+        try:
+            super().connection_lost(exc)
+        finally:
+            self.inbox.close()
+
+
+class _Refused(Connection):
+    """The connection websockets opens to follow a redirect: aborted as it opens, before
+    anything (the handshake, the credentials) is written on it."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.transport.abort()
+
+
+class OneConnection:
+    """websockets' ``create_connection`` for one connect: the first TCP connection gets a
+    :class:`Connection`; a second one would follow a redirect, and is refused."""
+
+    def __init__(self) -> None:
+        self.first: Connection | None = None
+
+    def __call__(self, protocol: Any, **options: Any) -> Connection:
+        if self.first is None:
+            self.first = Connection(protocol, **options)
+            return self.first
+        return _Refused(protocol, **options)
+
+    def redirect(self) -> tuple[int, str] | None:
+        """The status and the target of the redirect the device answered, if it did."""
+        response = self.first.response if self.first is not None else None
+        if response is None or not 300 <= response.status_code < 400:
+            return None
+        return response.status_code, response.headers.get("Location", "")
