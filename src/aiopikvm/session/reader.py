@@ -23,6 +23,9 @@ from .state import SessionState
 YIELD_EVERY: Final = 32
 """Frames the reader takes in a row before it lets the rest of the event loop run."""
 
+_WATCHED: Final = frozenset({"pong", "hid_keymaps", "clients", "hid"})
+"""The events the reader looks at itself: a ping's answer, and what QueueWatch reads."""
+
 Ended = Callable[[Link, websockets.ConnectionClosed | None], None]
 
 
@@ -53,7 +56,7 @@ async def _read_loop(
     request: RequestInfo,
     ended: Ended,
 ) -> None:
-    merged = link.live.merged
+    merge, push, notify = link.live.merged.merge, queue.push, state.notify  # the hot loop's
     inbox = link.conn.inbox
     watch = QueueWatch(stream=stream, partial_count=state.partial_count)
     closed: websockets.ConnectionClosed | None = None
@@ -73,21 +76,22 @@ async def _read_loop(
             except ProtocolError as exc:
                 link.malformed.warn(f"ignoring a frame from the device: {exc}")
                 continue
-            if event_type == "pong":
-                link.resolve_ping(state.clears)
-            elif watch.loses_queue(event_type, event):
-                state.clears += 1
-            state.partial_count |= watch.partial_count
+            if event_type in _WATCHED:
+                if event_type == "pong":
+                    link.resolve_ping(state.clears)
+                elif watch.loses_queue(event_type, event):
+                    state.clears += 1
+                state.partial_count |= watch.partial_count
             try:
-                merged.merge(event_type, event, message)
+                merge(event_type, event, message)
             except ProtocolError as exc:
                 link.refused.warn(f"{request}: {exc}")
             queued = {"event_type": event_type, "event": event}
             if link.backlog is None:
-                queue.push(queued, size)
+                push(queued, size)
             else:
                 link.backlog.append((queued, size))
-            state.notify()
+            notify()
     except websockets.ConnectionClosed as exc:
         closed = exc
     finally:
