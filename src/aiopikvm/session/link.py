@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import websockets
 
 from ..errors import ConnectionClosedError, PiKVMTimeoutError
 from ..transport.ws_connect import WRITE_BUFFER_LIMIT, WRITE_LIMIT, open_session
 from .config import USER_AGENT, SessionConfig
-from .queue import Queued
 from .state import LiveState, Tally
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ class Link:
         self.conn = conn
         self.live = LiveState()  # the state its events are merged into
         # Events held back until a reconnect knows the connection works; None: pushed.
-        self.backlog: list[Queued] | None = [] if backlog else None
+        self.backlog: list[tuple[dict[str, Any], str, int]] | None = [] if backlog else None
         # One future per ping written, in order: each answer resolves the oldest.
         self.pings: collections.deque[asyncio.Future[int]] = collections.deque()
         self.reader: asyncio.Task[None] | None = None

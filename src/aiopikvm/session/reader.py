@@ -88,9 +88,9 @@ async def _read_loop(
                 link.refused.warn(f"{request}: {exc}")
             queued = {"event_type": event_type, "event": event}
             if link.backlog is None:
-                push(queued, size)
+                push(queued, message, size)
             else:
-                link.backlog.append((queued, size))
+                link.backlog.append((queued, message, size))
             notify()
     except websockets.ConnectionClosed as exc:
         closed = exc

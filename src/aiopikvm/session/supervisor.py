@@ -342,11 +342,10 @@ class Supervisor:
             "released": released,
         }
         queue = self.queue
-        queue.push(
-            {"event_type": RECONNECTED, "event": marker}, len(encode_event(RECONNECTED, marker))
-        )
-        for event, size in link.backlog or ():
-            queue.push(event, size)
+        text = encode_event(RECONNECTED, marker)
+        queue.push({"event_type": RECONNECTED, "event": marker}, text, len(text))
+        for event, frame, size in link.backlog or ():
+            queue.push(event, frame, size)
         link.backlog = None
         self.state.live = link.live
         self.reader = link.reader

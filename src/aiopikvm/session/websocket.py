@@ -54,8 +54,10 @@ class PiKVMWebSocket(SessionActions, Pointer):
     Events wait in a queue of ``max_queue`` entries and at most
     :data:`~aiopikvm.session.queue.MAX_QUEUE_BYTES` (their frames' sizes) for
     :meth:`events`; past either, the *oldest* event is dropped and :attr:`dropped_events`
-    counts it. :attr:`state` is merged from every event either way, so it stays exact when
-    events are dropped.
+    counts it. Until :meth:`events` is first iterated, only the newest
+    :data:`~aiopikvm.session.queue.UNREAD_QUEUE_BYTES` (16 KiB: the connect burst and what
+    followed) are kept, so that a session nobody reads costs little. :attr:`state` is
+    merged from every event either way, so it stays exact when events are dropped.
 
     Input is validated before it is sent (kvmd silently ignores what it cannot use) and goes
     out as kvmd's binary frames, or as JSON frames with ``binary=False``. Every key and
@@ -235,6 +237,7 @@ class PiKVMWebSocket(SessionActions, Pointer):
         :class:`ReconnectFailedError`.
         """
         queue, run = self._queue, self._run
+        queue.reading = True  # from now on events wait parsed, up to the full bounds
         while True:
             if queue:
                 yield queue.pop()

@@ -105,6 +105,7 @@ async def open_session(
             max_size=MAX_FRAME_SIZE,
             max_queue=FRAMES_QUEUED,
             write_limit=WRITE_LIMIT,
+            ping_interval=None,  # the connection's own keepalive (ws_connection)
             logger=_LOGGER,
             create_connection=factory,  # type: ignore[arg-type]  # documented: "a wrapper"
         )
@@ -112,6 +113,7 @@ async def open_session(
         error = _open_error(exc, factory.redirect(), request, open_timeout)
     else:
         _forget_credentials(connection)
+        connection.start_keepalive()
         return connection  # type: ignore[return-value]  # made by factory: a Connection
     finally:
         factory.first = None  # its handshake request holds the credentials
