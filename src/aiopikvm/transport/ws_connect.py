@@ -138,6 +138,7 @@ async def open_session(
     close_timeout: float | None,
     user_agent: str,
     request: RequestInfo,
+    max_size: int = MAX_FRAME_SIZE,
 ) -> ClientConnection:
     """A connection to ``url``, or the failure as one of our errors.
 
@@ -158,7 +159,7 @@ async def open_session(
             close_timeout=close_timeout,
             user_agent_header=user_agent,
             compression=None,  # frames are tiny; deflate would only cost CPU on the device
-            max_size=MAX_FRAME_SIZE,
+            max_size=max_size,
             max_queue=FRAMES_QUEUED,
             write_limit=WRITE_LIMIT,
             logger=_LOGGER,
