@@ -33,6 +33,7 @@ from ._switch import Switch
 from ._target import Target
 from ._threaded import ThreadedEmulator
 from ._tls import ServerCertificate
+from ._video import Video
 from ._ws import WsHub
 
 DEFAULT_USERS: Final[Mapping[str, str]] = MappingProxyType({"admin": "admin"})
@@ -169,6 +170,7 @@ class Emulator:
             announce_clients=self._ws.announce_clients,
         )
         self._ws.add_listener(self._streamer.sessions_changed)
+        self._video = Video(self._streamer, self._auth.check_request, heartbeat=ws_heartbeat)
         self._subsystems = self._wire()
         self._full_states = {
             event_type: full
@@ -355,6 +357,7 @@ class Emulator:
             Subsystem(self._switch.routes(), [self._switch.publisher]),
             Subsystem(self._redfish.routes()),
             Subsystem(self._prometheus.routes()),
+            Subsystem(self._video.routes()),
             Subsystem([Route("GET", "/ws", ws.handle)], events={"clients": self._clients_event}),
         ]
 

@@ -164,8 +164,8 @@ async def mjpeg(
                 async with asyncio.timeout(idle_timeout):
                     while not ready:
                         chunk = await anext(chunks, None)
-                        if chunk is None:
-                            return  # the device ended the stream
+                        if chunk is None or parser.closed:
+                            break
                         ready.extend(_parts(parser, chunk, info))
             except TimeoutError:
                 timed_out = True
@@ -174,6 +174,14 @@ async def mjpeg(
             if timed_out:
                 message = f"{info}: no whole frame within {seconds_text(idle_timeout)} s"
                 raise PiKVMTimeoutError(message, request=info)
+            if not ready:
+                if parser.closed:  # the closing boundary: the stream is over, as it says
+                    return
+                raise ConnectionClosedError(
+                    f"{info}: the device ended the video stream (kvmd stopped the streamer:"
+                    " is a stream=True session still open?)",
+                    request=info,
+                )
             received = time.monotonic()
             while ready:
                 yield _frame(ready.popleft(), received, info)
