@@ -119,13 +119,15 @@ async def record(
     path: str | os.PathLike[str],
     duration: float,
 ) -> int:
-    """Write ``frames`` for ``duration`` seconds from the first one; the frames written."""
+    """Write ``frames`` for ``duration`` seconds from the first one; the frames written.
+    The file is made once the first frame is there: a stream that fails to start leaves
+    nothing behind."""
     av = import_av()
-    writer = await asyncio.to_thread(_Writer, av, os.fspath(path))
     loop = asyncio.get_running_loop()
-    end: float | None = None
+    writer: _Writer | None = None
     try:
         async with contextlib.aclosing(frames) as source:
+            end: float | None = None
             while True:
                 try:
                     async with asyncio.timeout_at(end):
@@ -134,14 +136,16 @@ async def record(
                     break  # the duration is over while waiting for a frame
                 if frame is None:
                     break
-                if end is None:
+                if writer is None:
                     end = loop.time() + duration
+                    writer = await asyncio.to_thread(_Writer, av, os.fspath(path))
                 if isinstance(frame, VideoFrame):
                     await asyncio.to_thread(writer.add_jpeg, frame)
                 else:
                     await asyncio.to_thread(writer.add_h264, frame)
-                if loop.time() >= end:
+                if end is not None and loop.time() >= end:
                     break
     finally:
-        await asyncio.to_thread(writer.close)
-    return writer.frames
+        if writer is not None:
+            await asyncio.to_thread(writer.close)
+    return 0 if writer is None else writer.frames

@@ -229,7 +229,7 @@ class Streamer(Resource):
         Frames are read as you take them: a slow reader gets fewer, never a backlog.
         """
         check_timeout(idle_timeout, "idle_timeout", none_ok=True)
-        check_int(max_frame_size, "max_frame_size", low=1, high=KVMD_INT_MAX)
+        check_int(max_frame_size, "max_frame_size", low=1, high=video.MAX_FRAME_SIZE_LIMIT)
         check_bool(extra_headers, "extra_headers")
         return video.mjpeg(
             self._http,
@@ -250,7 +250,7 @@ class Streamer(Resource):
         a device without H.264 raises :class:`~aiopikvm.BadRequestError`.
         """
         check_timeout(idle_timeout, "idle_timeout", none_ok=True)
-        check_int(max_frame_size, "max_frame_size", low=1, high=KVMD_INT_MAX)
+        check_int(max_frame_size, "max_frame_size", low=1, high=video.MAX_FRAME_SIZE_LIMIT)
         return video.h264(self._http, idle_timeout=idle_timeout, max_frame_size=max_frame_size)
 
     async def record(
@@ -269,8 +269,9 @@ class Streamer(Resource):
         """
         from .recording import import_av, record
 
-        if not isinstance(path, str | os.PathLike) or not os.fspath(path):
-            raise invalid("path", "a file path (str or os.PathLike)", path)
+        name = os.fspath(path) if isinstance(path, str | os.PathLike) else None
+        if not isinstance(name, str) or not name or "\0" in name:
+            raise invalid("path", "a file path (a non-empty str or os.PathLike, no NUL)", path)
         length = check_timeout(duration, "duration", none_ok=False)
         check_choice(source, "source", ("mjpeg", "h264"))
         check_timeout(idle_timeout, "idle_timeout", none_ok=True)

@@ -57,6 +57,8 @@ MAX_MJPEG_FRAME: Final = MAX_SNAPSHOT_SIZE
 """An MJPEG frame, like a snapshot: at most 32 MiB by default."""
 MAX_H264_FRAME: Final = 8 * MiB
 """An H.264 access unit: a 1080p keyframe at ustreamer's top bitrate is well under 1 MiB."""
+MAX_FRAME_SIZE_LIMIT: Final = 1024 * MiB
+"""The largest ``max_frame_size`` a caller may choose: what one frame may make us hold."""
 DEFAULT_IDLE_TIMEOUT: Final = 10.0
 """Seconds for one frame to arrive whole: ustreamer repeats its "no signal" picture every
 second, and on a still screen drops at most 30 identical frames in a row (kvmd's
