@@ -96,7 +96,6 @@ class _Writer:
                     self._stream = self._container.add_stream_from_template(template)
                 else:
                     self._stream = self._container.add_stream(template=template)
-            self._stream.time_base = TIME_BASE
         packet = av.Packet(frame.data)
         packet.pts = packet.dts = self._pts(frame.received)
         packet.time_base = TIME_BASE
