@@ -26,6 +26,7 @@ from . import (
     msd_upload,
     sessions,
     typing_text,
+    video,
     ws_input,
 )
 from ._harness import Table, Target
@@ -42,6 +43,7 @@ BENCHMARKS: Final[dict[str, tuple[Benchmark, int]]] = {
     key_input.NAME: (key_input.run, 3),
     sessions.NAME: (sessions.run, 1),
     import_time.NAME: (import_time.run, 7),
+    video.NAME: (video.run, 3),
 }
 """Name -> (benchmark, default number of repeats)."""
 
