@@ -272,3 +272,17 @@ async def test_record_without_pyav_names_the_extra(
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'aiopikvm\[video\]'"):
         await kvm.streamer.record(tmp_path / "x.mp4", 1.0)
     assert not (tmp_path / "x.mp4").exists()
+
+
+async def test_without_signal_the_stream_is_ustreamers_blank_picture() -> None:
+    async with (
+        Emulator(screen_size=SIZE, streamer_start_delay=0, host_powered=False) as emu,
+        PiKVM(emu.url, passwd="admin") as kvm,
+        kvm.ws(stream=True),
+    ):
+        await kvm.streamer.snapshot(allow_offline=True)
+        async with contextlib.aclosing(kvm.streamer.mjpeg(extra_headers=True)) as stream:
+            frames = [await anext(stream), await anext(stream)]
+    assert [frame.headers["x-ustreamer-online"] for frame in frames] == ["false"] * 2
+    assert frames[0].image().size == (640, 480)  # ustreamer's capture size with no signal
+    assert frames[1].timestamp - frames[0].timestamp > 0.5  # repeated once a second

@@ -1,4 +1,4 @@
-"""``mjpeg()`` against a hostile or broken stream server: every way of making the client
+"""``mjpeg()`` and ``h264()`` against a hostile or broken server: every way of making the client
 buffer without end or wait for ever ends in our error, and leaving the loop closes the
 connection."""
 
@@ -6,12 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 import pytest
 
-from aiopikvm import ConnectionClosedError, PiKVM, PiKVMTimeoutError, ProtocolError
+from aiopikvm import (
+    BadRequestError,
+    ConnectionClosedError,
+    H264Frame,
+    PiKVM,
+    PiKVMTimeoutError,
+    ProtocolError,
+)
 
+from .captures import load
 from .hostile_server import Head, head_bytes, hostile, stall
+from .hostile_ws import OP_BINARY, OP_TEXT, RawServer, frame
+
+STEPS = {step["name"]: step for step in load("media_stream.json")["steps"]}
 
 MULTIPART = {"Content-Type": "multipart/x-mixed-replace;boundary=boundarydonotcross"}
 JPEG = b"\xff\xd8\xff\xe1" + b"\0" * 100
@@ -183,3 +195,77 @@ async def test_leaving_the_stream_closes_the_connection(how: str) -> None:
             await task
         async with asyncio.timeout(10):  # the server's next writes fail: the socket is shut
             await gone.wait()
+
+
+# ----- H.264 from kvmd-media's socket -------------------------------------------------
+
+KEYFRAME = bytes.fromhex("0000000127") + b"\0" * 50  # an SPS opens a keyframe, as recorded
+DELTA = bytes.fromhex("0000000121") + b"\0" * 50
+
+
+async def h264_frames(url: str, count: int, **options: object) -> list[H264Frame]:
+    frames: list[H264Frame] = []
+    async with (
+        PiKVM(url, timeout=5) as kvm,
+        contextlib.aclosing(kvm.streamer.h264(**options)) as stream,  # type: ignore[arg-type]
+    ):
+        async for frame in stream:
+            frames.append(frame)
+            if len(frames) == count:
+                break
+    return frames
+
+
+async def test_h264_skips_to_the_first_keyframe() -> None:
+    async def script(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for data in (DELTA, DELTA, KEYFRAME, DELTA):
+            writer.write(frame(OP_BINARY, data))
+        await stall()
+
+    async with RawServer(script).running() as server:
+        frames = await h264_frames(server.url, 2)
+    assert [(f.key, f.data) for f in frames] == [(True, KEYFRAME), (False, DELTA)]
+
+
+async def test_an_oversized_h264_frame_is_refused() -> None:
+    async def script(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(frame(OP_BINARY, b"", length=10**9))  # announces 1 GB, sends nothing
+        await stall()
+
+    async with RawServer(script).running() as server:
+        with pytest.raises(ProtocolError, match="larger than 1000 bytes"):
+            await h264_frames(server.url, 1, max_frame_size=1000)
+
+
+async def test_a_stalled_h264_socket_times_out() -> None:
+    async def script(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(frame(OP_BINARY, KEYFRAME))
+        await stall()
+
+    async with RawServer(script).running() as server:
+        with pytest.raises(PiKVMTimeoutError, match=r"no frame within 0\.3 s"):
+            await h264_frames(server.url, 2, idle_timeout=0.3)
+
+
+async def test_text_on_the_pure_h264_socket_is_a_protocol_error() -> None:
+    async def script(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(frame(OP_TEXT, b'{"event_type": "media", "event": {}}'))
+        await stall()
+
+    async with RawServer(script).running() as server:
+        with pytest.raises(ProtocolError, match="text message"):
+            await h264_frames(server.url, 1)
+
+
+async def test_a_device_without_h264_says_so_with_a_hint() -> None:
+    refusal = STEPS["media_ws_unknown"]
+
+    async def handler(_: Head, writer: asyncio.StreamWriter) -> None:
+        body = json.dumps(refusal["response"]).encode()
+        headers = {"Content-Type": refusal["content_type"], "Content-Length": str(len(body))}
+        writer.write(head_bytes("400 Bad Request", headers) + body)
+
+    async with hostile(handler) as (url, _):
+        with pytest.raises(BadRequestError, match=r"Unsupported video type.*mjpeg") as caught:
+            await h264_frames(url, 1)
+    assert caught.value.error == "ValidatorError"

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from .fleet import Fleet, FleetResult
     from .models import DeviceState
     from .protocol.keys import KEYS, MOUSE_BUTTONS
+    from .resources.video import H264Frame, VideoFrame
     from .session.websocket import PiKVMWebSocket
     from .transport.pinning import CertificateFingerprint
     from .transport.retry import RetryPolicy
@@ -63,6 +64,7 @@ __all__ = [
     "DeviceState",
     "Fleet",
     "FleetResult",
+    "H264Frame",
     "InvalidInputError",
     "KeyboardOfflineError",
     "NotFoundError",
@@ -84,6 +86,7 @@ __all__ = [
     "TypingResult",
     "UnavailableError",
     "UntypableTextError",
+    "VideoFrame",
     "WaitTimeoutError",
     "__version__",
 ]
@@ -96,12 +99,14 @@ _HOMES: dict[str, str] = {
     "DeviceState": ".models",
     "Fleet": ".fleet",
     "FleetResult": ".fleet",
+    "H264Frame": ".resources.video",
     "KEYS": ".protocol.keys",
     "MOUSE_BUTTONS": ".protocol.keys",
     "PiKVM": "._client",
     "PiKVMWebSocket": ".session.websocket",
     "RetryPolicy": ".transport.retry",
     "TypingResult": ".errors",
+    "VideoFrame": ".resources.video",
 }
 
 

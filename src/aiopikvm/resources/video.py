@@ -63,6 +63,9 @@ DEFAULT_IDLE_TIMEOUT: Final = 10.0
 """Seconds for one frame to arrive whole: ustreamer repeats its "no signal" picture every
 second, and on a still screen drops at most 30 identical frames in a row (kvmd's
 ``--drop-same-frames=30``, 1.5 s at 20 fps)."""
+CLOSE_TIMEOUT: Final = 1.0
+"""Seconds the H.264 socket's closing handshake may take once the reader stops; after
+that the connection is dropped (nothing is left to say on it)."""
 MAX_PIXELS: Final = 7680 * 4320
 """The most pixels :meth:`VideoFrame.image` decodes (8K), read from the JPEG's header."""
 NO_VIDEO_HINT: Final = (
@@ -248,7 +251,7 @@ async def h264(
             http.credentials,
             ssl_context=http.ssl_context,
             open_timeout=http.timeout,
-            close_timeout=http.timeout,
+            close_timeout=CLOSE_TIMEOUT,
             user_agent=_USER_AGENT,
             request=info,
             max_size=max_frame_size,
