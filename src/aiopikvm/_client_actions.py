@@ -27,14 +27,14 @@ from ._checks import (
     check_timeout,
     invalid,
 )
+from ._typing_defaults import DEFAULT_ACK_EVERY, DEFAULT_TYPING_DELAY, check_typing
 from .errors import InvalidInputError, ScreenTimeoutError, TextNotFoundError, UnavailableError
-from .protocol.layout import Layout
-from .protocol.typing import TypingResult, check_typable
-from .session.actions import DEFAULT_ACK_EVERY, DEFAULT_TYPING_DELAY, check_typing
-from .session.typist import Progress
 
 if TYPE_CHECKING:
+    from .protocol.layout import Layout
+    from .protocol.typing import TypingResult
     from .resources.streamer import Streamer
+    from .session.typist import Progress
     from .session.websocket import PiKVMWebSocket
     from .transport.retry import RetryPolicy
 
@@ -51,7 +51,8 @@ class ClientActions:
 
     if TYPE_CHECKING:
         # Provided by PiKVM.
-        streamer: Streamer
+        @property
+        def streamer(self) -> Streamer: ...
 
         def ws(
             self,
@@ -85,6 +86,8 @@ class ClientActions:
         type and stops at 1024 characters by default. Opening a session makes kvmd drop
         input still queued from other sessions: type from one place at a time.
         """
+        from .protocol.typing import check_typable  # its tables load when first needed
+
         check_typing(layout, delay, ack_every, progress)
         check_typable(text, layout)
         async with self.ws(stream=False, reconnect=reconnect) as ws:

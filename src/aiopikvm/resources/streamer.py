@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from .._checks import (
     KVMD_INT_MAX,
@@ -17,12 +17,13 @@ from .._checks import (
     invalid,
 )
 from ..errors import InvalidInputError, ProtocolError, UnavailableError, with_hint
-from ..models import OcrState, StreamerState
-from ..models._base import parse
 from ..transport.http import Expect
 from ..transport.params import ParamValue
 from . import video
-from ._base import Resource
+from ._base import Resource, parse
+
+if TYPE_CHECKING:
+    from ..models.streamer import OcrState, StreamerState
 
 _JPEG_START: Final = b"\xff\xd8"
 _RESOLUTION: Final = re.compile(r"^\s*(\d+)x(\d+)\s*$")
@@ -57,6 +58,8 @@ class Streamer(Resource):
     """
 
     async def get_state(self) -> StreamerState:
+        from ..models.streamer import StreamerState
+
         return parse(StreamerState, await self._http.request("GET", "streamer"), "streamer state")
 
     async def set_params(
@@ -197,6 +200,8 @@ class Streamer(Resource):
 
     async def get_ocr_info(self) -> OcrState:
         """Whether the device has OCR, and its available and default languages."""
+        from ..models.streamer import OcrState
+
         result = await self._http.request("GET", "streamer/ocr")
         body = result.get("ocr") if isinstance(result, dict) else None
         return parse(OcrState, body, "OCR state")

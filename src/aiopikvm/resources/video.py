@@ -27,8 +27,6 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-import websockets
-
 from .._version import __version__
 from ..errors import (
     APIError,
@@ -44,11 +42,11 @@ from ..transport.body import MAX_SNAPSHOT_SIZE, MiB, body_chunks
 from ..transport.http import RootPath
 from ..transport.http_errors import seconds_text
 from ..transport.redaction import redact_url
-from ..transport.ws_connect import open_session
 
 if TYPE_CHECKING:
     import httpx
     import numpy
+    import websockets
     from PIL import Image
 
     from ._base import Requester
@@ -242,6 +240,10 @@ async def h264(
     keyframe_first: bool = True,
 ) -> AsyncGenerator[H264Frame, None]:
     """kvmd-media's access units; the socket closes when the caller stops."""
+    import websockets  # here: an HTTP-only client loads no WebSocket client
+
+    from ..transport.ws_connect import open_session
+
     url = http.url("media/ws").replace("http", "ws", 1) + "?video=h264"
     info = RequestInfo("GET", redact_url(url))
     try:
