@@ -286,3 +286,22 @@ async def test_without_signal_the_stream_is_ustreamers_blank_picture() -> None:
     assert [frame.headers["x-ustreamer-online"] for frame in frames] == ["false"] * 2
     assert frames[0].image().size == (640, 480)  # ustreamer's capture size with no signal
     assert frames[1].timestamp - frames[0].timestamp > 0.5  # repeated once a second
+
+
+def test_the_blocking_api_reads_and_records_video(tmp_path: Path) -> None:
+    from aiopikvm.sync import PiKVM as SyncPiKVM
+
+    with (
+        Emulator.in_thread(screen_size=SIZE, streamer_start_delay=0) as temu,
+        SyncPiKVM(temu.url, passwd="admin") as kvm,
+        kvm.ws(stream=True),
+    ):
+        kvm.streamer.snapshot(allow_offline=True)
+        frames = kvm.streamer.mjpeg()
+        frame = next(frames)
+        frames.close()  # the async generator is closed on the loop: the connection too
+        assert frame.image().size == SIZE
+        units = kvm.streamer.h264()
+        assert next(units).key
+        units.close()
+        assert kvm.streamer.record(tmp_path / "screen.mp4", 0.5) >= 1

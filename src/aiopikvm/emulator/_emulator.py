@@ -61,7 +61,9 @@ class Emulator:
     ``screen_size`` is the host's video mode (see :meth:`set_resolution`); the video
     streamer finds its signal ``streamer_start_delay`` seconds after it starts and stops
     ``streamer_stop_delay`` seconds after the last ``stream=1`` session leaves (kvmd's
-    shutdown delay, 10 s on a device).
+    shutdown delay, 10 s on a device). While it runs it also streams: ustreamer's MJPEG at
+    ``/streamer/stream`` and kvmd-media's H.264 at ``/api/media/ws`` (encoded with PyAV's
+    libx264 when installed, the ``video`` extra; else a device without H.264).
     Virtual media (MSD) stores images in ``msd_dir``, or in a temporary directory removed
     on :meth:`stop`; it starts online with nothing selected. New files show in its storage
     ``msd_storage_delay`` seconds after they change (kvmd's watcher lags, too).
