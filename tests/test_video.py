@@ -25,6 +25,7 @@ from aiopikvm import (
     PiKVM,
     PiKVMWebSocket,
     ServerError,
+    TLSError,
 )
 from aiopikvm.emulator import Emulator
 
@@ -305,3 +306,20 @@ def test_the_blocking_api_reads_and_records_video(tmp_path: Path) -> None:
         assert next(units).key
         units.close()
         assert kvm.streamer.record(tmp_path / "screen.mp4", 0.5) >= 1
+
+
+async def test_video_over_tls_checks_the_certificate() -> None:
+    async with (
+        Emulator(tls=True, screen_size=SIZE, streamer_start_delay=0) as emu,
+        PiKVM(emu.url, passwd="admin", verify_ssl=emu.ca_file) as kvm,
+        kvm.ws(stream=True),
+    ):
+        await kvm.streamer.snapshot(allow_offline=True)
+        async with contextlib.aclosing(kvm.streamer.h264()) as units:
+            assert (await anext(units)).key  # wss://, with the client's TLS settings
+        async with contextlib.aclosing(kvm.streamer.mjpeg()) as frames:
+            assert (await anext(frames)).data.startswith(b"\xff\xd8")
+        async with PiKVM(emu.url, passwd="admin") as unverified:  # the system's CAs
+            with pytest.raises(TLSError):
+                async with contextlib.aclosing(unverified.streamer.h264()) as units:
+                    await anext(units)

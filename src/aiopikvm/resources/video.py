@@ -228,7 +228,9 @@ def _frame(part: Part, received: float, info: RequestInfo) -> VideoFrame:
     except ValueError:
         timestamp = float("nan")
     if not 0 <= timestamp < 2**40:  # NaN too
-        raise ProtocolError(f"{info}: a frame's X-Timestamp is not a time: {stamp!r:.40}")
+        raise ProtocolError(
+            f"{info}: a frame's X-Timestamp is not a time: {stamp!r:.40}", request=info
+        )
     return VideoFrame(part.body, timestamp, received, part.headers)
 
 
@@ -244,7 +246,8 @@ async def h264(
 
     from ..transport.ws_connect import open_session
 
-    url = http.url("media/ws").replace("http", "ws", 1) + "?video=h264"
+    scheme, rest = http.url("media/ws").split(":", 1)
+    url = ("wss" if scheme.lower() == "https" else "ws") + ":" + rest + "?video=h264"
     info = RequestInfo("GET", redact_url(url))
     try:
         error: APIError | None
@@ -284,7 +287,8 @@ async def h264(
             if failure is not None:
                 raise failure
             if isinstance(message, str):
-                raise ProtocolError(f"{info}: a text message on the pure H.264 socket")
+                message_error = f"{info}: a text message on the pure H.264 socket"
+                raise ProtocolError(message_error, request=info)
             key = is_keyframe(message)
             started = started or key
             if started:
