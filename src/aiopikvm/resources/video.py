@@ -165,9 +165,9 @@ async def mjpeg(
         while True:
             try:
                 async with asyncio.timeout(idle_timeout):
-                    while not ready:
+                    while not ready and not parser.closed:
                         chunk = await anext(chunks, None)
-                        if chunk is None or parser.closed:
+                        if chunk is None:
                             break
                         ready.extend(_parts(parser, chunk, info))
             except TimeoutError:
