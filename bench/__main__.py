@@ -26,6 +26,7 @@ from . import (
     msd_upload,
     sessions,
     typing_text,
+    video,
     vision,
     ws_input,
 )
@@ -44,6 +45,7 @@ BENCHMARKS: Final[dict[str, tuple[Benchmark, int]]] = {
     sessions.NAME: (sessions.run, 1),
     import_time.NAME: (import_time.run, 7),
     vision.NAME: (vision.run, 3),
+    video.NAME: (video.run, 3),
 }
 """Name -> (benchmark, default number of repeats)."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,9 @@ def steps(tmp_path: Path, emu: Emulator) -> list[Step]:
         ),
         # a stream=1 session starts the video that snapshots (and OCR) need
         ("GET", "/ws", video_session),
+        ("GET", "/streamer/stream", lambda kvm: live_frame(kvm, kvm.streamer.mjpeg())),
+        ("GET", "/media/ws", lambda kvm: live_frame(kvm, kvm.streamer.h264())),
+        ("GET", "/media", lambda kvm: kvm.request("GET", "media")),  # no method of its own
     ]
 
 
@@ -148,11 +151,17 @@ async def video_session(kvm: PiKVM) -> None:
         await kvm.streamer.ocr()
 
 
+async def live_frame(kvm: PiKVM, frames: AsyncGenerator[Any, None]) -> None:
+    async with kvm.ws(stream=True), contextlib.aclosing(frames) as stream:
+        await anext(stream)
+
+
 def routes(emu: Emulator) -> dict[tuple[str, str], re.Pattern[str]]:
     """The routes the emulator serves, each with a pattern for the request paths it takes."""
     served = {}
     for route in emu._routes():  # what the emulator mounts under /api
-        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape("/api" + route.path))
+        prefix = "" if route.root else "/api"  # nginx's locations outside /api
+        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(prefix + route.path))
         served[route.method, route.path] = re.compile(pattern)
     return served
 

@@ -277,6 +277,9 @@ def check_like_kvmd(request: dict[str, Any], response: httpx.Response) -> None:
     elif status == 308:
         assert request["url"].endswith("/"), where  # kvmd's path normalisation
         assert not response.headers["location"].split("?")[0].endswith("/"), where
+    elif status in (401, 403, 500) and request["url"].startswith(NGINX_AUTH):
+        # auth_request: kvmd's 401 and 403 as nginx's pages, any other refusal a 500
+        assert content_type.startswith("text/html") and "<center>nginx</center>" in text, where
     elif status == 500:
         unreadable = request["url"] in BODY_READERS and text == INTERNAL_ERROR_TEXT
         crashed = content_type.startswith("application/json") and response.json() == (
@@ -298,7 +301,15 @@ def check_like_kvmd(request: dict[str, Any], response: httpx.Response) -> None:
             assert body["ok"] is True and isinstance(body["result"], dict), where
 
 
-@pytest.mark.parametrize("route", [route for route in ROUTES if route[1] != "/ws"], ids=" ".join)
+# Not kvmd's: kvmd's own WebSocket, and kvmd-media's and ustreamer's stream (test_video.py).
+NOT_KVMD_HTTP: Final = ("/ws", "/media/ws", "/streamer/stream")
+NGINX_AUTH: Final = ("/api/media",)
+"""Behind nginx's auth_request, not kvmd's: refused credentials get nginx's HTML page."""
+
+
+@pytest.mark.parametrize(
+    "route", [route for route in ROUTES if route[1] not in NOT_KVMD_HTTP], ids=" ".join
+)
 @settings(FUZZ, max_examples=15)  # per route, one emulator each: every route gets its share
 @given(data=st.data())
 async def test_the_emulator_answers_any_request_like_kvmd(

@@ -231,6 +231,21 @@ SURFACE: Final[dict[tuple[str, str], Case]] = {
     ("streamer", "set_params"): Case({"quality": 80}),
     ("streamer", "snapshot"): Case({"preview": True}),
     ("streamer", "ocr"): Case(ok={"langs": {"'10'", "['x']"}}),
+    ("streamer", "mjpeg"): Case(ok={"idle_timeout": {"None"} | TIMEOUTS}),
+    # Without a stream=1 session kvmd-media sends no frame: only the idle timeout ends it.
+    ("streamer", "h264"): Case(
+        {"idle_timeout": 0.05},
+        ok={"idle_timeout": {"None"} | TIMEOUTS},
+        skip={"idle_timeout": {"None"} | TIMEOUTS},
+    ),
+    ("streamer", "record"): Case(
+        {"path": "<tmp>/fuzz.mp4", "duration": 0.1},
+        ok={
+            "path": {"'10'", "long", "a LF b"},
+            "duration": TIMEOUTS,
+            "idle_timeout": {"None"} | TIMEOUTS,
+        },
+    ),
     ("switch", "set_active"): Case({"port": 0}, ok={"port": {"'10'", "-0.0"}}),
     ("switch", "set_beacon"): Case({"state": False, "port": 0}, ok={"port": {"'10'", "-0.0"}}),
     ("switch", "set_port_params"): Case(
@@ -369,6 +384,8 @@ class Probe:
             return io.BytesIO()
         if raw == "<true>":
             return lambda state: True
+        if isinstance(raw, str) and raw.startswith("<tmp>"):
+            return str(self.tmp) + raw[len("<tmp>") :]
         return raw
 
     async def call(

@@ -34,6 +34,7 @@ def _lower_bounds() -> dict[str, Version]:
         *extras["emulator"],
         *extras["cli"],
         *extras["vision"],
+        *extras["video"],
     ]:
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][0-9.]*)", requirement)
         assert match is not None, f"{requirement!r}: give it a lower bound, and nothing else"

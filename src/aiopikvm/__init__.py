@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from .fleet import Fleet, FleetResult
     from .models import DeviceState
     from .protocol.keys import KEYS, MOUSE_BUTTONS
+    from .resources.video import H264Frame, VideoFrame
     from .screen.match import ImageMatch
     from .screen.text import TextMatch
     from .session.websocket import PiKVMWebSocket
@@ -67,6 +68,7 @@ __all__ = [
     "DeviceState",
     "Fleet",
     "FleetResult",
+    "H264Frame",
     "ImageMatch",
     "ImageNotFoundError",
     "InvalidInputError",
@@ -92,6 +94,7 @@ __all__ = [
     "TypingResult",
     "UnavailableError",
     "UntypableTextError",
+    "VideoFrame",
     "WaitTimeoutError",
     "__version__",
 ]
@@ -105,6 +108,7 @@ _HOMES: dict[str, str] = {
     "Fleet": ".fleet",
     "FleetResult": ".fleet",
     "ImageMatch": ".screen.match",
+    "H264Frame": ".resources.video",
     "KEYS": ".protocol.keys",
     "MOUSE_BUTTONS": ".protocol.keys",
     "PiKVM": "._client",
@@ -112,6 +116,7 @@ _HOMES: dict[str, str] = {
     "RetryPolicy": ".transport.retry",
     "TextMatch": ".screen.text",
     "TypingResult": ".errors",
+    "VideoFrame": ".resources.video",
 }
 
 

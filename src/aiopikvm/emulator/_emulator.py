@@ -33,6 +33,7 @@ from ._switch import Switch
 from ._target import Target
 from ._threaded import ThreadedEmulator
 from ._tls import ServerCertificate
+from ._video import Video
 from ._ws import WsHub
 
 DEFAULT_USERS: Final[Mapping[str, str]] = MappingProxyType({"admin": "admin"})
@@ -60,7 +61,9 @@ class Emulator:
     ``screen_size`` is the host's video mode (see :meth:`set_resolution`); the video
     streamer finds its signal ``streamer_start_delay`` seconds after it starts and stops
     ``streamer_stop_delay`` seconds after the last ``stream=1`` session leaves (kvmd's
-    shutdown delay, 10 s on a device).
+    shutdown delay, 10 s on a device). While it runs it also streams: ustreamer's MJPEG at
+    ``/streamer/stream`` and kvmd-media's H.264 at ``/api/media/ws`` (encoded with PyAV's
+    libx264 when installed, the ``video`` extra; else a device without H.264).
     Virtual media (MSD) stores images in ``msd_dir``, or in a temporary directory removed
     on :meth:`stop`; it starts online with nothing selected. New files show in its storage
     ``msd_storage_delay`` seconds after they change (kvmd's watcher lags, too).
@@ -169,6 +172,7 @@ class Emulator:
             announce_clients=self._ws.announce_clients,
         )
         self._ws.add_listener(self._streamer.sessions_changed)
+        self._video = Video(self._streamer, self._auth.check_request, heartbeat=ws_heartbeat)
         self._subsystems = self._wire()
         self._full_states = {
             event_type: full
@@ -355,6 +359,7 @@ class Emulator:
             Subsystem(self._switch.routes(), [self._switch.publisher]),
             Subsystem(self._redfish.routes()),
             Subsystem(self._prometheus.routes()),
+            Subsystem(self._video.routes()),
             Subsystem([Route("GET", "/ws", ws.handle)], events={"clients": self._clients_event}),
         ]
 

@@ -45,12 +45,14 @@ class InjectedCrash(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One kvmd endpoint: ``path`` is relative to ``/api`` (``"/hid/reset"``)."""
+    """One kvmd endpoint: ``path`` is relative to ``/api`` (``"/hid/reset"``); with
+    ``root``, to the device's root (nginx's other locations: ``/streamer/stream``)."""
 
     method: str
     path: str
     handler: Handler
     auth_required: bool = True
+    root: bool = False
 
 
 def json_response(
@@ -170,7 +172,7 @@ def build_app(
     for route in routes:
         handler = _wrap(route, check_auth)
         # add_route, not add_get: kvmd's routes answer HEAD with 405.
-        app.router.add_route(route.method, API_PREFIX + route.path, handler)
+        app.router.add_route(route.method, ("" if route.root else API_PREFIX) + route.path, handler)
         if (route.path + "/").startswith(UNPREFIXED):
             app.router.add_route(route.method, route.path, handler)
     if on_shutdown is not None:

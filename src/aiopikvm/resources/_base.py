@@ -12,6 +12,8 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
     from ..transport.auth import Credentials
@@ -33,6 +35,11 @@ class Requester(Protocol):
 
     @property
     def cookies(self) -> MutableMapping[str, str]: ...
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None: ...
+
+    def url(self, path: str) -> str: ...
 
     async def request(
         self,

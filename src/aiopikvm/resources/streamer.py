@@ -1,21 +1,25 @@
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from .._checks import (
     KVMD_INT_MAX,
     check_bool,
+    check_choice,
     check_int,
     check_langs,
     check_optional_bool,
     check_region,
+    check_timeout,
     invalid,
 )
 from ..errors import InvalidInputError, ProtocolError, UnavailableError, with_hint
 from ..transport.http import Expect
 from ..transport.params import ParamValue
+from . import video
 from ._base import Resource, parse
 
 if TYPE_CHECKING:
@@ -205,3 +209,89 @@ class Streamer(Resource):
     async def delete_snapshot(self) -> None:
         """Forget the snapshot kept by ``snapshot(save=True)``."""
         await self._http.request("DELETE", "streamer/snapshot")
+
+    def mjpeg(
+        self,
+        *,
+        idle_timeout: float | None = video.DEFAULT_IDLE_TIMEOUT,
+        max_frame_size: int = video.MAX_MJPEG_FRAME,
+        extra_headers: bool = False,
+    ) -> AsyncIterator[video.VideoFrame]:
+        """Live video from ustreamer's MJPEG stream (``/streamer/stream``), frame by frame:
+        each a :class:`~aiopikvm.resources.video.VideoFrame` (the JPEG, ustreamer's
+        timestamp, ``.image()`` and ``.array()``), until you stop iterating::
+
+            async with kvm.ws(stream=True), contextlib.aclosing(kvm.streamer.mjpeg()) as frames:
+                async for frame in frames:
+                    ...
+
+        Hold a ``stream=True`` session meanwhile: without one kvmd stops ustreamer, and the
+        stream is a 502 (:class:`~aiopikvm.ServerError`). Each frame must arrive whole
+        within ``idle_timeout`` seconds (None: no limit) or
+        :class:`~aiopikvm.PiKVMTimeoutError`; one larger than ``max_frame_size`` bytes, or a
+        broken stream, raises :class:`~aiopikvm.ProtocolError`. ``extra_headers=True`` asks
+        ustreamer for its statistics (``frame.headers["x-ustreamer-latency"]``, ...).
+        Frames are read as you take them: a slow reader gets fewer, never a backlog.
+        """
+        check_timeout(idle_timeout, "idle_timeout", none_ok=True)
+        check_int(max_frame_size, "max_frame_size", low=1, high=video.MAX_FRAME_SIZE_LIMIT)
+        check_bool(extra_headers, "extra_headers")
+        return video.mjpeg(
+            self._http,
+            idle_timeout=idle_timeout,
+            max_frame_size=max_frame_size,
+            extra_headers=extra_headers,
+        )
+
+    def h264(
+        self,
+        *,
+        idle_timeout: float | None = video.DEFAULT_IDLE_TIMEOUT,
+        max_frame_size: int = video.MAX_H264_FRAME,
+    ) -> AsyncIterator[video.H264Frame]:
+        """Live H.264 from kvmd-media (``/api/media/ws?video=h264``): each an access unit in
+        Annex B (:class:`~aiopikvm.resources.video.H264Frame`, ``key`` on keyframes), the
+        first one a keyframe. Bounds and the ``stream=True`` session as for :meth:`mjpeg`;
+        a device without H.264 raises :class:`~aiopikvm.BadRequestError`.
+        """
+        check_timeout(idle_timeout, "idle_timeout", none_ok=True)
+        check_int(max_frame_size, "max_frame_size", low=1, high=video.MAX_FRAME_SIZE_LIMIT)
+        return video.h264(self._http, idle_timeout=idle_timeout, max_frame_size=max_frame_size)
+
+    async def record(
+        self,
+        path: str | os.PathLike[str],
+        duration: float,
+        *,
+        source: Literal["mjpeg", "h264"] = "mjpeg",
+        idle_timeout: float | None = video.DEFAULT_IDLE_TIMEOUT,
+    ) -> int:
+        """Record ``duration`` seconds of live video to an MP4 file at ``path``; returns the
+        frames written. ``source="mjpeg"`` re-encodes ustreamer's JPEGs (H.264 where
+        PyAV's FFmpeg has libx264, else MPEG-4), ``"h264"`` keeps kvmd-media's H.264 as it
+        came. Needs PyAV: ``pip install 'aiopikvm[video]'``. Hold a ``stream=True``
+        session meanwhile (see :meth:`mjpeg`).
+        """
+        from .recording import import_av, record
+
+        name = os.fspath(path) if isinstance(path, str | os.PathLike) else None
+        if not isinstance(name, str) or not name or "\0" in name:
+            raise invalid("path", "a file path (a non-empty str or os.PathLike, no NUL)", path)
+        length = check_timeout(duration, "duration", none_ok=False)
+        check_choice(source, "source", ("mjpeg", "h264"))
+        check_timeout(idle_timeout, "idle_timeout", none_ok=True)
+        import_av()  # a missing extra says so before anything is sent
+        assert length is not None
+        frames: AsyncGenerator[video.VideoFrame | video.H264Frame, None]
+        if source == "h264":
+            frames = video.h264(
+                self._http, idle_timeout=idle_timeout, max_frame_size=video.MAX_H264_FRAME
+            )
+        else:
+            frames = video.mjpeg(
+                self._http,
+                idle_timeout=idle_timeout,
+                max_frame_size=video.MAX_MJPEG_FRAME,
+                extra_headers=False,
+            )
+        return await record(frames, path, length)

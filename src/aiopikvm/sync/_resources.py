@@ -1,6 +1,6 @@
 """The blocking subsystems: each method is the async one (same parameters, result and
-errors), run on the client's loop. ``msd.iter_download`` and ``system.stream_log`` are
-generators; ``progress`` callbacks run on the loop's thread."""
+errors), run on the client's loop. ``msd.iter_download``, ``system.stream_log`` and
+``streamer.mjpeg``/``h264`` are generators; ``progress`` callbacks run on the loop's thread."""
 
 from __future__ import annotations
 
@@ -108,7 +108,10 @@ class Streamer(Wrapper[_streamer.Streamer]):
     delete_snapshot = Blocking(_streamer.Streamer.delete_snapshot)
     get_ocr_info = Blocking(_streamer.Streamer.get_ocr_info)
     get_state = Blocking(_streamer.Streamer.get_state)
+    h264 = Iterating(_streamer.Streamer.h264)
+    mjpeg = Iterating(_streamer.Streamer.mjpeg)
     ocr = Blocking(_streamer.Streamer.ocr)
+    record = Blocking(_streamer.Streamer.record)
     reset = Blocking(_streamer.Streamer.reset)
     set_params = Blocking(_streamer.Streamer.set_params)
     snapshot = Blocking(_streamer.Streamer.snapshot)

@@ -52,6 +52,13 @@ Timeout: TypeAlias = float | httpx.Timeout | Literal["default"] | None
 redact_httpcore_logs()  # httpcore's DEBUG log shows kvmd's session cookie, httpx's INFO URLs
 
 
+class RootPath(str):
+    """A path from the device's root, not under ``/api``: nginx's other locations, such as
+    ustreamer's ``/streamer/stream``, behind the same authentication."""
+
+    __slots__ = ()
+
+
 class HTTPTransport:
     """Sends requests to ``<url>/api/<path>`` through an httpx client, ours or the user's.
 
@@ -87,6 +94,7 @@ class HTTPTransport:
                 "(e.g. ssl.create_default_context(cafile=...)) and leave verify_ssl out"
             )
         self.credentials = credentials
+        self.ssl_context = ssl_context  # for the WebSockets opened beside it (/api/media/ws)
         self.timeout = timeout
         self.retries = retries
         self._owns_client = http_client is None
@@ -95,6 +103,8 @@ class HTTPTransport:
         self.cookies: dict[str, str] = {}
 
     def url(self, path: str) -> str:
+        if isinstance(path, RootPath):
+            return f"{self.base_url}/{path.lstrip('/')}"
         return f"{self.base_url}/api/{path.lstrip('/')}"
 
     def auth_headers(self) -> dict[str, str]:

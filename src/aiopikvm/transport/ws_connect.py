@@ -76,6 +76,7 @@ async def open_session(
     close_timeout: float | None,
     user_agent: str,
     request: RequestInfo,
+    max_size: int = MAX_FRAME_SIZE,
 ) -> Connection:
     """A connection to ``url``, or the failure as one of our errors; its messages are
     read from its ``inbox`` (see :class:`~.ws_connection.Inbox`).
@@ -102,7 +103,7 @@ async def open_session(
             close_timeout=close_timeout,
             user_agent_header=user_agent,
             compression=None,  # frames are tiny; deflate would only cost CPU on the device
-            max_size=MAX_FRAME_SIZE,
+            max_size=max_size,
             max_queue=FRAMES_QUEUED,
             write_limit=WRITE_LIMIT,
             ping_interval=None,  # the connection's own keepalive (ws_connection)
