@@ -28,6 +28,8 @@ LAYERS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("errors", ("aiopikvm.errors", "aiopikvm._version")),  # leaves: the stdlib only
     ("protocol", ("aiopikvm.protocol", "aiopikvm.protocol.*")),
     ("models", ("aiopikvm.models", "aiopikvm.models.*")),
+    # pure functions over pictures (OpenCV, NumPy): errors and protocol below them, no I/O
+    ("screen", ("aiopikvm.screen", "aiopikvm.screen.*")),
     # _checks validates input for transport/ and everything above, and uses transport.pinning
     ("transport", ("aiopikvm.transport", "aiopikvm.transport.*", "aiopikvm._checks")),
     ("resources", ("aiopikvm.resources", "aiopikvm.resources.*")),
@@ -259,3 +261,35 @@ def test_every_public_name_resolves_and_is_listed() -> None:
     assert aiopikvm.__all__ == sorted(aiopikvm.__all__, key=lambda n: (not n.isupper(), n))
     with pytest.raises(AttributeError, match="NoSuchName"):
         aiopikvm.NoSuchName  # noqa: B018
+
+
+SCREEN_MAY_IMPORT: Final = (
+    "aiopikvm.errors",
+    "aiopikvm.protocol",
+    "aiopikvm.protocol.*",
+    "aiopikvm.screen",
+    "aiopikvm.screen.*",
+)
+
+
+def test_the_screen_functions_are_pure() -> None:
+    """aiopikvm.screen works on pictures only: of ours it may use errors and protocol, and
+    the client loads OpenCV and NumPy only when a screen wait runs."""
+    sources = _sources()
+    known = set(sources)
+    wrong = [
+        f"{imp.module}:{imp.line} imports {imp.name}"
+        for module, (is_package, source) in sources.items()
+        if _layer(module) == "screen"
+        for imp in _imports(module, is_package, source, known)
+        if not any(fnmatch.fnmatchcase(imp.target, pattern) for pattern in SCREEN_MAY_IMPORT)
+    ]
+    assert wrong == []
+    script = (
+        "from aiopikvm import PiKVM\nimport sys\n"
+        "print('cv2' in sys.modules, 'numpy' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["False", "False"]

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         ProtocolError,
         ReconnectFailedError,
         RequestInfo,
+        ScreenDiff,
         ScreenTimeoutError,
         ServerError,
         StreamError,
@@ -75,6 +76,7 @@ __all__ = [
     "ReconnectFailedError",
     "RequestInfo",
     "RetryPolicy",
+    "ScreenDiff",
     "ScreenTimeoutError",
     "ServerError",
     "StreamError",
@@ -101,6 +103,7 @@ _HOMES: dict[str, str] = {
     "PiKVM": "._client",
     "PiKVMWebSocket": ".session.websocket",
     "RetryPolicy": ".transport.retry",
+    "ScreenDiff": ".errors",
     "TypingResult": ".errors",
 }
 
