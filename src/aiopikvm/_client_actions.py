@@ -315,8 +315,8 @@ class _Measure:
         try:
             return compare.decode(data)
         except ProtocolError:
-            raise InvalidInputError(
-                "since must be a snapshot (JPEG bytes) of kvm.streamer.snapshot()"
+            raise invalid(
+                "since", "a snapshot (JPEG bytes) of kvm.streamer.snapshot()", data
             ) from None
 
     async def decode(self, data: bytes) -> Picture:

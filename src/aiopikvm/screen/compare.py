@@ -123,7 +123,13 @@ def check_ignore(ignore: object) -> tuple[Box, ...]:
         raise InvalidInputError(f"ignore must be a sequence of boxes, got {_show(ignore)}")
     if len(ignore) > MAX_IGNORE:
         raise InvalidInputError(f"ignore must hold at most {MAX_IGNORE} boxes, got {len(ignore)}")
-    return tuple(check_box(box, f"ignore[{index}]") for index, box in enumerate(ignore))
+    boxes = []
+    for index, box in enumerate(ignore):
+        try:
+            boxes.append(check_box(box, f"ignore[{index}]"))
+        except InvalidInputError as error:
+            raise InvalidInputError(f"{error} (in ignore={_show(ignore)})") from None
+    return tuple(boxes)
 
 
 def check_tolerance(tolerance: object) -> float:
