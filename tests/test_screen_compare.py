@@ -114,8 +114,9 @@ def test_decode_reads_jpeg_and_refuses_the_rest() -> None:
     huge = b"\xff\xd8\xff\xc0\x00\x11\x08" + (60000).to_bytes(2, "big") * 2 + b"\x00" * 10
     with pytest.raises(ProtocolError, match="16384"):
         decode(huge)
+    header_only = b"\xff\xd8\xff\xc0\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x11\x00\xff\xd9"
     with pytest.raises(ProtocolError, match="cannot decode"):
-        decode(data.tobytes()[:400])  # the headers, no picture
+        decode(header_only)  # a 16x16 frame header, then the end: no picture
 
 
 @pytest.mark.parametrize(
