@@ -30,6 +30,7 @@ NumPy come with the ``vision`` extra and are imported on first use.
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -239,14 +240,19 @@ def compare(
         cv2.resize(second, size, interpolation=cv2.INTER_AREA),
     )
     if boxes:
-        masked = numpy.zeros(first.shape, numpy.float32)
+        # A shrunk pixel that any ignored pixel went into is left out: pixel i of a side
+        # shrunk by ``ratio`` holds the pixels from i * ratio to (i + 1) * ratio.
+        compared = numpy.ones(delta.shape, bool)
+        ratio_x, ratio_y = (right - left) / size[0], (bottom - top) / size[1]
         for box_left, box_top, box_right, box_bottom in boxes:
-            masked[
-                max(0, box_top - top) : max(0, box_bottom - top),
-                max(0, box_left - left) : max(0, box_right - left),
-            ] = 1.0
-        # A shrunk pixel that any ignored pixel went into is left out.
-        compared = cv2.resize(masked, size, interpolation=cv2.INTER_AREA) == 0
+            compared[
+                max(0, math.floor((box_top - top) / ratio_y)) : max(
+                    0, math.ceil((box_bottom - top) / ratio_y)
+                ),
+                max(0, math.floor((box_left - left) / ratio_x)) : max(
+                    0, math.ceil((box_right - left) / ratio_x)
+                ),
+            ] = False
         values = delta[compared]
         if values.size == 0:
             raise InvalidInputError("ignore covers the whole region: nothing is left to compare")
