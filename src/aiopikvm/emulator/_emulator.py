@@ -64,7 +64,8 @@ class Emulator:
     shutdown delay, 10 s on a device). Its picture is as a device captures it: lossy JPEG
     whose noise differs frame to frame (no two snapshots alike, as on a device), with the
     console's cursor blinking at the text's end; ``clock=True`` adds a clock ticking in the
-    top right corner, ``screen_seed`` seeds the noise.
+    top right corner (``HH:MM:SS`` UTC in the top row's last 8 cells of 16x24 pixels:
+    ``(width - 128, 0, width, 24)``), ``screen_seed`` seeds the noise.
     Virtual media (MSD) stores images in ``msd_dir``, or in a temporary directory removed
     on :meth:`stop`; it starts online with nothing selected. New files show in its storage
     ``msd_storage_delay`` seconds after they change (kvmd's watcher lags, too).
