@@ -200,9 +200,10 @@ class ClientActions:
         ``tolerance`` screen pixels of area changed beyond the noise — by default more than
         a text cursor's blink, less than a typed character. ``region`` ``(left, top,
         right, bottom)`` compares only that part of the screen, ``ignore`` leaves boxes
-        out (a clock, an animation). Raises :class:`~aiopikvm.ScreenTimeoutError`
-        (``last_snapshot``, and ``diff``: the largest difference seen) after ``timeout``
-        seconds.
+        out (a clock, an animation); both in screen pixels, checked before anything is
+        sent (a region wholly outside the picture is refused at the first snapshot).
+        Raises :class:`~aiopikvm.ScreenTimeoutError` (``last_snapshot``, and ``diff``: the
+        largest difference seen) after ``timeout`` seconds.
         """
         check_timeout(timeout, none_ok=False, zero_ok=True)
         _check_interval(interval)
