@@ -27,6 +27,7 @@ from . import (
     screen_compare,
     sessions,
     typing_text,
+    vision,
     ws_input,
 )
 from ._harness import Table, Target
@@ -44,6 +45,7 @@ BENCHMARKS: Final[dict[str, tuple[Benchmark, int]]] = {
     sessions.NAME: (sessions.run, 1),
     import_time.NAME: (import_time.run, 7),
     screen_compare.NAME: (screen_compare.run, 7),
+    vision.NAME: (vision.run, 3),
 }
 """Name -> (benchmark, default number of repeats)."""
 

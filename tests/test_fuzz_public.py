@@ -120,6 +120,18 @@ LOGIN_OK: Final = {
     "verify_ssl": NAMES | {"True", "a LF b"},  # a CA file's path, unused over http
 }
 POINT = {"screen_size": (100, 100)}
+NEEDLE: Final = bytes.fromhex(
+    "89504e470d0a1a0a0000000d494844520000000200000002080000000057dd52f8"
+    "0000000e49444154081d6364f8cff89f1100060a02029d3e81550000000049454e44ae426082"
+)
+"""A 2x2 PNG, black and white: a template that can be matched."""
+LOOK = {"keep_video": False, "timeout": 0.05}
+IMAGE_OK: Final = {"threshold": {"-0.0"}, "timeout": {"-0.0"}, "interval": TIMEOUTS}
+TEXT_OK: Final = {
+    "pattern": {"'10'", "NUL", "a NUL b", "a LF b"},
+    "timeout": {"-0.0"},
+    "interval": TIMEOUTS,
+}
 TYPING_OK: Final = {"text": TEXT | {"a LF b"}, "delay": {"-0.0"}, "ack_every": {"2**63"}}
 
 SURFACE: Final[dict[tuple[str, str], Case]] = {
@@ -170,6 +182,12 @@ SURFACE: Final[dict[tuple[str, str], Case]] = {
         },
         skip=LONG_WAIT,
     ),
+    ("kvm", "find_image"): Case({"template": NEEDLE, **LOOK}, ok=IMAGE_OK, skip=LONG_WAIT),
+    ("kvm", "wait_for_image"): Case({"template": NEEDLE, **WAIT}, ok=IMAGE_OK, skip=LONG_WAIT),
+    ("kvm", "click_image"): Case({"template": NEEDLE, **WAIT}, ok=IMAGE_OK, skip=LONG_WAIT),
+    ("kvm", "find_text"): Case({"pattern": "x", **LOOK}, ok=TEXT_OK, skip=LONG_WAIT),
+    ("kvm", "wait_for_text_box"): Case({"pattern": "x", **WAIT}, ok=TEXT_OK, skip=LONG_WAIT),
+    ("kvm", "click_text"): Case({"pattern": "x", **WAIT}, ok=TEXT_OK, skip=LONG_WAIT),
     ("kvm", "ws"): Case(ok=SESSION_OK),
     # ----- resources ------------------------------------------------------------------
     **{("atx", name): Case() for name in ("power_on", "power_off", "power_off_hard")},

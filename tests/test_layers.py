@@ -28,10 +28,17 @@ LAYERS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("errors", ("aiopikvm.errors", "aiopikvm._version")),  # leaves: the stdlib only
     ("protocol", ("aiopikvm.protocol", "aiopikvm.protocol.*")),
     ("models", ("aiopikvm.models", "aiopikvm.models.*")),
-    # pure functions over pictures (OpenCV, NumPy): errors and protocol below them, no I/O
-    ("screen", ("aiopikvm.screen", "aiopikvm.screen.*")),
+    ("screen", ("aiopikvm.screen", "aiopikvm.screen.*")),  # pure: errors/protocol only
     # _checks validates input for transport/ and everything above, and uses transport.pinning
-    ("transport", ("aiopikvm.transport", "aiopikvm.transport.*", "aiopikvm._checks")),
+    (
+        "transport",
+        (
+            "aiopikvm.transport",
+            "aiopikvm.transport.*",
+            "aiopikvm._checks",
+            "aiopikvm._typing_defaults",
+        ),
+    ),
     ("resources", ("aiopikvm.resources", "aiopikvm.resources.*")),
     ("session", ("aiopikvm.session", "aiopikvm.session.*")),
     (
@@ -40,6 +47,7 @@ LAYERS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             "aiopikvm",
             "aiopikvm._client",
             "aiopikvm._client_actions",
+            "aiopikvm._client_vision",
             "aiopikvm.sync*",
             "aiopikvm.fleet*",
         ),
@@ -58,7 +66,6 @@ OVERSIZE_FOR_NOW: Final[frozenset[str]] = frozenset(
     {
         # Being split; an entry that is no longer too long, or is gone, fails
         # test_modules_stay_small, so this list only shrinks.
-        "aiopikvm/resources/msd.py",
     }
 )
 
@@ -251,7 +258,7 @@ def test_the_errors_load_no_client() -> None:
 
 def test_the_client_still_imports_from_the_root() -> None:
     loaded = _loaded("from aiopikvm import PiKVM, PiKVMWebSocket")
-    assert loaded["httpx"] and loaded["pydantic"]
+    assert loaded["httpx"] and not loaded["pydantic"]  # the models load with a first state
 
 
 def test_every_public_name_resolves_and_is_listed() -> None:
@@ -293,3 +300,25 @@ def test_the_screen_functions_are_pure() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_the_models_load_on_first_use() -> None:
+    loaded = _loaded("import aiopikvm.models; from aiopikvm.models import MetricSample")
+    assert loaded["pydantic"]  # a model was used
+    assert not _loaded("import aiopikvm.models")["pydantic"]
+
+
+def test_every_model_resolves_and_is_listed() -> None:
+    import aiopikvm.models as models
+
+    for name in models.__all__:
+        assert getattr(models, name).__name__ == name
+    assert set(models.__all__) <= set(dir(models))
+    assert models.__all__ == sorted(models.__all__)
+    with pytest.raises(AttributeError, match="NoSuchModel"):
+        models.NoSuchModel  # noqa: B018
+
+
+def test_the_http_client_loads_no_websocket_session() -> None:
+    loaded = _loaded("from aiopikvm import PiKVM; PiKVM('http://127.0.0.1:9').hid")
+    assert loaded == {"httpx": True, "pydantic": False, "websockets.asyncio.client": False}

@@ -25,13 +25,16 @@ def test_the_mit_licence_is_there_and_declared() -> None:
 
 
 def _lower_bounds() -> dict[str, Version]:
-    """``{name: version}`` of every ``name>=version`` the package and its emulator, cli and
-    vision extras need."""
+    """``{name: version}`` of every ``name>=version`` the package and its extras need."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
     bounds = {}
     extras = project["optional-dependencies"]
-    needed = [*project["dependencies"], *extras["emulator"], *extras["cli"], *extras["vision"]]
-    for requirement in needed:
+    for requirement in [
+        *project["dependencies"],
+        *extras["emulator"],
+        *extras["cli"],
+        *extras["vision"],
+    ]:
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][0-9.]*)", requirement)
         assert match is not None, f"{requirement!r}: give it a lower bound, and nothing else"
         bounds[match[1].lower()] = Version(match[2])

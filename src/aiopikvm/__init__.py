@@ -24,9 +24,11 @@ if TYPE_CHECKING:
         BadRequestError,
         BusyError,
         ConnectionClosedError,
+        ImageNotFoundError,
         InvalidInputError,
         KeyboardOfflineError,
         NotFoundError,
+        OcrUnavailableError,
         PiKVMConnectionError,
         PiKVMError,
         PiKVMTimeoutError,
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
     from .fleet import Fleet, FleetResult
     from .models import DeviceState
     from .protocol.keys import KEYS, MOUSE_BUTTONS
+    from .screen.match import ImageMatch
+    from .screen.text import TextMatch
     from .session.websocket import PiKVMWebSocket
     from .transport.pinning import CertificateFingerprint
     from .transport.retry import RetryPolicy
@@ -64,9 +68,12 @@ __all__ = [
     "DeviceState",
     "Fleet",
     "FleetResult",
+    "ImageMatch",
+    "ImageNotFoundError",
     "InvalidInputError",
     "KeyboardOfflineError",
     "NotFoundError",
+    "OcrUnavailableError",
     "PiKVM",
     "PiKVMConnectionError",
     "PiKVMError",
@@ -81,6 +88,7 @@ __all__ = [
     "ServerError",
     "StreamError",
     "TLSError",
+    "TextMatch",
     "TextNotFoundError",
     "TypingInterruptedError",
     "TypingResult",
@@ -98,12 +106,14 @@ _HOMES: dict[str, str] = {
     "DeviceState": ".models",
     "Fleet": ".fleet",
     "FleetResult": ".fleet",
+    "ImageMatch": ".screen.match",
     "KEYS": ".protocol.keys",
     "MOUSE_BUTTONS": ".protocol.keys",
     "PiKVM": "._client",
     "PiKVMWebSocket": ".session.websocket",
     "RetryPolicy": ".transport.retry",
     "ScreenDiff": ".errors",
+    "TextMatch": ".screen.text",
     "TypingResult": ".errors",
 }
 

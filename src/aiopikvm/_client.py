@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import AsyncIterable, Mapping
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import httpx
 
@@ -22,19 +23,9 @@ from ._checks import (
     show,
 )
 from ._client_actions import ClientActions
+from ._client_vision import ClientVision
 from .errors import InvalidInputError
-from .resources.atx import Atx
-from .resources.auth import Auth
-from .resources.gpio import Gpio
-from .resources.hid import Hid
-from .resources.msd import Msd
-from .resources.prometheus import Prometheus
-from .resources.redfish import Redfish
-from .resources.streamer import Streamer
-from .resources.switch import Switch
-from .resources.system import System
 from .session.config import DEFAULT_MAX_QUEUE
-from .session.websocket import PiKVMWebSocket
 from .transport.auth import AuthMode, Credentials
 from .transport.device_url import split_device_url
 from .transport.http import Content, Expect, HTTPTransport, Timeout
@@ -43,8 +34,21 @@ from .transport.redaction import hidden
 from .transport.retry import RetryPolicy
 from .transport.tls import VerifySSL, make_ssl_context
 
+if TYPE_CHECKING:
+    from .resources.atx import Atx
+    from .resources.auth import Auth
+    from .resources.gpio import Gpio
+    from .resources.hid import Hid
+    from .resources.msd import Msd
+    from .resources.prometheus import Prometheus
+    from .resources.redfish import Redfish
+    from .resources.streamer import Streamer
+    from .resources.switch import Switch
+    from .resources.system import System
+    from .session.websocket import PiKVMWebSocket
 
-class PiKVM(ClientActions):
+
+class PiKVM(ClientActions, ClientVision):
     """An async client for one PiKVM.
 
     ``url`` is the device's address (``https://pikvm.local``); requests go to
@@ -110,16 +114,68 @@ class PiKVM(ClientActions):
             http_client=http_client,
             retries=retries,
         )
-        self.atx = Atx(self._transport)
-        self.auth = Auth(self._transport)
-        self.gpio = Gpio(self._transport)
-        self.hid = Hid(self._transport)
-        self.msd = Msd(self._transport)
-        self.prometheus = Prometheus(self._transport)
-        self.redfish = Redfish(self._transport)
-        self.streamer = Streamer(self._transport)
-        self.switch = Switch(self._transport)
-        self.system = System(self._transport)
+
+    # The subsystems load on first use, not with the client: each resource module (and the
+    # models it parses into) costs import time a script that uses two of them need not pay.
+    @functools.cached_property
+    def atx(self) -> Atx:
+        from .resources.atx import Atx
+
+        return Atx(self._transport)
+
+    @functools.cached_property
+    def auth(self) -> Auth:
+        from .resources.auth import Auth
+
+        return Auth(self._transport)
+
+    @functools.cached_property
+    def gpio(self) -> Gpio:
+        from .resources.gpio import Gpio
+
+        return Gpio(self._transport)
+
+    @functools.cached_property
+    def hid(self) -> Hid:
+        from .resources.hid import Hid
+
+        return Hid(self._transport)
+
+    @functools.cached_property
+    def msd(self) -> Msd:
+        from .resources.msd import Msd
+
+        return Msd(self._transport)
+
+    @functools.cached_property
+    def prometheus(self) -> Prometheus:
+        from .resources.prometheus import Prometheus
+
+        return Prometheus(self._transport)
+
+    @functools.cached_property
+    def redfish(self) -> Redfish:
+        from .resources.redfish import Redfish
+
+        return Redfish(self._transport)
+
+    @functools.cached_property
+    def streamer(self) -> Streamer:
+        from .resources.streamer import Streamer
+
+        return Streamer(self._transport)
+
+    @functools.cached_property
+    def switch(self) -> Switch:
+        from .resources.switch import Switch
+
+        return Switch(self._transport)
+
+    @functools.cached_property
+    def system(self) -> System:
+        from .resources.system import System
+
+        return System(self._transport)
 
     def __repr__(self) -> str:
         return f"PiKVM(url={self.url!r}, user={self._credentials.user!r})"
@@ -216,6 +272,8 @@ class PiKVM(ClientActions):
         viewer (kvmd keeps the streamer running); input-only sessions leave it off.
         ``reconnect=True`` (or a :class:`RetryPolicy`) opens the connection again when it
         drops: see :class:`PiKVMWebSocket`."""
+        from .session.websocket import PiKVMWebSocket
+
         self._transport.check_open()
         return PiKVMWebSocket._for_client(
             self.url,

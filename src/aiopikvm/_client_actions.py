@@ -27,6 +27,7 @@ from ._checks import (
     check_timeout,
     invalid,
 )
+from ._typing_defaults import DEFAULT_ACK_EVERY, DEFAULT_TYPING_DELAY, check_typing
 from .errors import (
     InvalidInputError,
     ProtocolError,
@@ -35,16 +36,15 @@ from .errors import (
     TextNotFoundError,
     UnavailableError,
 )
-from .protocol.layout import Layout
-from .protocol.typing import TypingResult, check_typable
 from .screen import compare
 from .screen.compare import DEFAULT_TOLERANCE, Box
-from .session.actions import DEFAULT_ACK_EVERY, DEFAULT_TYPING_DELAY, check_typing
-from .session.typist import Progress
 
 if TYPE_CHECKING:
+    from .protocol.layout import Layout
+    from .protocol.typing import TypingResult
     from .resources.streamer import Streamer
     from .screen.compare import Image as Picture
+    from .session.typist import Progress
     from .session.websocket import PiKVMWebSocket
     from .transport.retry import RetryPolicy
 
@@ -61,7 +61,8 @@ class ClientActions:
 
     if TYPE_CHECKING:
         # Provided by PiKVM.
-        streamer: Streamer
+        @property
+        def streamer(self) -> Streamer: ...
 
         def ws(
             self,
@@ -95,6 +96,8 @@ class ClientActions:
         type and stops at 1024 characters by default. Opening a session makes kvmd drop
         input still queued from other sessions: type from one place at a time.
         """
+        from .protocol.typing import check_typable  # its tables load when first needed
+
         check_typing(layout, delay, ack_every, progress)
         check_typable(text, layout)
         async with self.ws(stream=False, reconnect=reconnect) as ws:

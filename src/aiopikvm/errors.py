@@ -20,7 +20,9 @@ The tree::
     ├── WaitTimeoutError             the device answered, but what was awaited did not
     │   │                            come in time (also TimeoutError)
     │   └── ScreenTimeoutError       the screen did not become what was awaited
+    │       ├── ImageNotFoundError   the awaited picture never showed (``.best_score``)
     │       └── TextNotFoundError    OCR never read the awaited text
+    ├── OcrUnavailableError          no local Tesseract to read text with positions
     ├── ProtocolError                the device answered something that is not kvmd's protocol
     └── APIError                     kvmd answered with an error status
         ├── BadRequestError          400: validation or operation errors (ValidatorError, ...)
@@ -47,9 +49,11 @@ __all__ = [
     "BadRequestError",
     "BusyError",
     "ConnectionClosedError",
+    "ImageNotFoundError",
     "InvalidInputError",
     "KeyboardOfflineError",
     "NotFoundError",
+    "OcrUnavailableError",
     "PiKVMConnectionError",
     "PiKVMError",
     "PiKVMTimeoutError",
@@ -295,6 +299,32 @@ class TextNotFoundError(ScreenTimeoutError):
     ) -> None:
         super().__init__(message, last_snapshot=last_snapshot, request=request)
         self.last_text = last_text
+
+
+class ImageNotFoundError(ScreenTimeoutError):
+    """No snapshot showed the template well enough in time. ``best_score`` is the highest
+    score any snapshot reached (None if none was read; the template may not have fitted),
+    ``best_box`` where, ``threshold`` the score it needed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        best_score: float | None,
+        best_box: tuple[int, int, int, int] | None,
+        threshold: float,
+        last_snapshot: bytes | None = None,
+        request: RequestInfo | None = None,
+    ) -> None:
+        super().__init__(message, last_snapshot=last_snapshot, request=request)
+        self.best_score = best_score
+        self.best_box = best_box
+        self.threshold = threshold
+
+
+class OcrUnavailableError(PiKVMError):
+    """Text with positions is read here, by the ``tesseract`` program, which is not
+    installed or not on PATH (Debian: ``apt install tesseract-ocr``)."""
 
 
 class ProtocolError(PiKVMError):

@@ -22,11 +22,13 @@ if TYPE_CHECKING:
     from ._emulator import Emulator
     from ._target import Target, TargetEvent
     from ._threaded import ThreadedEmulator
+    from ._widgets import Button
 
-__all__ = ["Emulator", "Target", "TargetEvent", "ThreadedEmulator"]
+__all__ = ["Button", "Emulator", "Target", "TargetEvent", "ThreadedEmulator"]
 
 
 _EXPORTS: Final = {
+    "Button": "_widgets",
     "Emulator": "_emulator",
     "ThreadedEmulator": "_threaded",
     "Target": "_target",

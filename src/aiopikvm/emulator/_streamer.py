@@ -51,6 +51,7 @@ from ._target import Target
 from ._validators import (
     valid_bool,
 )
+from ._widgets import with_buttons
 
 NO_SIGNAL_RESOLUTION: Final = (640, 480)
 """What ustreamer reports while it has no signal (its default capture size)."""
@@ -308,7 +309,9 @@ class Streamer:
             return self._saved
         if not self._running:
             return None
-        frame = await self._capture()
+        frame = await with_buttons(
+            await self._capture(), self._target.buttons, int(self._params.get("quality", 80))
+        )
         if not (frame.online or allow_offline):
             return None
         if save:

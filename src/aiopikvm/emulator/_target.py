@@ -38,6 +38,7 @@ from typing import Final
 
 from ..protocol.keys import MODIFIERS
 from ..protocol.layout import ALTGR, DeadKeyComposer, Layout, load_layout
+from ._widgets import Button
 
 TargetEvent = tuple[str | int | bool, ...]
 """One entry of :attr:`Target.events`, e.g. ``("key", "KeyA", True)``.
@@ -138,6 +139,7 @@ class Target:
         self._leds = {"caps": leds[0], "num": leds[1], "scroll": leds[2]}
         self._events: list[TargetEvent] = []
         self._listeners: list[Callable[[], None]] = []
+        self._shown: tuple[Button, ...] = ()
 
     # ----- what tests read ------------------------------------------------------------
 
@@ -197,6 +199,26 @@ class Target:
         with self._lock:
             self._text = ""
             self._composer.reset()
+
+    def show_button(
+        self, label: str, left: int, top: int, *, width: int = 160, height: int = 48
+    ) -> Button:
+        """Show a button over the console (see :mod:`._widgets`); returns it (its ``box``,
+        ``center``, and ``png()``, the button alone)."""
+        button = Button(label, left, top, width, height)
+        with self._lock:
+            self._shown += (button,)
+        return button
+
+    def hide_buttons(self) -> None:
+        with self._lock:
+            self._shown = ()
+
+    @property
+    def buttons(self) -> tuple[Button, ...]:
+        """The buttons the host shows, drawn in this order."""
+        with self._lock:
+            return self._shown
 
     @property
     def leds(self) -> dict[str, bool]:

@@ -13,10 +13,18 @@ from __future__ import annotations
 
 import json
 import struct
-from dataclasses import dataclass
 from typing import Any, Final
 
 from ..errors import InvalidInputError, ProtocolError
+
+# The messages live in .inputs; imported from here too, as they always were.
+from .inputs import Input as Input
+from .inputs import KeyInput as KeyInput
+from .inputs import MouseButtonInput as MouseButtonInput
+from .inputs import MouseMoveInput as MouseMoveInput
+from .inputs import MouseRelativeInput as MouseRelativeInput
+from .inputs import MouseWheelInput as MouseWheelInput
+from .inputs import PingInput as PingInput
 from .keys import DELTA_MAX, DELTA_MIN, KEYS, MAX_KEY_NAME, MOUSE_BUTTONS, MOVE_MAX, MOVE_MIN
 
 OP_PING: Final = 0x00
@@ -34,48 +42,6 @@ _FLAG_STATE: Final = 0b01
 _FLAG_FINISH: Final = 0b10
 _FLAG_SQUASH: Final = 0b01
 _FLAG_CODE_MODE: Final = 0b1000_0000
-
-
-@dataclass(frozen=True, slots=True)
-class KeyInput:
-    key: str
-    state: bool
-    finish: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class MouseButtonInput:
-    button: str
-    state: bool
-
-
-@dataclass(frozen=True, slots=True)
-class MouseMoveInput:
-    x: int
-    y: int
-
-
-@dataclass(frozen=True, slots=True)
-class MouseRelativeInput:
-    deltas: tuple[tuple[int, int], ...]
-    squash: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class MouseWheelInput:
-    deltas: tuple[tuple[int, int], ...]
-    squash: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class PingInput:
-    pass
-
-
-Input = (
-    KeyInput | MouseButtonInput | MouseMoveInput | MouseRelativeInput | MouseWheelInput | PingInput
-)
-"""One client-to-server message."""
 
 
 # ----- validation: what the client refuses to send --------------------------------------

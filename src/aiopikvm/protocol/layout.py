@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 __all__ = [
     "ALTGR",
@@ -73,14 +73,32 @@ def _data_dir() -> resources.abc.Traversable:
     return resources.files(_PACKAGE).joinpath("layouts")
 
 
-# Data files whose names start with "_" are shared by the layouts, not layouts.
-LAYOUTS: Final[tuple[str, ...]] = tuple(
-    sorted(
-        entry.name.removesuffix(".json")
-        for entry in _data_dir().iterdir()
-        if entry.name.endswith(".json") and not entry.name.startswith("_")
+if TYPE_CHECKING:
+    LAYOUTS: tuple[str, ...]
+    """The names of the shipped layouts, sorted (kvmd keymap names such as ``"de"``)."""
+
+
+@cache
+def _layouts() -> tuple[str, ...]:
+    # Data files whose names start with "_" are shared by the layouts, not layouts.
+    return tuple(
+        sorted(
+            entry.name.removesuffix(".json")
+            for entry in _data_dir().iterdir()
+            if entry.name.endswith(".json") and not entry.name.startswith("_")
+        )
     )
-)
+
+
+def __getattr__(name: str) -> object:
+    # LAYOUTS is listed on first use (PEP 562), not when the client is imported.
+    if name == "LAYOUTS":
+        return _layouts()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "LAYOUTS"})
 
 
 # --------------------------------------------------------------------------- dead keys
@@ -367,7 +385,7 @@ def _parse(data: object) -> Layout:
 @cache
 def load_layout(name: str) -> Layout:
     """The shipped layout called ``name`` (a kvmd keymap name such as ``"de"``)."""
-    if name not in LAYOUTS:
-        raise ValueError(f"unknown layout {name!r}; available: {', '.join(LAYOUTS)}")
+    if name not in _layouts():
+        raise ValueError(f"unknown layout {name!r}; available: {', '.join(_layouts())}")
     text = _data_dir().joinpath(f"{name}.json").read_text(encoding="utf-8")
     return _parse(json.loads(text))

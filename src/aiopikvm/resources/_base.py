@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import httpx
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from ..transport.auth import Credentials
     from ..transport.http import Content, Expect, Timeout
     from ..transport.params import Params
+
+T = TypeVar("T")
 
 
 class Requester(Protocol):
@@ -70,3 +72,11 @@ class Resource:
 
     def __init__(self, http: Requester) -> None:
         self._http = http
+
+
+def parse(type_: type[T], data: Any, what: str) -> T:
+    """:func:`aiopikvm.models._base.parse`, loaded with the first answer a resource parses:
+    the models (and pydantic) are not imported with the client (import time, issue 9)."""
+    from ..models._base import parse
+
+    return parse(type_, data, what)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .._checks import check_bool
-from ..models import AtxState
-from ..models._base import parse
-from ._base import Resource
+from ._base import Resource, parse
+
+if TYPE_CHECKING:
+    from ..models.atx import AtxState
 
 PowerAction = Literal["on", "off", "off_hard", "reset_hard"]
 ClickButton = Literal["power", "power_long", "reset"]
@@ -20,6 +21,8 @@ class Atx(Resource):
     """
 
     async def get_state(self) -> AtxState:
+        from ..models.atx import AtxState
+
         return parse(AtxState, await self._http.request("GET", "atx"), "atx state")
 
     async def _power(self, action: PowerAction, wait: bool) -> None:

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .._checks import check_bool, check_number, invalid
-from ..models import GpioState
-from ..models._base import parse
 from ..transport.params import Params
-from ._base import Resource
+from ._base import Resource, parse
+
+if TYPE_CHECKING:
+    from ..models.gpio import GpioState
 
 _CHANNEL: Final = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]*\Z")
 _CHANNEL_LIMIT: Final = 255
@@ -31,6 +32,8 @@ class Gpio(Resource):
 
     async def get_state(self) -> GpioState:
         """The channels' ``model`` (what each can do) and their live ``state``."""
+        from ..models.gpio import GpioState
+
         return parse(GpioState, await self._http.request("GET", "gpio"), "gpio state")
 
     async def switch(self, channel: str, state: bool, *, wait: bool = False) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from .._checks import (
     check_bool,
@@ -17,8 +17,6 @@ from .._checks import (
     invalid,
 )
 from ..errors import InvalidInputError
-from ..models import HidInactivity, HidKeymaps, HidState
-from ..models._base import parse
 from ..protocol.frames import (
     KeyInput,
     MouseButtonInput,
@@ -30,7 +28,10 @@ from ..protocol.frames import (
 from ..protocol.keys import FINISH_EXEMPT
 from ..transport.http import Timeout
 from ..transport.params import Params
-from ._base import Resource
+from ._base import Resource, parse
+
+if TYPE_CHECKING:
+    from ..models.hid import HidKeymaps, HidState
 
 KeyboardOutput = Literal["usb", "ps2", "disabled"]
 MouseOutput = Literal["usb", "usb_win98", "usb_rel", "ps2", "disabled"]
@@ -56,6 +57,8 @@ class Hid(Resource):
     """
 
     async def get_state(self) -> HidState:
+        from ..models.hid import HidState
+
         return parse(HidState, await self._http.request("GET", "hid"), "hid state")
 
     async def set_params(
@@ -93,10 +96,14 @@ class Hid(Resource):
 
     async def get_keymaps(self) -> HidKeymaps:
         """The keymaps :meth:`type_text` can use, and the device's default."""
+        from ..models.hid import HidKeymaps
+
         return parse(HidKeymaps, await self._http.request("GET", "hid/keymaps"), "hid keymaps")
 
     async def get_inactivity(self) -> int:
         """Seconds since kvmd last accepted keyboard or mouse input."""
+        from ..models.hid import HidInactivity
+
         data = await self._http.request("GET", "hid/inactivity")
         return parse(HidInactivity, data, "hid inactivity").inactivity
 

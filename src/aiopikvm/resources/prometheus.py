@@ -1,7 +1,11 @@
 from __future__ import annotations
 
-from ..models.prometheus import MetricSample, parse_metrics
+from typing import TYPE_CHECKING
+
 from ._base import Resource
+
+if TYPE_CHECKING:
+    from ..models.prometheus import MetricSample
 
 
 class Prometheus(Resource):
@@ -16,4 +20,6 @@ class Prometheus(Resource):
 
     async def get_samples(self) -> list[MetricSample]:
         """The exposition parsed: one :class:`~aiopikvm.models.MetricSample` per line."""
+        from ..models.prometheus import parse_metrics
+
         return parse_metrics(await self.get_metrics())

@@ -2,20 +2,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Final, Literal, TypeAlias, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
 from .._checks import check_bool, check_choice, check_json, check_mapping, invalid, show
 from ..errors import InvalidInputError
-from ..models import (
-    RedfishCollection,
-    RedfishManager,
-    RedfishRoot,
-    RedfishSystem,
-    RedfishVirtualMedia,
-)
-from ..models._base import parse
-from ._base import Resource
+from ._base import Resource, parse
 from .msd import _check_image_name
+
+if TYPE_CHECKING:
+    from ..models.redfish import (
+        RedfishCollection,
+        RedfishManager,
+        RedfishRoot,
+        RedfishSystem,
+        RedfishVirtualMedia,
+    )
 
 ResetType: TypeAlias = Literal[
     "On", "ForceOff", "GracefulShutdown", "ForceRestart", "ForceOn", "PushPowerButton"
@@ -56,16 +57,22 @@ class Redfish(Resource):
 
     async def get_root(self) -> RedfishRoot:
         """The service root; readable without credentials (none are sent)."""
+        from ..models.redfish import RedfishRoot
+
         return parse(RedfishRoot, await self._get(_BASE, authenticate=False), "Redfish root")
 
     async def get_systems(self) -> RedfishCollection:
         """The systems: ``0`` while the device's ATX is enabled, and ``SwitchPort<N>`` for
         each port of an attached PiKVM Switch."""
+        from ..models.redfish import RedfishCollection
+
         data = await self._get(f"{_BASE}/Systems")
         return parse(RedfishCollection, data, "Redfish systems")
 
     async def get_system(self, system_id: str = "0") -> RedfishSystem:
         """A system, with its ``power_state`` (the host's power LED)."""
+        from ..models.redfish import RedfishSystem
+
         return parse(RedfishSystem, await self._get(_system(system_id)), "Redfish system")
 
     async def patch_system(
@@ -87,20 +94,28 @@ class Redfish(Resource):
         await self._post(path, {"ResetType": reset_type})
 
     async def get_managers(self) -> RedfishCollection:
+        from ..models.redfish import RedfishCollection
+
         data = await self._get(f"{_BASE}/Managers")
         return parse(RedfishCollection, data, "Redfish managers")
 
     async def get_manager(self, manager_id: str = "BMC") -> RedfishManager:
         """The one manager kvmd has, ``BMC``: PiKVM itself."""
+        from ..models.redfish import RedfishManager
+
         check_choice(manager_id, "manager_id", ("BMC",))  # kvmd's only one
         return parse(RedfishManager, await self._get(f"{_BASE}/Managers/BMC"), "Redfish manager")
 
     async def get_virtual_media_collection(self) -> RedfishCollection:
+        from ..models.redfish import RedfishCollection
+
         data = await self._get(_VIRTUAL_MEDIA)
         return parse(RedfishCollection, data, "Redfish virtual media collection")
 
     async def get_virtual_media(self) -> RedfishVirtualMedia:
         """The MSD as virtual media: the image in the drive and whether it is inserted."""
+        from ..models.redfish import RedfishVirtualMedia
+
         data = await self._get(f"{_VIRTUAL_MEDIA}/MSD")
         return parse(RedfishVirtualMedia, data, "Redfish virtual media")
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .._checks import (
     KVMD_INT_MAX,
@@ -14,11 +14,12 @@ from .._checks import (
     invalid,
 )
 from ..errors import InvalidInputError, ProtocolError, UnavailableError, with_hint
-from ..models import OcrState, StreamerState
-from ..models._base import parse
 from ..transport.http import Expect
 from ..transport.params import ParamValue
-from ._base import Resource
+from ._base import Resource, parse
+
+if TYPE_CHECKING:
+    from ..models.streamer import OcrState, StreamerState
 
 _JPEG_START: Final = b"\xff\xd8"
 _RESOLUTION: Final = re.compile(r"^\s*(\d+)x(\d+)\s*$")
@@ -53,6 +54,8 @@ class Streamer(Resource):
     """
 
     async def get_state(self) -> StreamerState:
+        from ..models.streamer import StreamerState
+
         return parse(StreamerState, await self._http.request("GET", "streamer"), "streamer state")
 
     async def set_params(
@@ -193,6 +196,8 @@ class Streamer(Resource):
 
     async def get_ocr_info(self) -> OcrState:
         """Whether the device has OCR, and its available and default languages."""
+        from ..models.streamer import OcrState
+
         result = await self._http.request("GET", "streamer/ocr")
         body = result.get("ocr") if isinstance(result, dict) else None
         return parse(OcrState, body, "OCR state")

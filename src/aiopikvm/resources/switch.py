@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from typing import Final, Literal, TypeAlias, get_args
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias, get_args
 
 from .._checks import (
     KVMD_INT_MAX,
@@ -15,15 +15,16 @@ from .._checks import (
     invalid,
 )
 from ..errors import InvalidInputError, ProtocolError
-from ..models import SwitchColor, SwitchState
-from ..models._base import parse
 from ..transport.params import Params
-from ._base import Resource
+from ._base import Resource, parse
+
+if TYPE_CHECKING:
+    from ..models.switch import SwitchColor, SwitchState
 
 Port: TypeAlias = int | float | str
 """A switch port: an ``int`` is the 0-based port index across all units; ``"U.C"`` (or the
 float ``U.C``) is unit U, channel C, both 1-based (``"2.3"``: the 2nd unit's 3rd port)."""
-Color: TypeAlias = SwitchColor | str
+Color: TypeAlias = "SwitchColor | str"
 """A :class:`~aiopikvm.models.SwitchColor`, ``"RRGGBB:LL:TTTT"`` (hex colour, brightness,
 blink time in ms), or ``"default"`` to go back to kvmd's colour for that role."""
 AtxPowerAction: TypeAlias = Literal["on", "off", "off_hard", "reset_hard"]
@@ -78,6 +79,8 @@ def _edid_data(data: str | bytes) -> str:
 
 
 def _color(role: str, color: Color) -> str:
+    from ..models.switch import SwitchColor
+
     if isinstance(color, SwitchColor):
         parts = (color.red, color.green, color.blue, color.brightness)
         if not all(0 <= part <= 0xFF for part in parts) or not 0 <= color.blink_ms <= 0xFFFF:
@@ -105,6 +108,8 @@ class Switch(Resource):
     """
 
     async def get_state(self) -> SwitchState:
+        from ..models.switch import SwitchState
+
         return parse(SwitchState, await self._http.request("GET", "switch"), "switch state")
 
     async def _post(self, path: str, params: Params | None = None) -> object:

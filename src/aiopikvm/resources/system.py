@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .._checks import KVMD_INT_MAX, check_bool, check_choice, check_int, check_names, check_timeout
-from ..models import Info
-from ..models._base import parse
 from ..transport.body import MAX_LOG_SIZE, body_lines
 from ..transport.params import Params
-from ._base import Resource
+from ._base import Resource, parse
+
+if TYPE_CHECKING:
+    from ..models.info import Info
 
 INFO_FIELDS: Final = frozenset(
     {"system", "auth", "meta", "extras", "health", "uptime", "node", "fan"}
@@ -29,6 +30,8 @@ class System(Resource):
         which folds both into an ``hw`` field (also a valid field name then) and leaves
         ``health`` out unless asked for. An unknown field raises :class:`InvalidInputError`.
         """
+        from ..models.info import Info
+
         check_bool(legacy, "legacy")
         known = sorted(INFO_FIELDS | {"hw"} if legacy else INFO_FIELDS)
         check_names(fields, "fields", "get_info", lambda field: check_choice(field, "field", known))

@@ -1,6 +1,5 @@
-"""Pictures of the screen, as pure functions over decoded images (no I/O).
+"""The screen as pictures: comparing snapshots, finding images and text on them.
 
-The modules here need the ``vision`` extra (OpenCV and NumPy, ``pip install
-'aiopikvm[vision]'``), which they import on first use: :mod:`aiopikvm.screen.compare`
-measures how much two snapshots differ, tolerating a capture's noise.
+Pure functions over decoded images (no I/O). They need the ``vision`` extra (OpenCV and
+NumPy, ``pip install 'aiopikvm[vision]'``), imported on first use.
 """

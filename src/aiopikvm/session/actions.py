@@ -38,16 +38,14 @@ from typing import TYPE_CHECKING, Any, Final
 from .._checks import (
     check_callable,
     check_delay,
-    check_int,
     check_key,
     check_names,
-    check_str,
     check_timeout,
-    show,
 )
+from .._typing_defaults import DEFAULT_ACK_EVERY, DEFAULT_TYPING_DELAY, check_typing
 from ..errors import InvalidInputError, PiKVMError
 from ..protocol.keys import FINISH_EXEMPT
-from ..protocol.layout import LAYOUTS, Layout
+from ..protocol.layout import Layout
 from ..protocol.typing import TypingResult, plan_typing
 from .input import InputPath
 from .supervisor import Supervisor
@@ -56,10 +54,6 @@ from .typist import Progress, Typist
 if TYPE_CHECKING:
     from ..models import DeviceState
 
-DEFAULT_TYPING_DELAY: Final = 0.025
-"""Seconds per HID event while typing (see the module docstring)."""
-DEFAULT_ACK_EVERY: Final = 20
-"""Characters typing sends at most before kvmd has answered for the ones before them."""
 SHORTCUT_DELAY: Final = 0.05
 """Seconds between the presses and releases of a shortcut: what kvmd's own
 ``hid/events/send_shortcut`` waits."""
@@ -219,21 +213,6 @@ class SessionActions:
 async def _shielded(cleanup: Coroutine[Any, Any, None]) -> None:
     """Run ``cleanup`` to the end even if the caller is cancelled (again) meanwhile."""
     await asyncio.shield(asyncio.ensure_future(cleanup))
-
-
-def check_typing(layout: object, delay: float, ack_every: int, progress: object) -> None:
-    """Refuse typing's arguments (but the text) before anything is sent."""
-    if not isinstance(layout, Layout):
-        check_str(layout, "layout", printable=True, max_length=64, expected="a layout name")
-        if layout not in LAYOUTS:
-            raise InvalidInputError(
-                f"unknown layout {show(layout)}; layout must be one of {', '.join(LAYOUTS)}"
-                " (or a Layout)"
-            )
-    check_delay(delay)
-    check_int(ack_every, "ack_every", low=1)
-    if progress is not None:
-        check_callable(progress, "progress")
 
 
 def _check_keys(keys: tuple[str, ...], call: str) -> None:

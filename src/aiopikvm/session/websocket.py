@@ -23,13 +23,14 @@ from .._checks import (
     check_timeout,
     check_verify_ssl,
 )
+from .._typing_defaults import DEFAULT_TYPING_DELAY
 from ..errors import InvalidInputError
 from ..protocol.frames import MouseMoveInput, MouseRelativeInput, MouseWheelInput
 from ..protocol.keys import KEYS
 from ..transport.auth import Credentials
 from ..transport.retry import RetryPolicy
 from ..transport.tls import VerifySSL
-from .actions import DEFAULT_TYPING_DELAY, SessionActions
+from .actions import SessionActions
 from .config import DEFAULT_MAX_QUEUE, SessionConfig
 from .input import InputPath
 from .link import closed_while_sending, round_trip

@@ -1,0 +1,33 @@
+"""Typing's defaults and argument check, below the WebSocket session that types: the
+client checks ``kvm.type_text``'s arguments before it opens a session, and importing the
+session for that would load it (and the models) with the client."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ._checks import check_callable, check_delay, check_int, check_str, show
+from .errors import InvalidInputError
+from .protocol.layout import Layout
+
+DEFAULT_TYPING_DELAY: Final = 0.025
+"""Seconds per HID event while typing (see :mod:`aiopikvm.session.actions`)."""
+DEFAULT_ACK_EVERY: Final = 20
+"""Characters typing sends at most before kvmd has answered for the ones before them."""
+
+
+def check_typing(layout: object, delay: float, ack_every: int, progress: object) -> None:
+    """Refuse typing's arguments (but the text) before anything is sent."""
+    if not isinstance(layout, Layout):
+        from .protocol.layout import LAYOUTS  # listed on first use
+
+        check_str(layout, "layout", printable=True, max_length=64, expected="a layout name")
+        if layout not in LAYOUTS:
+            raise InvalidInputError(
+                f"unknown layout {show(layout)}; layout must be one of {', '.join(LAYOUTS)}"
+                " (or a Layout)"
+            )
+    check_delay(delay)
+    check_int(ack_every, "ack_every", low=1)
+    if progress is not None:
+        check_callable(progress, "progress")
