@@ -341,7 +341,7 @@ def _said(diff: ScreenDiff | None) -> str:
     if diff is None:
         return "no difference measured"
     return (
-        f"{diff.changed_area} px of area changed, {diff.changed_share:.4%} of it,"
+        f"{diff.changed_area} px of area changed ({diff.changed_share:.4%} of that compared),"
         f" max delta {diff.max_delta}; tolerance {diff.tolerance:g} px"
     )
 
