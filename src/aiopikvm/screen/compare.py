@@ -18,7 +18,7 @@ console at any resolution — 0.003 % of a 1920x1080 picture but 0.02 % of a 640
 while one typed character is 0.006 % of the first. The defaults were measured on the
 emulator's noisy video (JPEG at kvmd's quality 80 with 3 levels of dithering noise per
 channel; the README's screen section has the figures): between frames of an unchanged
-screen the largest shrunk difference was 4 levels (6 at quality 50, 11 at quality 30), so
+screen the largest shrunk difference was 4 levels (6 at quality 50, 9-11 at 30), so
 :data:`PIXEL_TOLERANCE` is 16; a cursor blink changes 64 pixels of area, every letter and
 digit typed but ``r`` at least 80, so :data:`DEFAULT_TOLERANCE` is 64: a blink is no change,
 a character is. ``changed_share`` reports the same change as a share of the compared area.
