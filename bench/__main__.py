@@ -24,6 +24,7 @@ from . import (
     ingest,
     key_input,
     msd_upload,
+    screen_compare,
     sessions,
     typing_text,
     video,
@@ -44,6 +45,7 @@ BENCHMARKS: Final[dict[str, tuple[Benchmark, int]]] = {
     key_input.NAME: (key_input.run, 3),
     sessions.NAME: (sessions.run, 1),
     import_time.NAME: (import_time.run, 7),
+    screen_compare.NAME: (screen_compare.run, 7),
     vision.NAME: (vision.run, 3),
     video.NAME: (video.run, 3),
 }

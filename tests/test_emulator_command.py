@@ -85,6 +85,7 @@ async def test_configuration_flags(tmp_path: Path) -> None:
     scheme = {"relay": {"mode": "output"}, "door": {"mode": "input", "state": True}}
     (tmp_path / "gpio.json").write_text(json.dumps(scheme))
     flags = ["--user", "bob:s3cret", "--gpio", str(tmp_path / "gpio.json"), "--screen", "800x600"]
+    flags += ["--clock", "--seed", "3"]
     disabled = ["--no-atx", "--no-msd", "--no-log", "--no-ocr"]
     async with command(*flags, *disabled) as device:
         async with PiKVM(device.url, user="bob", passwd="s3cret") as kvm:
@@ -114,6 +115,9 @@ async def test_configuration_flags(tmp_path: Path) -> None:
     assert refusals == ["AtxDisabledError", "MsdDisabledError", "LogReaderDisabledError"]
     assert no_ocr.value.error == "OcrError"
     assert snapshot[:2] == b"\xff\xd8" and _jpeg_size(snapshot) == (800, 600)
+    with Image.open(BytesIO(snapshot)) as image:  # the clock, in the top right cells
+        assert image.convert("L").crop((800 - 8 * 16, 0, 800, 24)).getextrema()[1] > 150
+        assert image.convert("L").crop((0, 24, 800, 600)).getextrema()[1] < 100  # nothing else
 
 
 async def _first_snapshot(kvm: PiKVM) -> bytes:

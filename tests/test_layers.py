@@ -270,6 +270,38 @@ def test_every_public_name_resolves_and_is_listed() -> None:
         aiopikvm.NoSuchName  # noqa: B018
 
 
+SCREEN_MAY_IMPORT: Final = (
+    "aiopikvm.errors",
+    "aiopikvm.protocol",
+    "aiopikvm.protocol.*",
+    "aiopikvm.screen",
+    "aiopikvm.screen.*",
+)
+
+
+def test_the_screen_functions_are_pure() -> None:
+    """aiopikvm.screen works on pictures only: of ours it may use errors and protocol, and
+    the client loads OpenCV and NumPy only when a screen wait runs."""
+    sources = _sources()
+    known = set(sources)
+    wrong = [
+        f"{imp.module}:{imp.line} imports {imp.name}"
+        for module, (is_package, source) in sources.items()
+        if _layer(module) == "screen"
+        for imp in _imports(module, is_package, source, known)
+        if not any(fnmatch.fnmatchcase(imp.target, pattern) for pattern in SCREEN_MAY_IMPORT)
+    ]
+    assert wrong == []
+    script = (
+        "from aiopikvm import PiKVM\nimport sys\n"
+        "print('cv2' in sys.modules, 'numpy' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["False", "False"]
+
+
 def test_the_models_load_on_first_use() -> None:
     loaded = _loaded("import aiopikvm.models; from aiopikvm.models import MetricSample")
     assert loaded["pydantic"]  # a model was used

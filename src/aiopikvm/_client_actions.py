@@ -28,12 +28,22 @@ from ._checks import (
     invalid,
 )
 from ._typing_defaults import DEFAULT_ACK_EVERY, DEFAULT_TYPING_DELAY, check_typing
-from .errors import InvalidInputError, ScreenTimeoutError, TextNotFoundError, UnavailableError
+from .errors import (
+    InvalidInputError,
+    ProtocolError,
+    ScreenDiff,
+    ScreenTimeoutError,
+    TextNotFoundError,
+    UnavailableError,
+)
+from .screen import compare
+from .screen.compare import DEFAULT_TOLERANCE, Box
 
 if TYPE_CHECKING:
     from .protocol.layout import Layout
     from .protocol.typing import TypingResult
     from .resources.streamer import Streamer
+    from .screen.compare import Image as Picture
     from .session.typist import Progress
     from .session.websocket import PiKVMWebSocket
     from .transport.retry import RetryPolicy
@@ -180,42 +190,58 @@ class ClientActions:
         since: bytes | None = None,
         interval: float = SNAPSHOT_INTERVAL,
         keep_video: bool = True,
+        tolerance: float = DEFAULT_TOLERANCE,
+        region: Box | None = None,
+        ignore: Sequence[Box] = (),
     ) -> bytes:
         """Take a snapshot every ``interval`` seconds until the screen differs from
         ``since`` (a snapshot you took before, e.g. before a click), or from the first
         snapshot taken here; return the new snapshot (JPEG).
 
-        Snapshots are compared exactly, byte for byte: right for a digital source (HDMI),
-        whose still picture gives identical frames; an analogue one's noise counts as a
-        change. Raises :class:`~aiopikvm.ScreenTimeoutError` (``last_snapshot``) after
-        ``timeout`` seconds.
+        "Differs" is measured, as a capture's noise makes every snapshot new (see
+        :mod:`aiopikvm.screen.compare`, which needs the ``vision`` extra): more than
+        ``tolerance`` screen pixels of area changed beyond the noise — by default more than
+        a text cursor's blink, less than a typed character. ``region`` ``(left, top,
+        right, bottom)`` compares only that part of the screen, ``ignore`` leaves boxes
+        out (a clock, an animation); both in screen pixels, checked before anything is
+        sent (a region wholly outside the picture is refused at the first snapshot).
+        Raises :class:`~aiopikvm.ScreenTimeoutError` (``last_snapshot``, and ``diff``: the
+        largest difference seen) after ``timeout`` seconds.
         """
         check_timeout(timeout, none_ok=False, zero_ok=True)
         _check_interval(interval)
         check_bool(keep_video, "keep_video")
         if since is not None and not isinstance(since, bytes):
             raise invalid("since", "a snapshot (bytes) or None", since)
+        measure = _Measure(tolerance, region, ignore)
+        baseline = None if since is None else measure.decode_given(since)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        baseline = since
         last: bytes | None = None
+        largest: ScreenDiff | None = None
         async with self._video(keep_video):
             while True:
                 shot = await self._snapshot()
                 if shot is not None:
                     last = shot
+                    picture = await measure.decode(shot)
                     if baseline is None:
-                        baseline = shot
-                    elif shot != baseline:
-                        return shot
+                        baseline = picture
+                    else:
+                        diff = await measure.compare(baseline, picture)
+                        if diff.changed:
+                            return shot
+                        if largest is None or diff.changed_area > largest.changed_area:
+                            largest = diff
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
                 await asyncio.sleep(min(_pause(interval, shot is not None), remaining))
         raise ScreenTimeoutError(
             f"the screen did not change within {timeout} s"
-            + ("" if last is not None else " (no video came up)"),
+            + (f" ({_said(largest)})" if last is not None else " (no video came up)"),
             last_snapshot=last,
+            diff=largest,
         )
 
     async def wait_for_screen_stable(
@@ -225,31 +251,46 @@ class ClientActions:
         duration: float = STABLE_DURATION,
         interval: float = SNAPSHOT_INTERVAL,
         keep_video: bool = True,
+        tolerance: float = DEFAULT_TOLERANCE,
+        region: Box | None = None,
+        ignore: Sequence[Box] = (),
     ) -> bytes:
         """Take a snapshot every ``interval`` seconds until the screen has stayed the same
         for ``duration`` seconds (e.g. a boot has settled); return that snapshot (JPEG).
 
-        Snapshots are compared exactly (see :meth:`wait_for_screen_change`). Raises
-        :class:`~aiopikvm.ScreenTimeoutError` (``last_snapshot``) after ``timeout``
-        seconds.
+        "The same" is measured as in :meth:`wait_for_screen_change`, with the same
+        ``tolerance``, ``region`` and ``ignore``, against the first snapshot of the still
+        spell: a blinking cursor and the capture's noise do not break it, a ticking clock
+        does (``ignore`` its box). Raises :class:`~aiopikvm.ScreenTimeoutError`
+        (``last_snapshot``, and ``diff``: the last difference that broke the stillness)
+        after ``timeout`` seconds.
         """
         check_timeout(timeout, none_ok=False, zero_ok=True)
         _check_interval(interval)
         check_bool(keep_video, "keep_video")
         check_number(duration, "duration", low=0)
+        measure = _Measure(tolerance, region, ignore)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         last: bytes | None = None
+        reference: Picture | None = None
+        broke: ScreenDiff | None = None
         still_since: float | None = None
         async with self._video(keep_video):
             while True:
                 shot = await self._snapshot()
                 now = loop.time()
                 if shot is None:
-                    still_since = None  # the video went away: start over
+                    reference = still_since = None  # the video went away: start over
                 else:
-                    if shot != last or still_since is None:
-                        last, still_since = shot, now
+                    last = shot
+                    picture = await measure.decode(shot)
+                    if reference is None or still_since is None:
+                        reference, still_since = picture, now
+                    else:
+                        diff = await measure.compare(reference, picture)
+                        if diff.changed:
+                            reference, still_since, broke = picture, now, diff
                     if now - still_since >= duration:
                         return shot
                 remaining = deadline - now
@@ -258,9 +299,51 @@ class ClientActions:
                 await asyncio.sleep(min(_pause(interval, shot is not None), remaining))
         raise ScreenTimeoutError(
             f"the screen did not stay still for {duration} s within {timeout} s"
-            + ("" if last is not None else " (no video came up)"),
+            + (f" (last change: {_said(broke)})" if last is not None else " (no video came up)"),
             last_snapshot=last,
+            diff=broke,
         )
+
+
+class _Measure:
+    """The comparison a screen wait makes, its arguments checked (and the ``vision``
+    extra found) before anything is sent; decoding and comparing run in a thread."""
+
+    def __init__(self, tolerance: object, region: object, ignore: object) -> None:
+        self.tolerance = compare.check_tolerance(tolerance)
+        self.region = None if region is None else compare.check_box(region, "region")
+        self.ignore = compare.check_ignore(ignore)
+        compare.require()
+
+    def decode_given(self, data: bytes) -> Picture:
+        try:
+            return compare.decode(data)
+        except ProtocolError:
+            raise invalid(
+                "since", "a snapshot (JPEG bytes) of kvm.streamer.snapshot()", data
+            ) from None
+
+    async def decode(self, data: bytes) -> Picture:
+        return await asyncio.to_thread(compare.decode, data)
+
+    async def compare(self, before: Picture, after: Picture) -> ScreenDiff:
+        return await asyncio.to_thread(
+            compare.compare,
+            before,
+            after,
+            tolerance=self.tolerance,
+            region=self.region,
+            ignore=self.ignore,
+        )
+
+
+def _said(diff: ScreenDiff | None) -> str:
+    if diff is None:
+        return "no difference measured"
+    return (
+        f"{diff.changed_area} px of area changed ({diff.changed_share:.4%} of that compared),"
+        f" max delta {diff.max_delta}; tolerance {diff.tolerance:g} px"
+    )
 
 
 def _regex(pattern: str | re.Pattern[str]) -> re.Pattern[str]:

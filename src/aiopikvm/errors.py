@@ -60,6 +60,7 @@ __all__ = [
     "ProtocolError",
     "ReconnectFailedError",
     "RequestInfo",
+    "ScreenDiff",
     "ScreenTimeoutError",
     "ServerError",
     "StreamError",
@@ -97,6 +98,30 @@ class TypingResult:
     def exact(self) -> bool:
         """Whether the whole text reached the target, with no character in doubt."""
         return self.typed == self.total and not self.uncertain
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenDiff:
+    """How much two pictures of the screen differ, as :mod:`aiopikvm.screen.compare`
+    measures it (defined here, with the standard library only, for
+    :class:`ScreenTimeoutError`).
+
+    The pictures are compared after the downscale that damps a capture's noise, inside
+    ``region``, outside ``ignore`` boxes. ``changed_area`` is how many screen pixels of area
+    changed by more than the per-pixel tolerance, ``changed_share`` the same as a share
+    (0-1) of the area compared; ``max_delta`` the largest difference seen (0-255);
+    ``tolerance`` the area over which the pictures count as different (:attr:`changed`).
+    """
+
+    changed_area: int
+    changed_share: float
+    max_delta: int
+    tolerance: float
+
+    @property
+    def changed(self) -> bool:
+        """Whether more than ``tolerance`` screen pixels of area changed."""
+        return self.changed_area > self.tolerance
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,17 +260,22 @@ class WaitTimeoutError(PiKVMError, TimeoutError):
 
 class ScreenTimeoutError(WaitTimeoutError):
     """The screen did not show what was awaited in time. ``last_snapshot`` is the last
-    JPEG read (None if the video never came up); :meth:`save_snapshot` writes it out."""
+    JPEG read (None if the video never came up); :meth:`save_snapshot` writes it out.
+    ``diff`` (a :class:`ScreenDiff`, or None) is the measured difference that decided: for
+    ``wait_for_screen_change`` the largest seen from the baseline, for
+    ``wait_for_screen_stable`` the last that broke the stillness."""
 
     def __init__(
         self,
         message: str,
         *,
         last_snapshot: bytes | None = None,
+        diff: ScreenDiff | None = None,
         request: RequestInfo | None = None,
     ) -> None:
         super().__init__(message, request=request)
         self.last_snapshot = last_snapshot
+        self.diff = diff
 
     def save_snapshot(self, path: str | os.PathLike[str]) -> bool:
         """Write the last snapshot to ``path``; False if there is none."""

@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
         help="the host's video mode (default 1920x1080)",
     )
     parser.add_argument(
+        "--clock", action="store_true", help="the host shows a clock ticking in a corner"
+    )
+    parser.add_argument(
         "--gpio",
         type=_json_file,
         metavar="FILE",
@@ -126,6 +129,8 @@ def _emulator(args: argparse.Namespace) -> Emulator:
         ocr_enabled=not args.no_ocr,
         tls=args.tls,
         fault_seed=args.seed,
+        screen_seed=args.seed,
+        clock=args.clock,
     )
 
 
@@ -230,7 +235,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long a reboot refuses connections (default 5)",
     )
-    group.add_argument("--seed", type=int, help="seed for the random choices of faults")
+    group.add_argument(
+        "--seed", type=int, help="seed for the random choices of faults and the video's noise"
+    )
 
 
 def apply_arguments(emulator: Emulator, args: argparse.Namespace) -> list[asyncio.Task[None]]:

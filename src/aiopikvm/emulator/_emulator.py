@@ -15,6 +15,7 @@ from aiohttp import web
 from . import _captures
 from ._atx import Atx
 from ._auth import Auth
+from ._capture import Capture
 from ._faults import Faults
 from ._gpio import Gpio, GpioScheme
 from ._hid import Hid
@@ -61,9 +62,14 @@ class Emulator:
     ``screen_size`` is the host's video mode (see :meth:`set_resolution`); the video
     streamer finds its signal ``streamer_start_delay`` seconds after it starts and stops
     ``streamer_stop_delay`` seconds after the last ``stream=1`` session leaves (kvmd's
-    shutdown delay, 10 s on a device). While it runs it also streams: ustreamer's MJPEG at
-    ``/streamer/stream`` and kvmd-media's H.264 at ``/api/media/ws`` (encoded with PyAV's
-    libx264 when installed, the ``video`` extra; else a device without H.264).
+    shutdown delay, 10 s on a device). Its picture is as a device captures it: lossy JPEG
+    whose noise differs frame to frame (no two snapshots alike, as on a device), with the
+    console's cursor blinking at the text's end; ``clock=True`` adds a clock ticking in the
+    top right corner (``HH:MM:SS`` UTC in the top row's last 8 cells of 16x24 pixels:
+    ``(width - 128, 0, width, 24)``), ``screen_seed`` seeds the noise. While it runs it also
+    streams: ustreamer's MJPEG at ``/streamer/stream`` and kvmd-media's H.264 at
+    ``/api/media/ws`` (encoded with PyAV's libx264 when installed, the ``video`` extra;
+    else a device without H.264).
     Virtual media (MSD) stores images in ``msd_dir``, or in a temporary directory removed
     on :meth:`stop`; it starts online with nothing selected. New files show in its storage
     ``msd_storage_delay`` seconds after they change (kvmd's watcher lags, too).
@@ -112,6 +118,8 @@ class Emulator:
         metrics_cache_ttl: float = 5.0,
         tls: bool = False,
         fault_seed: int | None = None,
+        clock: bool = False,
+        screen_seed: int | None = None,
     ) -> None:
         self._host = host
         self._requested_port = port
@@ -170,6 +178,7 @@ class Emulator:
             stream_clients=lambda: self._ws.stream_clients,
             broadcast=self._broadcast,
             announce_clients=self._ws.announce_clients,
+            capture=Capture(clock=clock, seed=screen_seed),
         )
         self._ws.add_listener(self._streamer.sessions_changed)
         self._video = Video(self._streamer, self._auth.check_request, heartbeat=ws_heartbeat)

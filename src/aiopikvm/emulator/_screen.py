@@ -27,7 +27,7 @@ CELL_HEIGHT: Final = 24
 _FONT_SIZE: Final = 18  # the widest glyph (W) is 17 px at this size
 _TAB: Final = 8
 _BACKGROUND: Final = (16, 16, 16)
-_FOREGROUND: Final = (224, 224, 224)
+FOREGROUND: Final = (224, 224, 224)
 NO_SIGNAL: Final = "< NO SIGNAL >"
 """What ustreamer draws on its blank frame while the source has no signal."""
 
@@ -85,15 +85,35 @@ def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def render(screen: Screen, quality: int) -> bytes:
-    """The screen as a JPEG of its size, encoded at ``quality`` (1-100)."""
+    """The screen as a JPEG of its size, encoded at ``quality`` (1-100): the clean picture,
+    without the capture's noise, cursor or clock (see :mod:`._capture`)."""
+    return encode(paint(screen), quality)
+
+
+def paint(screen: Screen) -> Image.Image:
+    """The screen's text drawn on a picture of its size."""
     image = Image.new("RGB", (screen.width, screen.height), _BACKGROUND)
+    for row, line in enumerate(screen.rows):
+        draw_text(image, 0, row, line)
+    return image
+
+
+def draw_text(image: Image.Image, column: int, row: int, text: str, *, clear: bool = False) -> None:
+    """``text`` in the cells from ``(column, row)`` on; ``clear`` blanks them first."""
     draw = ImageDraw.Draw(image)
     font = _font()
-    for row, line in enumerate(screen.rows):
-        top = row * CELL_HEIGHT
-        for column, char in enumerate(line):
-            if char != " ":
-                _draw_glyph(draw, font, column * CELL_WIDTH, top, char)
+    top = row * CELL_HEIGHT
+    if clear:
+        left = column * CELL_WIDTH
+        draw.rectangle(
+            (left, top, left + len(text) * CELL_WIDTH - 1, top + CELL_HEIGHT - 1), fill=_BACKGROUND
+        )
+    for offset, char in enumerate(text):
+        if char != " ":
+            _draw_glyph(draw, font, (column + offset) * CELL_WIDTH, top, char)
+
+
+def encode(image: Image.Image, quality: int) -> bytes:
     with io.BytesIO() as out:
         image.save(out, format="JPEG", quality=quality)
         return out.getvalue()
@@ -109,12 +129,12 @@ def _draw_glyph(
     if isinstance(font, ImageFont.FreeTypeFont):
         ascent, descent = font.getmetrics()
         baseline = top + (CELL_HEIGHT - ascent - descent) // 2 + ascent
-        draw.text((left + CELL_WIDTH / 2, baseline), char, font=font, fill=_FOREGROUND, anchor="ms")
+        draw.text((left + CELL_WIDTH / 2, baseline), char, font=font, fill=FOREGROUND, anchor="ms")
     else:  # the bitmap font takes no anchor: centre its box by hand
         box = font.getbbox(char)
         x = left + (CELL_WIDTH - (box[2] - box[0])) // 2
         y = top + (CELL_HEIGHT - (box[3] - box[1])) // 2
-        draw.text((x, y), char, font=font, fill=_FOREGROUND)
+        draw.text((x, y), char, font=font, fill=FOREGROUND)
 
 
 def thumbnail(data: bytes, max_width: int, max_height: int, quality: int) -> bytes:

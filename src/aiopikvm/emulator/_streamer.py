@@ -20,7 +20,10 @@ What kvmd does and this copies:
 - Without OCR (a device with no Tesseract) ``ocr.enabled`` is false with no languages,
   and a recognition, once its parameters pass, is refused with ``OcrError``.
 
-The picture is the simulated host's console, drawn by :mod:`._screen`.
+The picture is the simulated host's console, drawn by :mod:`._screen` and captured by
+:mod:`._capture` as a device captures it: every frame encoded afresh, with its noise, the
+console's blinking cursor and, if asked for, a clock. ustreamer's blank "no signal" frame is
+one picture, the same each time.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from . import _captures
+from ._capture import Capture
 from ._errors import (
     UnavailableError,
 )
@@ -68,6 +72,7 @@ class Streamer:
         stream_clients: Callable[[], int],
         broadcast: Broadcast,
         announce_clients: Callable[[], None] = lambda: None,
+        capture: Capture | None = None,
     ) -> None:
         recorded = _captures.result("streamer.json")
         self._features: dict[str, bool] = recorded["features"]
@@ -95,7 +100,8 @@ class Streamer:
         self._pending: dict[str, Any] = {}
         self._reset = False
         self._saved: Frame | None = None
-        self._rendered: tuple[tuple[Screen, int], bytes] | None = None
+        self._capture_card = Capture() if capture is None else capture
+        self._rendered: tuple[tuple[Screen, int], bytes] | None = None  # the blank frame
         target.add_listener(self._changed_from_anywhere)
 
     # ----- lifecycle ------------------------------------------------------------------
@@ -284,17 +290,18 @@ class Streamer:
     async def _capture(self) -> Frame:
         online = self._online()
         width, height = self._source_size(online)
+        quality = int(self._params.get("quality", 80))
         if online:
             screen = console(self._target.screen_text, width, height)
+            data = await asyncio.to_thread(self._capture_card.frame, screen, quality)
         else:
             screen = no_signal(width, height)
-        quality = int(self._params.get("quality", 80))
-        key = (screen, quality)
-        if self._rendered is not None and self._rendered[0] == key:
-            data = self._rendered[1]
-        else:
-            data = await asyncio.to_thread(render, screen, quality)
-            self._rendered = (key, data)
+            key = (screen, quality)
+            if self._rendered is not None and self._rendered[0] == key:
+                data = self._rendered[1]
+            else:
+                data = await asyncio.to_thread(render, screen, quality)
+                self._rendered = (key, data)
         return Frame(online, screen, data, ustreamer_headers(online, width, height))
 
     async def take_snapshot(self, *, save: bool, load: bool, allow_offline: bool) -> Frame | None:
