@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import Iterator
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
     from .. import PiKVM
 
 IMAGE_WAIT = 30.0
-"""Seconds an upload with --connect waits for the storage to list the new image."""
+"""Seconds the storage may take to list a new image, or to forget a removed one."""
+POLL = 0.1
 
 
 def register(cli: click.Group) -> None:
@@ -108,6 +110,24 @@ async def _connect(kvm: PiKVM, name: str | None, cdrom: bool | None, rw: bool | 
         await kvm.msd.set_connected(True)
 
 
+async def _until_unlisted(kvm: PiKVM, name: str) -> None:
+    """Wait until the storage no longer lists ``name``: kvmd refuses an upload under a
+    name its (lagging) storage watcher still lists (``MsdImageExistsError``)."""
+    from ..errors import PiKVMTimeoutError
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + IMAGE_WAIT
+    while True:
+        storage = (await kvm.msd.get_state()).storage
+        if storage is None or name not in storage.images:
+            return
+        if loop.time() >= deadline:
+            raise PiKVMTimeoutError(
+                f"the device still lists {name!r} {IMAGE_WAIT} s after removing it"
+            )
+        await asyncio.sleep(POLL)
+
+
 @msd.command("upload")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option("--name", help="The image's name on the device [FILE's name].")
@@ -150,12 +170,14 @@ def msd_upload(
                     ExitCode.FAILED,
                 )
             await kvm.msd.remove(name)
+            await _until_unlisted(kvm, name)
         with out.progress(f"uploading {name}", size, transfer=True) as update:
             # remove_incomplete: an upload cut short (Ctrl-C, a dead link) leaves nothing.
             written = await kvm.msd.upload(name, file, remove_incomplete=True, progress=update)
+        # Done when the storage lists it: the next command (connect, download) finds it.
+        await kvm.msd.wait_for_image(written.name, timeout=IMAGE_WAIT)
         result: dict[str, Any] = {"image": written.model_dump(mode="json"), "connected": False}
         if connect:
-            await kvm.msd.wait_for_image(written.name, timeout=IMAGE_WAIT)
             await _connect(kvm, written.name, cdrom, None)
             result["connected"] = True
         return result
@@ -204,6 +226,7 @@ def msd_remove(ctx: click.Context, name: str) -> None:
     async def action(kvm: PiKVM) -> Any:
         with _kvmd_errors():
             await kvm.msd.remove(name)
+        await _until_unlisted(kvm, name)  # so that the next command sees it gone
         return {"removed": name}
 
     execute(ctx, output(ctx), action, lambda _: f"removed {name}")

@@ -59,11 +59,11 @@ async def until_video(read: Callable[[], Awaitable[T]], timeout: float) -> T:
     while True:
         try:
             return await read()
-        except UnavailableError as exc:
+        except UnavailableError:
             if loop.time() >= deadline:
                 raise WaitTimeoutError(
-                    f"no video came up within {timeout} s: is the host on and sending a "
-                    f"picture? ({exc})"
+                    f"no video came up within {timeout} s (the streamer answered 503): is "
+                    "the host on and sending a picture? (--video-timeout waits longer)"
                 ) from None
         await asyncio.sleep(VIDEO_RETRY)
 
