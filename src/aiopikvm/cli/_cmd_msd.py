@@ -171,9 +171,13 @@ def msd_upload(
                 )
             await kvm.msd.remove(name)
             await _until_unlisted(kvm, name)
-        with out.progress(f"uploading {name}", size, transfer=True) as update:
-            # remove_incomplete: an upload cut short (Ctrl-C, a dead link) leaves nothing.
-            written = await kvm.msd.upload(name, file, remove_incomplete=True, progress=update)
+        try:
+            with out.progress(f"uploading {name}", size, transfer=True) as update:
+                # remove_incomplete: an upload cut short (Ctrl-C, a dead link) leaves nothing.
+                written = await kvm.msd.upload(name, file, remove_incomplete=True, progress=update)
+        except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels, then raises it
+            out.note(f"upload of {name} stopped: the device deletes the part it got")
+            raise
         # Done when the storage lists it: the next command (connect, download) finds it.
         await kvm.msd.wait_for_image(written.name, timeout=IMAGE_WAIT)
         result: dict[str, Any] = {"image": written.model_dump(mode="json"), "connected": False}
