@@ -22,6 +22,7 @@ from aiopikvm.emulator import Emulator, ThreadedEmulator
 from .cli_helpers import SRC, Cli, run_subprocess
 from .conftest import eventually
 
+POSIX = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 PNG = b"\x89PNG\r\n\x1a\n"
 JPEG = b"\xff\xd8"
 
@@ -35,14 +36,6 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp
 def device() -> Iterator[ThreadedEmulator]:
     with Emulator.in_thread(hid_delay=0.001) as emu:
         yield emu
-
-
-def _until(check: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("it never happened")
-        time.sleep(0.01)
 
 
 def _env(emu: Emulator | ThreadedEmulator) -> dict[str, str]:
@@ -292,6 +285,7 @@ async def test_msd_busy_is_code_5(tmp_path: Path) -> None:
         await upload
 
 
+@POSIX
 async def test_ctrl_c_during_an_upload_leaves_no_image(tmp_path: Path) -> None:
     """SIGINT mid-upload: exit code 130, and the device deletes the part it got (the
     upload asked for remove_incomplete). The emulator holds the request, so the client is
@@ -396,6 +390,7 @@ def test_events_and_log_take_one_device(cli: Cli, device: ThreadedEmulator) -> N
 # ----- the emulator and completion ----------------------------------------------------------
 
 
+@POSIX
 def test_pikvm_emulator_serves_one_until_sigterm() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "aiopikvm", "emulator", "--port", "0", "--host-off"],
