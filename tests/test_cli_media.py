@@ -215,6 +215,10 @@ def test_msd_upload_connect_download_remove(
     assert ran.code == 0, ran.err
     assert ran.json() == {"image": "debian.iso", "file": str(back), "bytes": 700_000}
     assert back.read_bytes() == iso.read_bytes()
+    if os.name == "posix":  # the mode open() gives a new file, not a temporary file's 0600
+        mask = os.umask(0)
+        os.umask(mask)
+        assert back.stat().st_mode & 0o777 == 0o666 & ~mask
 
     ran = cli("msd", "connect", "debian.iso", "--flash", "--json")
     assert ran.code == 0 and ran.json()["drive"]["cdrom"] is False

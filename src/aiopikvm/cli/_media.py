@@ -96,8 +96,15 @@ def file_or_stdout(path: str) -> Iterator[Any]:
     try:
         with os.fdopen(fd, "wb") as file:
             yield file
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600: as open() would have made it
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it; set back at once
+    os.umask(mask)
+    return mask
