@@ -210,7 +210,7 @@ def test_profiles_are_stored_0600_without_a_password(cli: Cli, device: ThreadedE
 def test_a_profile_pins_the_certificate_seen_first(cli: Cli) -> None:
     with Emulator.in_thread(tls=True) as emu:
         cli.env(PIKVM_PASSWD="admin")
-        ran = cli("config", "add", "tls", "--url", emu.url, "--tofu")
+        ran = cli("config", "add", "tls", "--url", emu.url)  # --tofu is the default
         assert ran.code == 0, ran.err
         assert "the certificate's SHA-256 is" in ran.err
         assert cli("--device", "tls", "power", "status").out == "on\n"
@@ -218,6 +218,9 @@ def test_a_profile_pins_the_certificate_seen_first(cli: Cli) -> None:
         wrong = "00" * 32
         ran = cli("--url", emu.url, "--pin", wrong, "power", "status")
         assert ran.code == 7
+        assert cli("config", "add", "plain", "--url", emu.url, "--no-tofu").code == 0
+        assert "pin" not in cli("--json", "config", "show", "plain").json()
+        assert cli("--device", "plain", "power", "status").code == 7  # verified: refused
 
 
 # ----- fleets -----------------------------------------------------------------------------

@@ -182,6 +182,7 @@ SURFACE: Final[dict[tuple[str, str], Case]] = {
         },
         skip=LONG_WAIT,
     ),
+    ("kvm", "screenshot"): Case({"timeout": 0.05}, ok={"timeout": {"-0.0"}}, skip=LONG_WAIT),
     ("kvm", "find_image"): Case({"template": NEEDLE, **LOOK}, ok=IMAGE_OK, skip=LONG_WAIT),
     ("kvm", "wait_for_image"): Case({"template": NEEDLE, **WAIT}, ok=IMAGE_OK, skip=LONG_WAIT),
     ("kvm", "click_image"): Case({"template": NEEDLE, **WAIT}, ok=IMAGE_OK, skip=LONG_WAIT),

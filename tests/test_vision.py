@@ -4,6 +4,7 @@ them, through the public client against the emulator."""
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import PIL
@@ -201,3 +202,22 @@ async def test_wait_for_text_box_waits_and_times_out_with_what_it_read(emu: Emul
             await kvm.wait_for_text_box("shutdown", timeout=0.2, **FAST)
     assert "System is ready" in raised.value.last_text
     assert raised.value.last_snapshot is not None and raised.value.last_snapshot.startswith(JPEG)
+
+
+async def test_a_screenshot_holds_its_own_video_session_and_saves_png_or_jpeg(
+    tmp_path: Path,
+) -> None:
+    from PIL import Image
+
+    async with Emulator() as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        emu.target.write("hello")
+        jpeg = await kvm.screenshot(tmp_path / "shot.jpg")  # no stream=1 session of ours
+        png = await kvm.screenshot(tmp_path / "shot.png")
+        with pytest.raises(InvalidInputError, match=r"\.png, \.jpg or \.jpeg"):
+            await kvm.screenshot(tmp_path / "shot.gif")
+    assert jpeg.startswith(b"\xff\xd8") and (tmp_path / "shot.jpg").read_bytes() == jpeg
+    assert png.startswith(b"\x89PNG") and (tmp_path / "shot.png").read_bytes() == png
+    with Image.open(tmp_path / "shot.png") as picture:
+        assert picture.size == (1920, 1080)
+    assert not (tmp_path / "shot.gif").exists()
+    assert sorted(os.listdir(tmp_path)) == ["shot.jpg", "shot.png"]  # no temporary left

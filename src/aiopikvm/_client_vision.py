@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 
-from ._checks import check_bool, check_button, check_number, check_timeout
+from ._checks import check_bool, check_button, check_number, check_timeout, invalid
 from .errors import ImageNotFoundError, ScreenTimeoutError, TextNotFoundError, WaitTimeoutError
 from .screen._images import check_region, check_score
 from .screen.match import DEFAULT_THRESHOLD, ImageMatch, best_match, load_template, screen_size
+from .screen.picture import picture_format, to_png, write_whole
 from .screen.text import (
     TextMatch,
     check_langs,
@@ -74,6 +76,34 @@ class ClientVision:
         async def _snapshot(self) -> bytes | None: ...
 
     # ----- pictures ---------------------------------------------------------------------
+
+    async def screenshot(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        format: Literal["jpeg", "png"] | None = None,
+        timeout: float = VIDEO_TIMEOUT,
+    ) -> bytes:
+        """A picture of the host's screen: JPEG as the device made it, or PNG (``format``,
+        or a ``path`` ending in ``.png``; Pillow converts it). Holds the ``stream=1``
+        session the streamer needs meanwhile, and waits up to ``timeout`` seconds for the
+        video to come up (:class:`~aiopikvm.ScreenTimeoutError` if it does not). With
+        ``path`` the picture is written there too, whole or not at all."""
+        check_timeout(timeout, none_ok=False, zero_ok=True)
+        if path is not None and not isinstance(path, str | os.PathLike):
+            raise invalid("path", "a file path or None", path)
+        if format not in (None, "jpeg", "png"):
+            raise invalid("format", '"jpeg", "png" or None', format)
+        kind = picture_format(path, format)
+        if kind is None:
+            raise invalid("path", "a .png, .jpg or .jpeg file (or give format=)", path)
+        async with self._video(True):
+            picture = await self._first_snapshot(timeout)
+        if kind == "png":
+            picture = await asyncio.to_thread(to_png, picture)
+        if path is not None:
+            await asyncio.to_thread(write_whole, os.fspath(path), picture)
+        return picture
 
     async def find_image(
         self,

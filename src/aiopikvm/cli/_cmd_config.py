@@ -50,7 +50,12 @@ def fetch_fingerprint(url: str, timeout: float = TOFU_TIMEOUT) -> str:
 @click.option("--url", required=True, help="https://host of the device.")
 @click.option("--user", help="User name (default admin).")
 @click.option("--pin", metavar="SHA256", help="Trust only the certificate with this hash.")
-@click.option("--tofu", is_flag=True, help="Pin the certificate the device shows now.")
+@click.option(
+    "--tofu/--no-tofu",
+    default=True,
+    show_default=True,
+    help="For https://: pin the certificate the device shows now (trust on first use).",
+)
 @click.option("--insecure", is_flag=True, help="Do not verify TLS for this device.")
 @click.option("--passwd-command", metavar="CMD", help="A command that prints the password.")
 @click.option("--group", "groups", multiple=True, metavar="NAME", help="Add it to this group.")
@@ -75,9 +80,8 @@ def add(
     check_name(name)
     if name in found.devices and not replace:
         raise CliError(f"a device {name!r} exists in {found.path}: give --replace to overwrite")
-    if pin and tofu:
-        raise CliError("give --pin or --tofu, not both")
-    if tofu:
+    secure = urlsplit(url).scheme.lower() == "https"
+    if tofu and secure and not pin and not insecure:
         pin = fetch_fingerprint(url)
         out.note(f"{name}: the certificate's SHA-256 is {pin}: pinned (check it on the device)")
     profile: dict[str, Any] = {"url": url}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from typing import TYPE_CHECKING, Any
@@ -46,19 +45,6 @@ def _format(path: str, given: str | None) -> str:
     return found
 
 
-def _png(jpeg: bytes) -> bytes:
-    try:
-        from PIL import Image
-    except ImportError:
-        raise CliError(
-            "a PNG needs Pillow (pip install Pillow); a .jpg is the device's own picture"
-        ) from None
-    with Image.open(io.BytesIO(jpeg)) as picture:
-        converted = io.BytesIO()
-        picture.save(converted, format="PNG")
-    return converted.getvalue()
-
-
 @click.command()
 @click.option("-o", "--output", "path", required=True, metavar="FILE", help="FILE, or - (stdout).")
 @click.option("--format", "kind", type=click.Choice(["png", "jpeg"]), help="Default: by FILE.")
@@ -70,11 +56,9 @@ def screenshot(ctx: click.Context, path: str, kind: str | None, video_timeout: f
     out = output(ctx)
 
     async def action(kvm: PiKVM) -> bytes:
-        async with video(kvm):
-            return await until_video(kvm.streamer.snapshot, video_timeout)
+        return await kvm.screenshot(format=kind, timeout=video_timeout)  # type: ignore[arg-type]
 
-    jpeg = one_device(ctx, action)
-    data = _png(jpeg) if kind == "png" else jpeg
+    data = one_device(ctx, action)
     with file_or_stdout(path) as file:
         file.write(data)
     if path != "-":

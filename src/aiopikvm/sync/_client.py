@@ -139,6 +139,7 @@ class PiKVM(Wrapper[_client.PiKVM]):
     wait_for_text = Blocking(ClientActions.wait_for_text)
     wait_for_screen_change = Blocking(ClientActions.wait_for_screen_change)
     wait_for_screen_stable = Blocking(ClientActions.wait_for_screen_stable)
+    screenshot = Blocking(ClientVision.screenshot)
     find_image = Blocking(ClientVision.find_image)
     wait_for_image = Blocking(ClientVision.wait_for_image)
     click_image = Blocking(ClientVision.click_image)
