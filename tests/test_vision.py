@@ -7,9 +7,7 @@ import asyncio
 import os
 from pathlib import Path
 
-import PIL
 import pytest
-from packaging.version import Version
 
 from aiopikvm import (
     ImageMatch,
@@ -33,13 +31,8 @@ CELL = (16, 24)
 
 
 def needs_a_readable_console() -> None:
-    """Tesseract, and the emulator's console drawn in a font it can read: before Pillow
-    10.1 the emulator has only Pillow's small bitmap font, spaced out in its 16 px cells,
-    which Tesseract reads letter by letter ("Systen", "toading"); the pure tests in
-    test_screen_text.py still run there."""
+    """Tesseract, to read the emulator's console."""
     needs_tesseract()
-    if Version(PIL.__version__) < Version("10.1"):
-        pytest.skip(f"Pillow {PIL.__version__}: the emulator's console is in a bitmap font")
 
 
 def mouse(emu: Emulator) -> list[object]:

@@ -78,10 +78,7 @@ def _printable(line: str) -> str:
 
 @functools.cache
 def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=_FONT_SIZE)
-    except TypeError:  # Pillow < 10.1 has only the small bitmap font, without sizes
-        return ImageFont.load_default()
+    return ImageFont.load_default(size=_FONT_SIZE)  # scalable since Pillow 10.1
 
 
 def render(screen: Screen, quality: int) -> bytes:

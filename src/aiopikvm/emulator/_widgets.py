@@ -67,10 +67,7 @@ class Button:
 def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     from PIL import ImageFont
 
-    try:
-        return ImageFont.load_default(size=_FONT_SIZE)
-    except TypeError:  # Pillow < 10.1: the small bitmap font only
-        return ImageFont.load_default()
+    return ImageFont.load_default(size=_FONT_SIZE)  # scalable since Pillow 10.1
 
 
 def _draw(draw: ImageDraw.ImageDraw, button: Button) -> None:
