@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..errors import InvalidInputError
 from ..protocol.typing import check_typable
 from ._exit import CliError
 from ._keys import chord, key_name
@@ -122,18 +123,20 @@ async def _open_knowing_screen(kvm: PiKVM, screen: tuple[int, int] | None) -> Pi
     ws = kvm.ws(stream=screen is None)
     await ws.connect()
     if screen is None:
+
+        def known(_: Any) -> bool:  # the session's own test of the streamer's report
+            try:
+                ws.screen_size()
+            except InvalidInputError:
+                return False
+            return True
+
         try:
-            await ws.wait_for(_has_size, timeout=SCREEN_WAIT)
+            await ws.wait_for(known, timeout=SCREEN_WAIT)
         except BaseException:
             await ws.aclose()
             raise
     return ws
-
-
-def _has_size(state: Any) -> bool:
-    streamer = state.streamer.streamer if state.streamer is not None else None
-    source = streamer.source if streamer is not None else None
-    return source is not None and source.online and source.resolution.width > 0
 
 
 def _mouse(ctx: click.Context, screen: str | None, what: str, act: Act) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..screen.picture import SUFFIXES
 from ._exit import CliError
 from ._media import file_or_stdout, one_device, spinner, until_video, video
 from ._run import execute, output
@@ -15,7 +16,6 @@ from ._run import execute, output
 if TYPE_CHECKING:
     from .. import PiKVM
 
-FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
 _video_timeout = click.option(
     "--video-timeout",
@@ -39,7 +39,7 @@ def _format(path: str, given: str | None) -> str:
         return given
     if path == "-":
         return "jpeg"
-    found = FORMATS.get(os.path.splitext(path)[1].lower())
+    found = SUFFIXES.get(os.path.splitext(path)[1].lower())
     if found is None:
         raise CliError(f"-o {path}: name a .png, .jpg or .jpeg file (or give --format)")
     return found

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sys
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..screen.picture import whole_file
 from ._connect import client, targets
 from ._exit import CliError
 from ._output import Output
@@ -88,23 +87,9 @@ def file_or_stdout(path: str) -> Iterator[Any]:
         yield stdout
         stdout.flush()
         return
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=".pikvm-", dir=directory)
-    except OSError as exc:
-        raise CliError(f"cannot write {path!r}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            yield file
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600: as open() would have made it
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)  # the only way to read it; set back at once
-    os.umask(mask)
-    return mask
+    with contextlib.ExitStack() as stack:
+        try:
+            file = stack.enter_context(whole_file(path, prefix=".pikvm-"))
+        except OSError as exc:
+            raise CliError(f"cannot write {path!r}: {exc.strerror}") from None
+        yield file

@@ -7,7 +7,8 @@ import contextlib
 import io
 import os
 import tempfile
-from typing import Final
+from collections.abc import Iterator
+from typing import BinaryIO, Final
 
 SUFFIXES: Final = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
@@ -37,18 +38,27 @@ def to_png(jpeg: bytes) -> bytes:
     return converted.getvalue()
 
 
-def write_whole(path: str, data: bytes) -> None:
-    """Write under a temporary name in the same folder, then rename into place."""
+@contextlib.contextmanager
+def whole_file(path: str, *, prefix: str = ".aiopikvm-") -> Iterator[BinaryIO]:
+    """A binary file to write to ``path``: written under a temporary name in the same
+    folder and renamed into place only when the block succeeds, so a failure or Ctrl-C
+    leaves nothing half-written (raises ``OSError`` when the folder takes no file)."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=".aiopikvm-", dir=folder)
+    fd, temporary = tempfile.mkstemp(prefix=prefix, dir=folder)
     try:
         with os.fdopen(fd, "wb") as file:
-            file.write(data)
+            yield file
         mask = os.umask(0)  # the only way to read it; set back at once
         os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)  # as open() would have made it
+        os.chmod(temporary, 0o666 & ~mask)  # mkstemp's 0600: as open() would have made it
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def write_whole(path: str, data: bytes) -> None:
+    """``data`` to ``path``, whole or not at all (see :func:`whole_file`)."""
+    with whole_file(path) as file:
+        file.write(data)

@@ -97,7 +97,7 @@ class InputPath:
     cancelled send may still reach the device). Callers hold :attr:`lock` around what they
     send, or own it already (typing, shortcuts, clean-ups)."""
 
-    __slots__ = ("clock", "config", "frames", "lock", "run", "state")
+    __slots__ = ("_frames", "clock", "config", "lock", "run", "state")
 
     def __init__(
         self, config: SessionConfig, state: SessionState, clock: HidClock, run: Supervisor
@@ -107,24 +107,24 @@ class InputPath:
         self.clock = clock
         self.run = run
         self.lock = InputLock()
-        self.frames: dict[tuple[Any, ...], Frame] = {}  # built once per distinct input
+        self._frames: dict[tuple[Any, ...], Frame] = {}  # built once per distinct input
 
     def encode(self, message: Input) -> Frame:
         return self.config.encode(message)
 
-    def key_frame(self, key: str, state: bool, finish: bool) -> Frame:
-        frame = self.frames.get((key, state, finish))
+    def _key_frame(self, key: str, state: bool, finish: bool) -> Frame:
+        frame = self._frames.get((key, state, finish))
         if frame is None:
-            frame = self.frames[key, state, finish] = self.encode(KeyInput(key, state, finish))
+            frame = self._frames[key, state, finish] = self.encode(KeyInput(key, state, finish))
         return frame
 
-    def button_frame(self, button: str, state: bool) -> Frame:
-        frame = self.frames.get((button, state))
+    def _button_frame(self, button: str, state: bool) -> Frame:
+        frame = self._frames.get((button, state))
         if frame is None:
-            frame = self.frames[button, state] = self.encode(MouseButtonInput(button, state))
+            frame = self._frames[button, state] = self.encode(MouseButtonInput(button, state))
         return frame
 
-    def sending(self, frame: Frame, events: int) -> Awaitable[None]:
+    def _sending(self, frame: Frame, events: int) -> Awaitable[None]:
         """What sends ``frame`` (to be awaited): websockets' own send, when the link has
         room for it (nearly always: then it returns without waiting, and needs no timer or
         lock), else the bounded :func:`~.link.write`. Awaiting it may raise websockets'
@@ -143,7 +143,7 @@ class InputPath:
 
     async def send(self, frame: Frame, events: int = 1) -> None:
         try:
-            await self.sending(frame, events)
+            await self._sending(frame, events)
         except websockets.ConnectionClosed as exc:
             raise closed_while_sending(self.config, exc) from None
 
@@ -151,25 +151,25 @@ class InputPath:
         """Send a key (see ``send_key``); the caller holds the lock, or needs not."""
         held = self.state.held_keys
         if state is None:
-            press = self.key_frame(key, True, True)
+            press = self._key_frame(key, True, True)
             if key in FINISH_EXEMPT:  # kvmd leaves it down: the tap needs a release
                 held[key] = None
                 await self.send(press)
-                await self.send(self.key_frame(key, False, False))
+                await self.send(self._key_frame(key, False, False))
             else:
                 await self.send(press, events=2)  # kvmd adds the release
             held.pop(key, None)  # the tap ends with the key up, held or not
             return
-        frame = self.frames.get((key, state, finish)) or self.key_frame(key, state, finish)
+        frame = self._key_frame(key, state, finish)
         try:  # the hot path: a press or a release, one frame, one call into websockets
             if not state:
-                await self.sending(frame, 1)
+                await self._sending(frame, 1)
                 held.pop(key, None)
             elif finish and key not in FINISH_EXEMPT:
-                await self.sending(frame, 2)  # kvmd releases it
+                await self._sending(frame, 2)  # kvmd releases it
             else:
                 held[key] = None
-                await self.sending(frame, 1)
+                await self._sending(frame, 1)
         except websockets.ConnectionClosed as exc:
             raise closed_while_sending(self.config, exc) from None
 
@@ -177,9 +177,9 @@ class InputPath:
         held = self.state.held_buttons
         if state is not False:
             held[button] = None  # before the press: see the class
-            await self.send(self.button_frame(button, True))
+            await self.send(self._button_frame(button, True))
         if state is not True:
-            await self.send(self.button_frame(button, False))
+            await self.send(self._button_frame(button, False))
             held.pop(button, None)
 
     async def locked(self, frame: Frame) -> None:

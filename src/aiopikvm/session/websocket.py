@@ -11,8 +11,6 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-import websockets
-
 from .._checks import (
     check_bool,
     check_button,
@@ -33,7 +31,7 @@ from ..transport.tls import VerifySSL
 from .actions import SessionActions
 from .config import DEFAULT_MAX_QUEUE, SessionConfig
 from .input import InputPath
-from .link import closed_while_sending, round_trip
+from .link import round_trip
 from .pointer import Pointer
 from .queue import EventQueue
 from .state import HidClock, SessionState
@@ -309,24 +307,14 @@ class PiKVMWebSocket(SessionActions, Pointer):
             check_bool(finish, "finish")
         inp = self._input
         lock = inp.lock  # taken after the checks: a bad key is refused at once
-        if state is None or finish or not lock.try_hold():
+        if lock.try_hold():  # nearly always: nobody holds the input, nobody waits
+            try:
+                await inp.key(key, state, finish=finish)
+            finally:
+                lock.release()
+        else:
             async with lock:
                 await inp.key(key, state, finish=finish)
-            return
-        # The hot path, a plain press or release: InputPath.key's, a coroutine layer less.
-        try:
-            frame = inp.frames.get((key, state, False)) or inp.key_frame(key, state, False)
-            held = inp.state.held_keys
-            if state:
-                held[key] = None  # before the press: a cancelled send may still land
-                await inp.sending(frame, 1)
-            else:
-                await inp.sending(frame, 1)
-                held.pop(key, None)
-        except websockets.ConnectionClosed as exc:
-            raise closed_while_sending(self._config, exc) from None
-        finally:
-            lock.release()
 
     async def send_mouse_button(self, button: str, state: bool | None = None) -> None:
         """Press (``True``), release (``False``) or click (``None``) ``left``, ``right``,
