@@ -137,9 +137,10 @@ def test_wait_text_times_out_with_code_6_and_saves_the_last_screen(
 ) -> None:
     cli.device(device)
     saved = tmp_path / "last.jpg"
-    ran = cli("wait", "text", "nowhere", "--timeout", "0.5", "--save", str(saved))
+    ran = cli("wait", "text", "no where.", "--timeout", "0.5", "--save", str(saved))
     assert ran.code == 6
-    assert "'nowhere' did not appear on the screen within 0.5 s" in ran.err
+    # The text as the user gave it, not as the regular expression it became.
+    assert "'no where.' did not appear on the screen within 0.5 s" in ran.err
     assert saved.read_bytes().startswith(JPEG)
 
 

@@ -192,7 +192,8 @@ async def test_wait_for_text_box_waits_and_times_out_with_what_it_read(emu: Emul
         found = await waiting
         assert found.text == "ready" and within(found.box, cells(10, 1, 5))
         with pytest.raises(TextNotFoundError) as raised:
-            await kvm.wait_for_text_box("shutdown", timeout=0.2, **FAST)
+            await kvm.wait_for_text_box("shut down.", timeout=0.2, **FAST)
+    assert str(raised.value).startswith("'shut down.' did not appear")  # not regex-escaped
     assert "System is ready" in raised.value.last_text
     assert raised.value.last_snapshot is not None and raised.value.last_snapshot.startswith(JPEG)
 

@@ -171,7 +171,7 @@ class ClientActions:
             snapshot = await self._last_snapshot()
         read = "no video came up" if last_text is None else f"last read: {last_text!r}"
         raise TextNotFoundError(
-            f"{regex.pattern!r} did not appear on the screen within {timeout} s ({read})",
+            f"{_shown(pattern)!r} did not appear on the screen within {timeout} s ({read})",
             last_text=last_text or "",
             last_snapshot=snapshot,
         )
@@ -354,6 +354,11 @@ def _regex(pattern: str | re.Pattern[str]) -> re.Pattern[str]:
     if not isinstance(pattern, str) or not pattern:
         raise invalid("pattern", "a non-empty str or a compiled regular expression", pattern)
     return re.compile(re.escape(pattern))
+
+
+def _shown(pattern: str | re.Pattern[str]) -> str:
+    """The pattern as the caller wrote it (a plain text is not shown regex-escaped)."""
+    return pattern if isinstance(pattern, str) else pattern.pattern
 
 
 def _pause(interval: float, video: bool) -> float:

@@ -363,8 +363,9 @@ class ClientVision:
                 pause = interval if shot is not None else min(interval, _VIDEO_RETRY)
                 await asyncio.sleep(min(pause, remaining))
         read = "no video came up" if last is None else f"last read: {last_text!r:.200}"
+        shown = pattern if isinstance(pattern, str) else compiled.pattern  # as the caller wrote it
         raise TextNotFoundError(
-            f"{compiled.pattern!r} did not appear on the screen within {timeout} s ({read})",
+            f"{shown!r} did not appear on the screen within {timeout} s ({read})",
             last_text=last_text,
             last_snapshot=last,
         )
