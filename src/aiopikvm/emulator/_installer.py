@@ -284,6 +284,8 @@ async def _fetch(url: str) -> Fetch:
 
 def _reason(exc: Exception) -> str:
     if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return "cannot connect: connection refused"
         return f"cannot connect: {exc.os_error.strerror or type(exc.os_error).__name__}"
     return type(exc).__name__
 
