@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import math
 import os
 import re
+import socket
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -189,6 +191,17 @@ async def test_an_answer_over_the_size_limit_fails(files: Files, tmp_path: Path)
         assert (fetch.status, fetch.error) == (200, f"larger than {FETCH_LIMIT} bytes")
 
 
+async def test_a_server_that_does_not_answer_fails() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/preseed.cfg"
+        quick = {**QUICK, "installer_fetch_timeout": 0.5}
+        async with machine(installer="debian", **quick) as (emu, kvm, ws):
+            await debian_boot(kvm, ws, f"auto url={url}")
+            await see(kvm, "Failed to retrieve the preconfiguration file")
+            [fetch] = installer(emu).fetched
+            assert (fetch.status, fetch.error) == (None, "no answer within 0.5 s")
+
+
 async def test_a_server_that_is_not_there_fails() -> None:
     with Files(Path(".")).serving() as gone:
         url = f"{gone.url}/ks.cfg"  # its port, closed once it stopped
@@ -272,6 +285,10 @@ def test_bad_installer_parameters_are_refused() -> None:
         Emulator(installer="ubuntu")
     with pytest.raises(ValueError, match="installer_boot_timeout"):
         Emulator(installer="debian", installer_boot_timeout=-1)
+    with pytest.raises(ValueError, match="installer_speed"):
+        Emulator(installer="kickstart", installer_speed=0)
+    with pytest.raises(ValueError, match="installer_fetch_timeout"):
+        Emulator(installer="kickstart", installer_fetch_timeout=math.inf)
 
 
 async def test_the_command_line_flags(files: Files) -> None:
