@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from aiopikvm import PiKVM, PiKVMWebSocket
-from aiopikvm.emulator import Emulator
-from aiopikvm.emulator._installer import FETCH_LIMIT, Installer
+from aiopikvm.emulator import Emulator, Installer
+from aiopikvm.emulator._installer import FETCH_LIMIT
 from aiopikvm.emulator._installer_screens import KICKSTART_KERNEL_LINE
 
 FAST = {"interval": 0.05, "keep_video": False}
