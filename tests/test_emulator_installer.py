@@ -213,13 +213,14 @@ async def test_a_server_that_is_not_there_fails() -> None:
         assert fetch.error == "cannot connect: connection refused"
 
 
-@pytest.mark.parametrize(("kind", "menu"), [("debian", "Debian GNU"), ("kickstart", "Red Hat")])
+@pytest.mark.parametrize("kind", ["debian", "kickstart"])
 async def test_the_boot_menu_times_out_to_the_interactive_installer(
-    files: Files, kind: str, menu: str
+    files: Files, kind: str
 ) -> None:
     async with machine(installer=kind, installer_boot_timeout=0.5, **QUICK) as (emu, kvm, ws):
         await kvm.atx.power_on()
-        await see(kvm, menu)
+        # No key pressed: only the menu's countdown leads here (a wait for the menu itself
+        # could miss its half second on a loaded machine).
         await see(kvm, "Select a language")
         assert installer(emu).state == "interactive"
         await ws.send_key("Escape")  # too late: nothing it types is a boot line any more
