@@ -292,11 +292,12 @@ def test_bad_installer_parameters_are_refused() -> None:
         Emulator(installer="kickstart", installer_fetch_timeout=math.inf)
 
 
-async def test_the_command_line_flags(files: Files) -> None:
+async def test_the_command_line_flags() -> None:
     """``pikvm emulator --installer ...`` (the real entry point, which hands over to
-    ``pikvm-emulator``) on a German target."""
+    ``pikvm-emulator``) on a German target, against a server that never answers."""
     flags = ["--installer", "kickstart", "--installer-boot-timeout", "30"]
-    flags += ["--installer-speed", "20", "--target-layout", "de", "--host-off"]
+    flags += ["--installer-speed", "20", "--installer-fetch-timeout", "0.5"]
+    flags += ["--target-layout", "de", "--host-off"]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -309,6 +310,8 @@ async def test_the_command_line_flags(files: Files) -> None:
         stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    ks = f"http://127.0.0.1:{silent.getsockname()[1]}/ks.cfg"
     try:
         assert process.stdout is not None
         url = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().split()[4]
@@ -320,9 +323,13 @@ async def test_the_command_line_flags(files: Files) -> None:
             await ws.send_key("Tab")
             await ws.type_text(" yz")
             await see(kvm, "quiet zy")
+            await ws.type_text(f" inst.ks={ks}", layout="de")  # typed for its layout: intact
+            await ws.send_key("Enter")
+            await see(kvm, f"Failed to fetch kickstart from {ks}", "no answer within 0.5 s")
         process.terminate()
         assert await asyncio.wait_for(process.wait(), 30) == 0
     finally:
+        silent.close()
         if process.returncode is None:
             process.kill()
             await process.wait()
