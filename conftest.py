@@ -39,6 +39,17 @@ def _free_names(code: str) -> set[str]:
     return {name for name in _BOUND if name in loads and name not in stores}
 
 
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """The Markdown pages' blocks, as pytest-markdown-docs collects them; its own switch
+    (``--markdown-docs``) would also scan every test module's docstrings, for nothing."""
+    if file_path.suffix != ".md" or parent.config.option.markdowndocs:
+        return None
+    from pytest_markdown_docs.plugin import MarkdownTextFile
+
+    collector: pytest.Collector = MarkdownTextFile.from_parent(parent, path=file_path)
+    return collector
+
+
 def pytest_markdown_docs_globals() -> dict[str, Any]:
     """A block's ``print`` writes nowhere: pytest-markdown-docs runs blocks with capture off,
     and the test log is no place for an example's output (the page shows it)."""

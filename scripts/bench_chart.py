@@ -33,8 +33,8 @@ def chart(results: dict) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'font-family="sans-serif" font-size="12">',
         f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
-        f'<text x="10" y="20" font-size="14" font-weight="bold">Fleet targets: figure / target '
-        f"(at least 1 is met)</text>",
+        '<text x="10" y="20" font-size="14" font-weight="bold">Fleet targets: figure / target '
+        "(at least 1 is met)</text>",
         f'<text x="10" y="38" fill="#555">aiopikvm {escape(machine["aiopikvm"])}, Python '
         f"{escape(machine['python'])}, {machine['cpus']} CPUs, {escape(machine['started'])}"
         "</text>",
@@ -44,20 +44,29 @@ def chart(results: dict) -> str:
         length = BAR * min(ratio, SCALE_MAX) / SCALE_MAX
         colour = "#2e7d32" if met else "#c62828"
         label = escape(f"{name}: {what}")
-        out.append(f'<text x="10" y="{y + 19}"><title>{label}</title>{escape(name)}: '
-                   f"{escape(what[:40])}{'…' if len(what) > 40 else ''}</text>")
-        out.append(f'<rect x="{LABEL}" y="{y + 6}" width="{length:.1f}" height="18" '
-                   f'fill="{colour}"/>')
-        out.append(f'<text x="{LABEL + length + 6:.1f}" y="{y + 19}">{ratio:.2f}x '
-                   f"{'met' if met else 'NOT met'}</text>")
+        out.append(
+            f'<text x="10" y="{y + 19}"><title>{label}</title>{escape(name)}: '
+            f"{escape(what[:40])}{'…' if len(what) > 40 else ''}</text>"
+        )
+        out.append(
+            f'<rect x="{LABEL}" y="{y + 6}" width="{length:.1f}" height="18" fill="{colour}"/>'
+        )
+        out.append(
+            f'<text x="{LABEL + length + 6:.1f}" y="{y + 19}">{ratio:.2f}x '
+            f"{'met' if met else 'NOT met'}</text>"
+        )
         y += ROW
-    out.append(f'<line x1="{one:.1f}" y1="46" x2="{one:.1f}" y2="{y + 4}" stroke="#000" '
-               'stroke-dasharray="4 3"/>')
+    out.append(
+        f'<line x1="{one:.1f}" y1="46" x2="{one:.1f}" y2="{y + 4}" stroke="#000" '
+        'stroke-dasharray="4 3"/>'
+    )
     out.append(f'<text x="{one - 4:.1f}" y="{y + 18}">1</text>')
     y += 34
     for name, what, met in checks:
-        out.append(f'<text x="10" y="{y}">{escape(name)}: {escape(what)}: '
-                   f"{'met' if met else 'NOT met'}</text>")
+        out.append(
+            f'<text x="10" y="{y}">{escape(name)}: {escape(what)}: '
+            f"{'met' if met else 'NOT met'}</text>"
+        )
         y += 20
     out.append("</svg>")
     return "\n".join(out) + "\n"
