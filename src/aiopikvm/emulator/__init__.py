@@ -20,16 +20,18 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
+    from ._login import LoginPrompt
     from ._target import Target, TargetEvent
     from ._threaded import ThreadedEmulator
     from ._widgets import Button
 
-__all__ = ["Button", "Emulator", "Target", "TargetEvent", "ThreadedEmulator"]
+__all__ = ["Button", "Emulator", "LoginPrompt", "Target", "TargetEvent", "ThreadedEmulator"]
 
 
 _EXPORTS: Final = {
     "Button": "_widgets",
     "Emulator": "_emulator",
+    "LoginPrompt": "_login",
     "ThreadedEmulator": "_threaded",
     "Target": "_target",
     "TargetEvent": "_target",

@@ -140,6 +140,7 @@ class Target:
         self._events: list[TargetEvent] = []
         self._listeners: list[Callable[[], None]] = []
         self._shown: tuple[Button, ...] = ()
+        self._program: Callable[[str], None] | None = None
 
     # ----- what tests read ------------------------------------------------------------
 
@@ -193,6 +194,19 @@ class Target:
         message); an unfinished dead-key sequence is kept, as the input method keeps it."""
         with self._lock:
             self._text += text
+
+    def run_program(self, program: Callable[[str], None] | None) -> None:
+        """Hand what the keyboard types to ``program`` (a console program on the host, such
+        as :class:`~aiopikvm.emulator.LoginPrompt`) instead of echoing it: it is called with
+        each text typed (``"\\b"`` for Backspace), under the target's lock, and shows what
+        it wants with :meth:`write` and :meth:`erase`. None: the plain echo again."""
+        with self._lock:
+            self._program = program
+
+    def erase(self, count: int = 1) -> None:
+        """Remove the last ``count`` characters from the console (a program's Backspace)."""
+        with self._lock:
+            self._text = self._text[: max(0, len(self._text) - count)]
 
     def clear_screen(self) -> None:
         """Empty the console (and drop a pending dead key)."""
@@ -321,7 +335,7 @@ class Target:
         if self._modifiers & _SHORTCUT_MODIFIERS or (ALTGR in self._modifiers and not altgr):
             return  # Ctrl/Alt/Meta + key is a shortcut, not text
         if key == "Backspace" and not self._composer.pending:
-            self._text = self._text[:-1]
+            self._show("\b")
             return
         symbol = _NUMPAD_ALWAYS.get(key)
         if symbol is None and self._leds["num"]:
@@ -333,7 +347,16 @@ class Target:
             symbol = self._layout.char_for(key, shift=shift, altgr=altgr)
         # A key with nothing on this level (Escape, an arrow, F1) types nothing, and
         # cancels an unfinished sequence like any key that does not continue it.
-        self._text += self._composer.feed(symbol)
+        self._show(self._composer.feed(symbol))
+
+    def _show(self, typed: str) -> None:
+        if self._program is not None:
+            if typed:
+                self._program(typed)
+        elif typed == "\b":
+            self._text = self._text[:-1]
+        else:
+            self._text += typed
 
     def _is_letter_key(self, key: str) -> bool:
         # Caps Lock acts on keys whose two first levels are a letter's two cases.

@@ -9,16 +9,18 @@ import sys
 import threading
 from typing import IO, Any, Final
 
-SECRET_ARGUMENTS: Final = frozenset({"text"})
+SECRET_ARGUMENTS: Final = {"type_text": frozenset({"text"})}
 """Arguments written as their length only: typed text is often a password."""
 MAX_VALUE: Final = 200
 """Characters of one argument's value written at most."""
 
 
-def redacted(arguments: dict[str, Any]) -> dict[str, Any]:
+def redacted(tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """``arguments`` fit for the log: secrets as their length, long values cut."""
+    secret = SECRET_ARGUMENTS.get(tool, frozenset())
     shown: dict[str, Any] = {}
     for name, value in arguments.items():
-        if name in SECRET_ARGUMENTS and isinstance(value, str):
+        if name in secret and isinstance(value, str):
             shown[name] = {"redacted": True, "chars": len(value)}
         elif isinstance(value, str) and len(value) > MAX_VALUE:
             shown[name] = value[:MAX_VALUE] + "..."
@@ -52,7 +54,7 @@ class Audit:
             "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
             "tool": tool,
             "device": device,
-            "arguments": redacted(arguments),
+            "arguments": redacted(tool, arguments),
             "outcome": outcome,
             "seconds": round(seconds, 3),
         }

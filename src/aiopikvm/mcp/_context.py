@@ -87,7 +87,7 @@ class Context:
             return await _failure(exc, self.devices.get(name or ""))
         except Exception as exc:  # a key name the parser refused, a missing OCR: say so
             self.audit.write(tool, name, arguments, "error", seconds=_since(started), detail=str(exc))
-            return _error(f"{type(exc).__name__}: {exc}")
+            return _error(str(exc) or type(exc).__name__)
         self.audit.write(tool, name, arguments, "ok", seconds=_since(started))
         return result
 

@@ -36,7 +36,7 @@ def register(app: MCPServer, ctx: Context) -> None:
             ws = await dev.session()
             screen = (geometry.screen_width, geometry.screen_height)
             done = await act(ws, geometry.to_screen, screen)
-            return text_result({"done": done, "screen_pixels": done})
+            return text_result({"done": tool, "screen_pixel": done})
 
         return await ctx.call(tool, "input", arguments, body, force=force)
 
