@@ -18,7 +18,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult
 
 from aiopikvm.emulator import ThreadedEmulator
-from cli_helpers import SRC
+from .cli_helpers import SRC
 
 
 def server_env(emu: ThreadedEmulator, **extra: str) -> dict[str, str]:

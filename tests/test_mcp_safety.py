@@ -1,0 +1,148 @@
+"""The safety model of ``pikvm mcp``, through the MCP SDK's client over stdio and HTTP:
+power needs the server's flag and the call's confirm, read-only has no input, a second
+session on the device stops input until forced, the audit log keeps what was typed out,
+and HTTP refuses a request without the bearer token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("mcp")
+
+import httpx  # noqa: E402
+from mcp.client import ClientSession  # noqa: E402
+from mcp.client.streamable_http import streamable_http_client  # noqa: E402
+from mcp.shared._httpx_utils import create_mcp_http_client  # noqa: E402
+
+from aiopikvm.emulator import ThreadedEmulator  # noqa: E402
+
+from .cli_helpers import run_subprocess, threaded  # noqa: E402
+from .emulator_helpers import eventually, read_bundle, ws_connect  # noqa: E402
+from .mcp_helpers import call, data_of, mcp_session, server_env, text_of  # noqa: E402
+
+TOKEN = "test-token-0123456789abcdef"
+
+
+@pytest.fixture
+def emu() -> Iterator[ThreadedEmulator]:
+    yield from threaded()
+
+
+async def test_power_needs_the_flag_then_confirm(emu: ThreadedEmulator) -> None:
+    async with mcp_session(emu) as session:
+        refused = await call(session, "power", action="off_hard", confirm=True)
+        assert refused.is_error and "--allow-power" in text_of(refused)
+        media = await call(session, "media_unmount", confirm=True)
+        assert media.is_error and "--allow-media" in text_of(media)
+    assert emu.target.powered
+    async with mcp_session(emu, "--allow-power") as session:
+        unconfirmed = await call(session, "power", action="off_hard")
+        assert unconfirmed.is_error and "confirm: true" in text_of(unconfirmed)
+        assert emu.target.powered
+        assert data_of(await call(session, "power_status"))["power"] == "on"
+        done = data_of(await call(session, "power", action="off_hard", confirm=True))
+        assert done["done"] == "off_hard"
+        await eventually(lambda: not emu.target.powered)
+        assert data_of(await call(session, "power_status"))["power"] == "off"
+
+
+async def test_read_only_has_no_input(emu: ThreadedEmulator) -> None:
+    async with mcp_session(emu, "--read-only") as session:
+        names = {tool.name for tool in (await session.list_tools()).tools}
+        assert names == {
+            "screenshot",
+            "read_screen",
+            "wait_for_text",
+            "wait_for_screen",
+            "power_status",
+            "media_list",
+            "device_info",
+            "list_devices",
+        }
+        for tool, arguments in (("click", {"x": 1, "y": 1}), ("type_text", {"text": "x"})):
+            refused = await session.call_tool(tool, arguments)
+            assert refused.is_error and "Unknown tool" in text_of(refused), text_of(refused)
+        assert not (await call(session, "screenshot")).is_error
+    assert emu.target.events == []
+
+
+async def test_a_second_session_stops_input_until_forced(
+    emu: ThreadedEmulator, tmp_path: Path
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    async with mcp_session(emu, "--audit-log", str(audit)) as session:
+        assert not (await call(session, "type_text", text="mine ")).is_error
+        async with ws_connect(emu) as human:
+            await read_bundle(human)  # the device has counted it
+            refused = await call(session, "type_text", text="hunter2")
+            assert refused.is_error
+            assert "1 other session open on the device" in text_of(refused)
+            assert "force: true" in text_of(refused)
+            moved = await call(session, "move", x=10, y=10)
+            assert moved.is_error and "human" in text_of(moved)
+            forced = await call(session, "type_text", text="forced", force=True)
+            assert not forced.is_error, text_of(forced)
+        await eventually(lambda: emu.target.screen_text == "mine forced")
+    lines = [json.loads(line) for line in audit.read_text("utf-8").splitlines()]
+    assert [(e["tool"], e["outcome"]) for e in lines] == [
+        ("type_text", "ok"),
+        ("type_text", "refused"),
+        ("move", "refused"),
+        ("type_text", "ok"),
+    ]
+    assert lines[1]["arguments"]["text"] == {"redacted": True, "chars": 7}
+    assert "hunter2" not in audit.read_text("utf-8")
+
+
+def test_http_refuses_to_start_unsafely(emu: ThreadedEmulator) -> None:
+    env = {"PIKVM_URL": emu.url, "PIKVM_PASSWD": "admin"}
+    no_token = run_subprocess(["mcp", "--http"], env)
+    assert no_token.returncode != 0 and "PIKVM_MCP_TOKEN" in no_token.stderr
+    remote = run_subprocess(["mcp", "--http", "--host", "0.0.0.0"], {**env, "PIKVM_MCP_TOKEN": TOKEN})
+    assert remote.returncode != 0 and "--allow-remote" in remote.stderr
+    assert TOKEN not in remote.stderr
+
+
+async def test_http_needs_the_bearer_token(emu: ThreadedEmulator) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aiopikvm", "mcp", "--http", "--port", "0"],
+        env=server_env(emu, PIKVM_MCP_TOKEN=TOKEN),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        line = await asyncio.wait_for(asyncio.to_thread(server.stderr.readline), 30)
+        found = re.search(r"serving (http://\S+)", line)
+        assert found, line
+        url = found.group(1)
+        hello = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+        async with httpx.AsyncClient(timeout=10) as plain:
+            bare = await plain.post(url, json=hello)
+            wrong = await plain.post(url, json=hello, headers={"Authorization": "Bearer nope"})
+        assert bare.status_code == 401 and wrong.status_code == 401
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with (
+            create_mcp_http_client(headers=headers) as http,
+            streamable_http_client(url, http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            names = {tool.name for tool in (await session.list_tools()).tools}
+            assert "click" in names
+            clicked = await call(session, "click", x=0, y=0)
+            assert not clicked.is_error, text_of(clicked)
+    finally:
+        server.terminate()
+        server.wait(10)
+    await eventually(lambda: ("mouse_button", "left", False) in emu.target.events)
