@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import io
 import json
 import os
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from mcp.client import ClientSession
@@ -18,10 +18,13 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult
 
 from aiopikvm.emulator import ThreadedEmulator
+
 from .cli_helpers import SRC
 
 
 def server_env(emu: ThreadedEmulator, **extra: str) -> dict[str, str]:
+    """The environment ``pikvm mcp`` runs in: the emulator's URL and password, nothing of
+    the user's ``PIKVM_*``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PIKVM_")}
     clean["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), clean.get("PYTHONPATH")]))
     return {**clean, "PIKVM_URL": emu.url, "PIKVM_PASSWD": "admin", **extra}
@@ -29,14 +32,22 @@ def server_env(emu: ThreadedEmulator, **extra: str) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def mcp_session(
-    emu: ThreadedEmulator, *flags: str, errlog: io.TextIOBase | None = None
+    emu: ThreadedEmulator, *flags: str, config: Path | None = None, device: str | None = None
 ) -> AsyncIterator[ClientSession]:
-    """A client session on ``pikvm mcp FLAGS`` serving ``emu``."""
+    """A client session on ``pikvm mcp FLAGS`` serving ``emu`` (by its URL, or as the
+    profile ``device`` of the profiles file ``config``)."""
+    env = server_env(emu)
+    root: list[str] = []
+    if config is not None:
+        env["PIKVM_CONFIG"] = str(config)
+        del env["PIKVM_URL"]
+    if device is not None:
+        root = ["--device", device]
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "aiopikvm", "mcp", *flags], env=server_env(emu)
+        command=sys.executable, args=["-m", "aiopikvm", *root, "mcp", *flags], env=env
     )
     async with (
-        stdio_client(params, errlog=errlog or sys.stderr) as (read, write),
+        stdio_client(params) as (read, write),
         ClientSession(read, write) as session,
     ):
         await session.initialize()

@@ -11,13 +11,14 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from aiopikvm.emulator import ThreadedEmulator  # noqa: E402
-from aiopikvm.protocol.pointer import to_absolute  # noqa: E402
-from .cli_helpers import threaded  # noqa: E402
-from .emulator_helpers import eventually  # noqa: E402
-from .mcp_helpers import call, data_of, image_of, mcp_session, text_of  # noqa: E402
+from aiopikvm.emulator import ThreadedEmulator
+from aiopikvm.protocol.pointer import to_absolute
+
+from .cli_helpers import threaded
+from .emulator_helpers import eventually
+from .mcp_helpers import call, data_of, image_of, mcp_session, text_of
 
 ALL_TOOLS = {
     "screenshot",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,16 +16,16 @@ import pytest
 
 pytest.importorskip("mcp")
 
-import httpx  # noqa: E402
-from mcp.client import ClientSession  # noqa: E402
-from mcp.client.streamable_http import streamable_http_client  # noqa: E402
-from mcp.shared._httpx_utils import create_mcp_http_client  # noqa: E402
+import httpx
+from mcp.client import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
-from aiopikvm.emulator import ThreadedEmulator  # noqa: E402
+from aiopikvm.emulator import ThreadedEmulator
 
-from .cli_helpers import run_subprocess, threaded  # noqa: E402
-from .emulator_helpers import eventually, read_bundle, ws_connect  # noqa: E402
-from .mcp_helpers import call, data_of, mcp_session, server_env, text_of  # noqa: E402
+from .cli_helpers import run_subprocess, threaded
+from .emulator_helpers import eventually, read_bundle, ws_connect
+from .mcp_helpers import call, data_of, mcp_session, server_env, text_of
 
 TOKEN = "test-token-0123456789abcdef"
 
@@ -106,23 +105,30 @@ def test_http_refuses_to_start_unsafely(emu: ThreadedEmulator) -> None:
     env = {"PIKVM_URL": emu.url, "PIKVM_PASSWD": "admin"}
     no_token = run_subprocess(["mcp", "--http"], env)
     assert no_token.returncode != 0 and "PIKVM_MCP_TOKEN" in no_token.stderr
-    remote = run_subprocess(["mcp", "--http", "--host", "0.0.0.0"], {**env, "PIKVM_MCP_TOKEN": TOKEN})
+    remote = run_subprocess(
+        ["mcp", "--http", "--host", "0.0.0.0"], {**env, "PIKVM_MCP_TOKEN": TOKEN}
+    )
     assert remote.returncode != 0 and "--allow-remote" in remote.stderr
     assert TOKEN not in remote.stderr
 
 
 async def test_http_needs_the_bearer_token(emu: ThreadedEmulator) -> None:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "aiopikvm", "mcp", "--http", "--port", "0"],
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aiopikvm",
+        "mcp",
+        "--http",
+        "--port",
+        "0",
         env=server_env(emu, PIKVM_MCP_TOKEN=TOKEN),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         assert server.stderr is not None
-        line = await asyncio.wait_for(asyncio.to_thread(server.stderr.readline), 30)
+        line = (await asyncio.wait_for(server.stderr.readline(), 30)).decode()
         found = re.search(r"serving (http://\S+)", line)
         assert found, line
         url = found.group(1)
@@ -144,5 +150,5 @@ async def test_http_needs_the_bearer_token(emu: ThreadedEmulator) -> None:
             assert not clicked.is_error, text_of(clicked)
     finally:
         server.terminate()
-        server.wait(10)
+        await asyncio.wait_for(server.wait(), 10)
     await eventually(lambda: ("mouse_button", "left", False) in emu.target.events)

@@ -30,7 +30,9 @@ def text_result(data: Mapping[str, Any] | str) -> CallToolResult:
 
 
 def image_content(jpeg: bytes) -> ImageContent:
-    return ImageContent(type="image", data=base64.b64encode(jpeg).decode("ascii"), mime_type="image/jpeg")
+    return ImageContent(
+        type="image", data=base64.b64encode(jpeg).decode("ascii"), mime_type="image/jpeg"
+    )
 
 
 @dataclass
@@ -80,13 +82,19 @@ class Context:
             else:
                 result = await body(device)
         except Refused as exc:
-            self.audit.write(tool, name, arguments, "refused", seconds=_since(started), detail=str(exc))
+            self.audit.write(
+                tool, name, arguments, "refused", seconds=_since(started), detail=str(exc)
+            )
             return _error(f"refused: {exc}")
         except (PiKVMError, ValueError) as exc:
-            self.audit.write(tool, name, arguments, "error", seconds=_since(started), detail=str(exc))
+            self.audit.write(
+                tool, name, arguments, "error", seconds=_since(started), detail=str(exc)
+            )
             return await _failure(exc, self.devices.get(name or ""))
         except Exception as exc:  # a key name the parser refused, a missing OCR: say so
-            self.audit.write(tool, name, arguments, "error", seconds=_since(started), detail=str(exc))
+            self.audit.write(
+                tool, name, arguments, "error", seconds=_since(started), detail=str(exc)
+            )
             return _error(str(exc) or type(exc).__name__)
         self.audit.write(tool, name, arguments, "ok", seconds=_since(started))
         return result

@@ -14,9 +14,7 @@ Y = Annotated[
     int,
     Field(ge=0, description="Pixels from the top edge of your last screenshot (0..height-1)."),
 ]
-Button = Annotated[
-    Literal["left", "right", "middle"], Field(description="The mouse button.")
-]
+Button = Annotated[Literal["left", "right", "middle"], Field(description="The mouse button.")]
 Force = Annotated[
     bool,
     Field(

@@ -24,9 +24,7 @@ and ask; use force only when told you may. Power and media changes need confirm:
 """
 
 
-def build(
-    devices: Sequence[Device], safety: Safety, audit: Audit, keys: KeyParser
-) -> MCPServer:
+def build(devices: Sequence[Device], safety: Safety, audit: Audit, keys: KeyParser) -> MCPServer:
     """The server for ``devices`` (the first is the default), with the tools ``safety``
     allows: without input, power and media tools when read-only. The caller closes the
     devices (:meth:`Device.aclose`) once it is done serving."""

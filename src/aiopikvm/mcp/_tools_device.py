@@ -171,8 +171,8 @@ def register(app: MCPServer, ctx: Context, *, read_only: bool) -> None:
         arguments = {"confirm": confirm, "device": device}
         return await ctx.call("media_unmount", "media", arguments, body, check=check)
 
-    for tool in (power, media_mount, media_unmount):
-        app.add_tool(tool, annotations=CHANGE)
+    for change in (power, media_mount, media_unmount):
+        app.add_tool(change, annotations=CHANGE)
 
 
 async def _power(dev: Device) -> dict[str, Any]:

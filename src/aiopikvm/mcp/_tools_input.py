@@ -5,7 +5,7 @@ device's one shared session."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
@@ -29,7 +29,7 @@ INPUT: Final = ToolAnnotations(read_only_hint=False, destructive_hint=True, open
 
 def register(app: MCPServer, ctx: Context) -> None:
     async def pointer(
-        tool: str, arguments: dict[str, object], force: bool, act: _Act
+        tool: str, arguments: dict[str, Any], force: bool, act: _Act
     ) -> CallToolResult:
         async def body(dev: Device) -> CallToolResult:
             geometry = await dev.pointer_geometry()

@@ -41,7 +41,9 @@ def register(app: MCPServer, ctx: Context) -> None:
         optionally only a box of it, in screenshot pixels."""
 
         async def body(dev: Device) -> CallToolResult:
-            box = None if region is None else (await dev.pointer_geometry()).region_to_screen(region)
+            box = (
+                None if region is None else (await dev.pointer_geometry()).region_to_screen(region)
+            )
             text = await _ocr(dev, box)
             return text_result({"text": text[:MAX_TEXT], "truncated": len(text) > MAX_TEXT})
 
@@ -66,9 +68,13 @@ def register(app: MCPServer, ctx: Context) -> None:
 
         async def body(dev: Device) -> CallToolResult:
             pattern = re.compile(text if regex else re.escape(text))
-            box = None if region is None else (await dev.pointer_geometry()).region_to_screen(region)
+            box = (
+                None if region is None else (await dev.pointer_geometry()).region_to_screen(region)
+            )
             await dev.session()  # keeps the video up for the wait
-            match = await dev.kvm.wait_for_text(pattern, timeout=timeout, region=box, keep_video=False)
+            match = await dev.kvm.wait_for_text(
+                pattern, timeout=timeout, region=box, keep_video=False
+            )
             return text_result({"found": match.group(0), "text": match.string[:MAX_TEXT]})
 
         return await ctx.call("wait_for_text", "look", {**arguments, "device": device}, body)
