@@ -80,7 +80,8 @@ async def test_a_second_session_stops_input_until_forced(
     async with mcp_session(emu, "--audit-log", str(audit)) as session:
         assert not (await call(session, "type_text", text="mine ")).is_error
         async with ws_connect(emu) as human:
-            await read_bundle(human)  # the device has counted it
+            bundle = await read_bundle(human)  # the device has counted it: ours and this
+            assert {e["event"]["count"] for e in bundle if e["event_type"] == "clients"} == {2}
             refused = await call(session, "type_text", text="hunter2")
             assert refused.is_error
             assert "1 other session open on the device" in text_of(refused)
@@ -99,6 +100,24 @@ async def test_a_second_session_stops_input_until_forced(
     ]
     assert lines[1]["arguments"]["text"] == {"redacted": True, "chars": 7}
     assert "hunter2" not in audit.read_text("utf-8")
+
+
+async def test_one_session_for_every_call_and_it_reconnects(emu: ThreadedEmulator) -> None:
+    async with mcp_session(emu) as session:
+        for tool, arguments in (
+            ("screenshot", {}),
+            ("click", {"x": 5, "y": 5}),
+            ("read_screen", {}),
+            ("type_text", {"text": "a"}),
+            ("press_keys", {"keys": ["shift"]}),
+        ):
+            assert not (await call(session, tool, **arguments)).is_error
+        assert emu.emulator.faults.count("ws") == 1  # one session shared by all the calls
+        emu.emulator.faults.drop_ws()  # the link dies at the session's next frame
+        typed = await call(session, "type_text", text="bc")
+        assert not typed.is_error, text_of(typed)
+        await eventually(lambda: emu.target.screen_text == "abc")
+        assert emu.emulator.faults.count("ws") == 2  # reconnected once, not a session per call
 
 
 def test_http_refuses_to_start_unsafely(emu: ThreadedEmulator) -> None:

@@ -9,7 +9,13 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Final
 
-from ..errors import InvalidInputError, PiKVMError, ScreenTimeoutError, UnavailableError
+from ..errors import (
+    ConnectionClosedError,
+    InvalidInputError,
+    PiKVMError,
+    ScreenTimeoutError,
+    UnavailableError,
+)
 from ._picture import DEFAULT_MAX_SIDE, Geometry, scaled
 from ._safety import RateLimit, Safety, Takeover
 
@@ -20,6 +26,8 @@ VIDEO_TIMEOUT: Final = 10.0
 """Seconds to wait for the streamer's first picture, or its report of the screen's size."""
 VIDEO_RETRY: Final = 0.25
 PING_TIMEOUT: Final = 5.0
+RECONNECT_WAIT: Final = 30.0
+"""Seconds an input call waits for a dropped session to reconnect."""
 
 
 class Device:
@@ -140,7 +148,13 @@ class Device:
     async def human(self) -> str | None:
         """Why input must stop now (a human is using the device), or None."""
         ws = await self.session()
-        await ws.ping(timeout=PING_TIMEOUT)  # the events sent before it have been read
+        try:
+            await ws.ping(timeout=PING_TIMEOUT)  # the events sent before it have been read
+        except ConnectionClosedError:
+            # The link dropped: wait for the session to reconnect, then ask again (a
+            # session over for good raises here, and the next call opens a new one).
+            await ws.wait_for(lambda _: ws.is_open, timeout=RECONNECT_WAIT)
+            await ws.ping(timeout=PING_TIMEOUT)
         clients = ws.state.clients
         sessions = clients.count if clients is not None else 1
         inactivity = await self.kvm.hid.get_inactivity()
