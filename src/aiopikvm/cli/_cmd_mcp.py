@@ -93,10 +93,12 @@ def mcp(
             f"pikvm mcp needs the mcp extra: pip install 'aiopikvm[mcp]' ({exc})"
         ) from None
     from ..protocol.layout import load_layout
+    from ..transport.redaction import hidden
 
     token = None
     if http:
-        token = check_listen(host, os.environ.get(token_env), allow_remote)
+        # '***' in a traceback's locals, as the device's password is
+        token = check_listen(host, hidden(os.environ.get(token_env)), allow_remote)
     opts = options(ctx)
     safety = server.Safety(
         read_only=read_only,

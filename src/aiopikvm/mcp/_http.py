@@ -28,6 +28,9 @@ class BearerAuth:
         self._app = app
         self._expected = f"Bearer {token}".encode()
 
+    def __repr__(self) -> str:
+        return "<BearerAuth token=***>"
+
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             given = dict(scope.get("headers") or ()).get(b"authorization", b"")
