@@ -21,6 +21,7 @@ from mcp.client import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from aiopikvm import PiKVM
 from aiopikvm.emulator import ThreadedEmulator
 
 from .cli_helpers import run_subprocess, threaded
@@ -35,14 +36,25 @@ def emu() -> Iterator[ThreadedEmulator]:
     yield from threaded()
 
 
-async def test_power_needs_the_flag_then_confirm(emu: ThreadedEmulator) -> None:
+async def test_power_and_media_need_the_flag_then_confirm(emu: ThreadedEmulator) -> None:
     async with mcp_session(emu) as session:
         refused = await call(session, "power", action="off_hard", confirm=True)
         assert refused.is_error and "--allow-power" in text_of(refused)
         media = await call(session, "media_unmount", confirm=True)
         assert media.is_error and "--allow-media" in text_of(media)
     assert emu.target.powered
-    async with mcp_session(emu, "--allow-power") as session:
+    async with PiKVM(emu.url, passwd="admin") as kvm:
+        await kvm.msd.upload("boot.iso", b"\0" * 4096)
+        await kvm.msd.wait_for_image("boot.iso")
+    async with mcp_session(emu, "--allow-power", "--allow-media") as session:
+        listed = data_of(await call(session, "media_list"))
+        assert [image["name"] for image in listed["images"]] == ["boot.iso"]
+        unmounted = await call(session, "media_mount", image="boot.iso")
+        assert unmounted.is_error and "confirm: true" in text_of(unmounted)
+        mounted = data_of(await call(session, "media_mount", image="boot.iso", confirm=True))
+        assert mounted["drive"] == {"image": "boot.iso", "connected": True, "cdrom": True}
+        out = data_of(await call(session, "media_unmount", confirm=True))
+        assert out["drive"]["connected"] is False
         unconfirmed = await call(session, "power", action="off_hard")
         assert unconfirmed.is_error and "confirm: true" in text_of(unconfirmed)
         assert emu.target.powered
