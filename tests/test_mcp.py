@@ -116,6 +116,23 @@ async def test_screenshot_click_and_typing_in_german(emu: ThreadedEmulator) -> N
         assert off.is_error and "off the screenshot" in text_of(off)
         read = data_of(await call(session, "read_screen"))
         assert "Grüße aus Köln" in read["text"]
+        top = data_of(await call(session, "read_screen", region=[0, 0, 1280, 16]))
+        assert top["text"].strip() == "Grüße aus Köln: Maß & Straße, 20 € @ 10 °C!"
+
+        dragged = data_of(await call(session, "drag", x=0, y=0, to_x=640, to_y=360))
+        assert dragged["screen_pixel"] == [[0, 0], [960, 540]]
+        end = (to_absolute(960, 1920), to_absolute(540, 1080))
+        await eventually(lambda: emu.target.events[-1] == ("mouse_button", "left", False))
+        assert emu.target.mouse_position == end
+        data_of(await call(session, "scroll", x=640, y=360, down=2))
+        await eventually(lambda: emu.target.events[-1][0] == "mouse_wheel")
+        assert emu.target.events[-1] == ("mouse_wheel", 0, -2)  # USB HID: positive is up
+
+        stable = await call(session, "wait_for_screen", until="stable", duration=0.5)
+        assert not stable.is_error and image_of(stable)
+        still = await call(session, "wait_for_screen", until="change", timeout=1.5)
+        assert still.is_error and "did not change" in text_of(still)
+        assert image_of(still)  # it gives up with the screen as it was
     assert emu.target.screen_text == german  # nothing of the refused text arrived
 
 
