@@ -1,6 +1,7 @@
 """Done: an agent connected to ``pikvm mcp`` over stdio logs into the emulated host using
 only the tools — it waits for the login prompt, types the user name and the password, and
-waits for the shell — with the host's layout from the device's profile."""
+waits for the shell — with the host's layout from the device's profile; and one server
+driving two profiles, each with its own layout."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from aiopikvm.emulator import LoginPrompt, ThreadedEmulator
+from aiopikvm.emulator import Emulator, LoginPrompt, ThreadedEmulator
 
 from .cli_helpers import threaded
 from .mcp_helpers import call, data_of, image_of, mcp_session, text_of
@@ -62,3 +63,23 @@ async def test_an_agent_logs_into_the_host(emu: ThreadedEmulator, tmp_path: Path
     tools = [json.loads(line)["tool"] for line in log.splitlines()]
     assert tools.count("type_text") == 3
     assert re.search(r"agent@lab:~\$ $", emu.target.screen_text)
+
+
+async def test_one_server_drives_several_profiles(tmp_path: Path) -> None:
+    with Emulator.in_thread() as first, Emulator.in_thread(target_layout="de") as second:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[devices.a]\nurl = "{first.url}"\n\n[devices.b]\nurl = "{second.url}"\n'
+            'layout = "de"\n',
+            "utf-8",
+        )
+        async with mcp_session(first, config=config, device="a,b") as session:
+            assert data_of(await call(session, "list_devices")) == {
+                "devices": [{"name": "a", "layout": "en-us"}, {"name": "b", "layout": "de"}]
+            }
+            data_of(await call(session, "type_text", text="für b", device="b"))
+            data_of(await call(session, "type_text", text="for a"))  # the first: a
+            unknown = await call(session, "screenshot", device="c")
+            assert unknown.is_error and "no device 'c'" in text_of(unknown)
+        assert first.target.screen_text == "for a"
+        assert second.target.screen_text == "für b"
