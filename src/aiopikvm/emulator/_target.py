@@ -23,7 +23,9 @@ Escape, any other key without text and Scroll Lock, cancels an unfinished sequen
 Ctrl, Alt and Meta combinations are shortcuts and type nothing. The numeric keypad types
 digits and ``.`` while Num Lock is on, its operators and Enter always, as pc105's does
 (layouts with a comma there, or more levels, are not modelled). :meth:`Target.write`
-stands for the host's own output (a prompt, a boot message).
+stands for the host's own output (a prompt, a boot message); with
+:meth:`Target.run_program` a console program, such as :class:`~._login.LoginPrompt`, takes
+the typed text instead of the echo.
 
 All reads are thread-safe: a thread-backed emulator's target is read from the test's thread
 while the emulator's loop writes to it.
