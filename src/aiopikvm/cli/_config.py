@@ -28,6 +28,7 @@ FIELDS: Final = (
     "passwd",
     "totp_secret",
     "timeout",
+    "layout",  # the host's keyboard layout, for pikvm mcp's type_text
 )
 SECRET_FIELDS: Final = frozenset({"passwd", "totp_secret"})
 

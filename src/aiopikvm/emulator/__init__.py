@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from ._emulator import Emulator
     from ._installer import Fetch, Installer
+    from ._login import LoginPrompt
     from ._target import Target, TargetEvent
     from ._threaded import ThreadedEmulator
     from ._widgets import Button
@@ -30,6 +31,7 @@ __all__ = [
     "Emulator",
     "Fetch",
     "Installer",
+    "LoginPrompt",
     "Target",
     "TargetEvent",
     "ThreadedEmulator",
@@ -41,6 +43,7 @@ _EXPORTS: Final = {
     "Emulator": "_emulator",
     "Fetch": "_installer",
     "Installer": "_installer",
+    "LoginPrompt": "_login",
     "ThreadedEmulator": "_threaded",
     "Target": "_target",
     "TargetEvent": "_target",

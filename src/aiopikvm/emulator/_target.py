@@ -25,11 +25,12 @@ digits and ``.`` while Num Lock is on, its operators and Enter always, as pc105'
 (layouts with a comma there, or more levels, are not modelled). :meth:`Target.write`
 stands for the host's own output (a prompt, a boot message).
 
-A program the host runs full-screen (the emulated installer, :mod:`._installer`) takes the
-keyboard with :meth:`Target.run`: the keys the OS decoded go to its ``key`` instead of the
-console (Backspace as ``"\\b"`` and Escape as ``"\\x1b"`` when no dead key is pending), it
-draws with :meth:`Target.show`, and its ``boot`` is called when the host powers on or is
-reset, ``halt`` when it powers off.
+A program the host runs (the emulated installer, :mod:`._installer`; a login,
+:mod:`._login`) takes the keyboard with :meth:`Target.run`: the keys the OS decoded go to
+its ``key`` instead of the console (Backspace as ``"\\b"`` and Escape as ``"\\x1b"`` when no
+dead key is pending), it draws with :meth:`Target.write`, :meth:`Target.erase` and
+:meth:`Target.show`, and its ``boot`` is called when the host powers on or is reset,
+``halt`` when it powers off.
 
 All reads are thread-safe: a thread-backed emulator's target is read from the test's thread
 while the emulator's loop writes to it.
@@ -221,6 +222,11 @@ class Target:
         :meth:`clear_screen` an unfinished dead-key sequence is kept."""
         with self._lock:
             self._text = text
+
+    def erase(self, count: int = 1) -> None:
+        """Remove the last ``count`` characters from the console (a program's Backspace)."""
+        with self._lock:
+            self._text = self._text[: max(0, len(self._text) - count)]
 
     def clear_screen(self) -> None:
         """Empty the console (and drop a pending dead key)."""
