@@ -67,7 +67,7 @@ def test_every_page_is_in_the_navigation() -> None:
 def test_the_readme_keeps_the_set_up_commands_and_links_the_guides() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     assert "python -m pip install -e '.[emulator]' && python examples/demo.py" in readme
-    assert "python -m pip install -e '.[dev]' && python -m pytest" in readme
+    assert "python -m pip install -e '.[dev,mcp]' && python -m pytest" in readme
     for page in ("power", "typing", "screen", "emulator", "first-contact"):
         assert f"(docs/{page}.md)" in readme
         assert (ROOT / "docs" / f"{page}.md").is_file()
