@@ -58,6 +58,7 @@ SELECT_TIMEOUT: Final = 0.1
 QUEUE_TIMEOUT: Final = 0.1
 WRITE_RETRIES: Final = 150
 _OUTPUTS_KEPT: Final = 64  # LED reports the kernel holds for kvmd (f_hid queues them)
+_EPSILON: Final = 1e-9  # an echo due "at" a poll is there by that poll, whatever the rounding
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +234,8 @@ class DeviceProcess:
         if not wait.idle:
             return wait.deadline
         if self._outputs and self.leds is not None:  # an idle loop comes round to read it
-            rounds = max(1, math.ceil((self._outputs[0][0] - self._t) / QUEUE_TIMEOUT - 1e-9))
+            waited = (self._outputs[0][0] - self._t) / QUEUE_TIMEOUT
+            rounds = max(1, math.ceil(waited - _EPSILON))
             return self._t + rounds * QUEUE_TIMEOUT
         return math.inf
 
@@ -282,7 +284,7 @@ class DeviceProcess:
         if self.leds is None:
             return
         before = dict(self.leds)
-        while self._outputs and self._outputs[0][0] <= self._t:
+        while self._outputs and self._outputs[0][0] <= self._t + _EPSILON:
             self.leds.update(parse_led_report(self._outputs.popleft()[1]))
         if self.leds != before:
             self._on_change()
