@@ -22,8 +22,9 @@ late it runs) first runs it up to now. As on kvmd:
 - the keyboard and the mouse go ``online: false`` when the host powers off (kvmd's OTG HID
   sees the USB controller unconfigured, kvmd/plugins/hid/otg/device.py) or a report
   could not be written, and come back online only when a report is written to them
-  again: a host that is back on shows offline until kvmd next sends it input (or a
-  session's opening or closing clears it).
+  again: a host that is back on shows offline until kvmd next sends it input, a
+  session's opening or closing clears it, or kvmd's retries of a failed last report
+  (150, about 15 s) get through.
 
 ``rate_limit`` is a slower link than USB (a CH9329 at 9600 baud takes about 45 events a
 second): the host then polls no faster than that.
