@@ -1,8 +1,8 @@
 """The simulated machine behind the HID: what it has been sent, and what it typed.
 
-The emulator's HID worker hands events to :class:`Target` one by one, the way kvmd's
-USB gadget writes reports to a real host. The target keeps the state a host would see
-(keys and buttons down, the absolute pointer position, the keyboard LEDs it set) and the
+The emulated USB host (:mod:`._usb_host`) reads the reports kvmd's gadget writes and hands
+:class:`Target` the events they make, one by one. The target keeps the state a host would
+see (keys and buttons down, the absolute pointer position, its lock state) and the
 text the keystrokes produced on its console, so tests can assert on outcomes rather than
 on frames.
 
@@ -39,6 +39,8 @@ while the emulator's loop writes to it.
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
@@ -136,6 +138,7 @@ _CONTROL: Final = {"Backspace": "\b", "Escape": "\x1b"}
 """Keys a program gets as control characters (the console edits with Backspace itself)."""
 _KEY_SLOTS: Final = 6
 """kvmd's USB keyboard is 6-key rollover: a seventh key releases the other six first."""
+_STALLS_KEPT: Final = 16
 
 
 class Target:
@@ -163,6 +166,7 @@ class Target:
         self._listeners: list[Callable[[], None]] = []
         self._shown: tuple[Button, ...] = ()
         self._application: Application | None = None
+        self._stalls: deque[tuple[float, float]] = deque(maxlen=_STALLS_KEPT)
 
     # ----- what tests read ------------------------------------------------------------
 
@@ -256,7 +260,8 @@ class Target:
 
     @property
     def leds(self) -> dict[str, bool]:
-        """The keyboard LEDs the host set: ``caps``, ``num``, ``scroll``."""
+        """The host's lock state, ``caps``, ``num``, ``scroll``: what it sends back to the
+        keyboard's LEDs when it echoes them (kvmd's own ``leds`` follow that echo)."""
         with self._lock:
             return dict(self._leds)
 
@@ -274,6 +279,22 @@ class Target:
         with self._lock:
             app = self._application
         return app if isinstance(app, Installer) else None
+
+    def stall_usb(self, seconds: float) -> None:
+        """Stop polling the USB HID for ``seconds`` from now, as a host busy in its
+        firmware or with its bus suspended: reports kvmd cannot write within its 0.1 s
+        are lost (see :mod:`._hid_device`). Safe to call from any thread."""
+        if not seconds >= 0 or seconds == float("inf"):
+            raise ValueError(f"stall_usb takes a finite number of seconds, got {seconds!r}")
+        start = time.monotonic()
+        with self._lock:
+            self._stalls.append((start, start + seconds))
+
+    def usb_stall_end(self, at: float) -> float | None:
+        """When the stall that holds monotonic time ``at`` ends (``None``: no stall)."""
+        with self._lock:
+            ends = [end for start, end in self._stalls if start <= at < end]
+        return max(ends) if ends else None
 
     # ----- what the emulator writes -----------------------------------------------------
 
