@@ -134,7 +134,7 @@ async def wait(
 ) -> str:
     if step.text is not None or step.regex is not None:
         shown = render(step.text if step.text is not None else step.regex or "")
-        pattern = re.compile(re.escape(shown) if step.text is not None else shown)
+        pattern: str | re.Pattern[str] = shown if step.text is not None else re.compile(shown)
         if step.ocr == "local":
             found = await kvm.wait_for_text_box(
                 pattern, timeout=timeout, region=step.region, keep_video=False

@@ -35,8 +35,8 @@ class Frame:
     """A picture of the screen (JPEG or PNG bytes) taken during a step."""
 
     label: str
-    data: bytes
-    time: float
+    data: bytes = field(repr=False)
+    time: float = 0.0
 
 
 @dataclass

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import PiKVMError, ScreenTimeoutError
+from ..screen.picture import to_png
 from . import execute
 from .http import HttpServer, route_ip
 from .results import Frame, RunResult, StepFailedError, StepResult
@@ -160,8 +161,15 @@ class _Runner:
 
     @contextlib.asynccontextmanager
     async def _video(self) -> AsyncIterator[None]:
-        async with self.kvm.ws(stream=True):
-            yield
+        async with self.kvm.ws(stream=True) as ws:
+            # Its events are read and dropped: the session is there for the video only.
+            drain = asyncio.create_task(_drain(ws.events()))
+            try:
+                yield
+            finally:
+                drain.cancel()
+                with contextlib.suppress(asyncio.CancelledError, PiKVMError):
+                    await drain
 
     # ----- one step -------------------------------------------------------------------
 
@@ -233,6 +241,8 @@ class _Runner:
         data = await self._snapshot()
         if data is None:
             return None
+        if file is not None and file.lower().endswith(".png"):
+            data = await asyncio.to_thread(to_png, data)
         frame = Frame(label, data, time.time())
         self.frames += 1
         self.recent.append(frame)
@@ -278,6 +288,11 @@ class _Runner:
             record.artifacts.append(self._save(f"{prefix}-last-seen.jpg", seen))
         for number, last in enumerate(self.recent, 1):
             record.artifacts.append(self._save(f"{prefix}-frame-{number}.jpg", last.data))
+
+
+async def _drain(events: AsyncIterator[Any]) -> None:
+    async for _ in events:
+        pass
 
 
 def _why(error: BaseException) -> str:

@@ -10,9 +10,10 @@ filled in when the step runs (see :mod:`aiopikvm.scenario.template`).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _Region = tuple[int, int, int, int]
 
@@ -92,6 +93,11 @@ class WaitStep(_Step):
     ocr: Literal["device", "local"] = "device"
     region: _Region | None = None
     threshold: Annotated[float, Field(gt=0, le=1)] | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _valid_regex(cls, value: str | None) -> str | None:
+        return _check_regex(value)
 
     @model_validator(mode="after")
     def _one_condition(self) -> Self:
@@ -175,6 +181,11 @@ class AssertStep(_Step):
     ocr: Literal["device", "local"] = "device"
     region: _Region | None = None
     threshold: Annotated[float, Field(gt=0, le=1)] | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _valid_regex(cls, value: str | None) -> str | None:
+        return _check_regex(value)
 
     @model_validator(mode="after")
     def _one_condition(self) -> Self:
@@ -273,6 +284,15 @@ class Scenario(BaseModel):
         if isinstance(data, dict) and isinstance(data.get("vars"), dict):
             data = {**data, "vars": {str(k): _text(v) for k, v in data["vars"].items()}}
         return data
+
+
+def _check_regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+    return value
 
 
 def _text(value: Any) -> Any:
