@@ -9,7 +9,7 @@ after the click; otherwise the answer comes at once while ``busy`` stays true.
 was asked to go.
 
 The simulated host reacts when the button is released: a short power press toggles it,
-a long one forces it off, reset leaves it as it is.
+a long one forces it off, reset restarts what it runs (see ``Target.reset``).
 
 A device without ATX (kvmd's ``disabled`` plugin) reports everything off and answers each
 action, once its parameters passed the validators, with ``AtxDisabledError``.
@@ -111,6 +111,8 @@ class Atx:
                 self._target.set_powered(not self._target.powered)
             elif button == "power_long":
                 self._target.set_powered(False)
+            else:
+                self._target.reset()
             await asyncio.sleep(self._settle)
         finally:
             self._pressing = None

@@ -98,7 +98,35 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="keep MSD images in this directory (default: a temporary one)",
     )
+    parser.add_argument(
+        "--target-layout",
+        default="en-us",
+        metavar="KEYMAP",
+        help="the keyboard layout the host's OS reads keys with (a kvmd keymap, e.g. de; "
+        "default en-us)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    installer = parser.add_argument_group("an OS installer on the host")
+    installer.add_argument(
+        "--installer",
+        choices=("debian", "kickstart"),
+        help="on power-on or reset the host boots an installer (Debian preseed or RHEL "
+        "kickstart) that fetches the URL typed on its boot line",
+    )
+    installer.add_argument(
+        "--installer-boot-timeout",
+        type=_duration,
+        default=30.0,
+        metavar="SECONDS",
+        help="its boot menu boots the default entry after this long (default 30; 0 = never)",
+    )
+    installer.add_argument(
+        "--installer-speed",
+        type=_speed,
+        default=1.0,
+        metavar="FACTOR",
+        help="run its POST and install steps this many times faster (default 1)",
+    )
     group = parser.add_argument_group("subsystems a device can lack")
     group.add_argument("--no-atx", action="store_true", help="no ATX (AtxDisabledError)")
     group.add_argument("--no-msd", action="store_true", help="no MSD (MsdDisabledError)")
@@ -131,6 +159,10 @@ def _emulator(args: argparse.Namespace) -> Emulator:
         fault_seed=args.seed,
         screen_seed=args.seed,
         clock=args.clock,
+        target_layout=args.target_layout,
+        installer=args.installer,
+        installer_boot_timeout=args.installer_boot_timeout,
+        installer_speed=args.installer_speed,
     )
 
 
@@ -284,6 +316,13 @@ def _duration(value: str) -> float:
     if not 0 <= seconds < math.inf:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}")
     return seconds
+
+
+def _speed(value: str) -> float:
+    factor = _duration(value)
+    if factor == 0:
+        raise argparse.ArgumentTypeError("expected a factor of more than 0")
+    return factor
 
 
 def _period(value: str) -> float:

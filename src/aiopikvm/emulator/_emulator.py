@@ -21,6 +21,7 @@ from ._gpio import Gpio, GpioScheme
 from ._hid import Hid
 from ._hid_api import HidApi
 from ._info import Info
+from ._installer import Installer
 from ._log import Journal
 from ._msd import Msd
 from ._msd_api import MsdApi
@@ -58,7 +59,12 @@ class Emulator:
     keys with (a kvmd keymap name, e.g. ``"de"``). ``hid_rate_limit`` caps the HID events
     per second that reach the target (a host polling its USB keyboard, a CH9329 at 9600
     baud takes about 45): faster input waits in kvmd's unbounded queue, and what is still
-    queued when a session opens or closes is lost.
+    queued when a session opens or closes is lost. ``installer`` (``"debian"`` or
+    ``"kickstart"``) makes the host an OS installer that boots to a menu on power-on or
+    reset, reads a boot line and fetches the preseed or kickstart URL typed on it (see
+    ``aiopikvm.emulator._installer``; ``emu.target.installer`` tells what it did); the menu
+    boots its default entry after ``installer_boot_timeout`` seconds, and
+    ``installer_speed`` divides the time its POST and install steps take.
     ``screen_size`` is the host's video mode (see :meth:`set_resolution`); the video
     streamer finds its signal ``streamer_start_delay`` seconds after it starts and stops
     ``streamer_stop_delay`` seconds after the last ``stream=1`` session leaves (kvmd's
@@ -120,6 +126,9 @@ class Emulator:
         fault_seed: int | None = None,
         clock: bool = False,
         screen_seed: int | None = None,
+        installer: str | None = None,
+        installer_boot_timeout: float = 30.0,
+        installer_speed: float = 1.0,
     ) -> None:
         self._host = host
         self._requested_port = port
@@ -132,6 +141,13 @@ class Emulator:
             layout=target_layout,
         )
         """The simulated machine behind the HID."""
+        self._installer = (
+            None
+            if installer is None
+            else Installer(
+                self.target, installer, boot_timeout=installer_boot_timeout, speed=installer_speed
+            )
+        )
         self._hid = Hid(
             self.target, delay=hid_delay, rate_limit=hid_rate_limit, broadcast=self._broadcast
         )
@@ -232,6 +248,8 @@ class Emulator:
             await self._hid.start()
             await self._msd.start()
             self._streamer.start()
+            if self._installer is not None:
+                self._installer.start()
         except BaseException:
             await runner.cleanup()
             raise
@@ -251,6 +269,8 @@ class Emulator:
             await runner.cleanup()
         finally:
             await self._atx.stop()
+            if self._installer is not None:
+                await self._installer.stop()
             await self._gpio.stop()
             await self._hid.stop()
             self._streamer.stop()

@@ -25,6 +25,12 @@ digits and ``.`` while Num Lock is on, its operators and Enter always, as pc105'
 (layouts with a comma there, or more levels, are not modelled). :meth:`Target.write`
 stands for the host's own output (a prompt, a boot message).
 
+A program the host runs full-screen (the emulated installer, :mod:`._installer`) takes the
+keyboard with :meth:`Target.run`: the keys the OS decoded go to its ``key`` instead of the
+console (Backspace as ``"\\b"`` and Escape as ``"\\x1b"`` when no dead key is pending), it
+draws with :meth:`Target.show`, and its ``boot`` is called when the host powers on or is
+reset, ``halt`` when it powers off.
+
 All reads are thread-safe: a thread-backed emulator's target is read from the test's thread
 while the emulator's loop writes to it.
 """
@@ -34,11 +40,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from ..protocol.keys import MODIFIERS
 from ..protocol.layout import ALTGR, DeadKeyComposer, Layout, load_layout
 from ._widgets import Button
+
+if TYPE_CHECKING:
+    from ._installer import Installer
 
 TargetEvent = tuple[str | int | bool, ...]
 """One entry of :attr:`Target.events`, e.g. ``("key", "KeyA", True)``.
@@ -92,6 +101,16 @@ class ClearEvent:
 HidEvent = KeyEvent | ButtonEvent | MoveEvent | RelativeEvent | WheelEvent | ClearEvent
 
 
+class Application(Protocol):
+    """A program the host runs in place of its console (see :meth:`Target.run`)."""
+
+    def boot(self) -> None: ...
+
+    def halt(self) -> None: ...
+
+    def key(self, text: str) -> None: ...
+
+
 # ----- the keypad, the same on every layout ------------------------------------------
 
 _NUMPAD_NUMLOCK: Final[dict[str, str]] = {
@@ -112,6 +131,8 @@ _NUMPAD_ALWAYS: Final[dict[str, str]] = {
 _SHIFTS: Final = frozenset({"ShiftLeft", "ShiftRight"})
 _SHORTCUT_MODIFIERS: Final = MODIFIERS - _SHIFTS - {ALTGR}
 _LOCK_LEDS: Final = {"CapsLock": "caps", "NumLock": "num", "ScrollLock": "scroll"}
+_CONTROL: Final = {"Backspace": "\b", "Escape": "\x1b"}
+"""Keys a program gets as control characters (the console edits with Backspace itself)."""
 _KEY_SLOTS: Final = 6
 """kvmd's USB keyboard is 6-key rollover: a seventh key releases the other six first."""
 
@@ -140,6 +161,7 @@ class Target:
         self._events: list[TargetEvent] = []
         self._listeners: list[Callable[[], None]] = []
         self._shown: tuple[Button, ...] = ()
+        self._application: Application | None = None
 
     # ----- what tests read ------------------------------------------------------------
 
@@ -194,6 +216,12 @@ class Target:
         with self._lock:
             self._text += text
 
+    def show(self, text: str) -> None:
+        """Replace what the console shows, as a full-screen program redraws it; unlike
+        :meth:`clear_screen` an unfinished dead-key sequence is kept."""
+        with self._lock:
+            self._text = text
+
     def clear_screen(self) -> None:
         """Empty the console (and drop a pending dead key)."""
         with self._lock:
@@ -232,7 +260,29 @@ class Target:
         with self._lock:
             return list(self._events)
 
+    @property
+    def installer(self) -> Installer | None:
+        """The installer the host runs (the emulator's ``installer``), or ``None``."""
+        from ._installer import Installer
+
+        with self._lock:
+            app = self._application
+        return app if isinstance(app, Installer) else None
+
     # ----- what the emulator writes -----------------------------------------------------
+
+    def run(self, application: Application | None) -> None:
+        """Give the keyboard and the screen to ``application`` (``None``: the console)."""
+        with self._lock:
+            self._application = application
+
+    def reset(self) -> None:
+        """The reset button: a host that is on restarts its program (nothing else it
+        holds changes, as the USB keyboard stays powered)."""
+        with self._lock:
+            application = self._application if self._powered else None
+        if application is not None:
+            application.boot()
 
     def add_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` (on the writer's thread) after the power or the LEDs change."""
@@ -249,7 +299,12 @@ class Target:
             self._buttons.clear()
             self._composer.reset()
             self._events.append(("power", powered))
+            application = self._application
         self._notify()
+        if application is not None and powered:
+            application.boot()
+        elif application is not None:
+            application.halt()
 
     def apply(self, event: HidEvent) -> None:
         """Deliver one HID event; a host that is off receives nothing."""
@@ -320,8 +375,9 @@ class Target:
         altgr = ALTGR in self._modifiers and self._altgr
         if self._modifiers & _SHORTCUT_MODIFIERS or (ALTGR in self._modifiers and not altgr):
             return  # Ctrl/Alt/Meta + key is a shortcut, not text
-        if key == "Backspace" and not self._composer.pending:
-            self._text = self._text[:-1]
+        control = _CONTROL.get(key)
+        if control is not None and not self._composer.pending:
+            self._output(control)
             return
         symbol = _NUMPAD_ALWAYS.get(key)
         if symbol is None and self._leds["num"]:
@@ -333,7 +389,16 @@ class Target:
             symbol = self._layout.char_for(key, shift=shift, altgr=altgr)
         # A key with nothing on this level (Escape, an arrow, F1) types nothing, and
         # cancels an unfinished sequence like any key that does not continue it.
-        self._text += self._composer.feed(symbol)
+        self._output(self._composer.feed(symbol))
+
+    def _output(self, text: str) -> None:
+        if self._application is not None:
+            if text:
+                self._application.key(text)
+        elif text == "\b":
+            self._text = self._text[:-1]
+        elif text != "\x1b":  # Escape types nothing on the console
+            self._text += text
 
     def _is_letter_key(self, key: str) -> bool:
         # Caps Lock acts on keys whose two first levels are a letter's two cases.

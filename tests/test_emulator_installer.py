@@ -1,0 +1,299 @@
+"""The emulator's installer (``Emulator(installer=...)``), driven through the public client
+as a scenario drives a real machine: power it on, wait for the boot menu, type a boot line,
+and watch a real HTTP server get asked for the preseed or kickstart file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import re
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aiopikvm import PiKVM, PiKVMWebSocket
+from aiopikvm.emulator import Emulator
+from aiopikvm.emulator._installer import Installer
+from aiopikvm.emulator._installer_screens import KICKSTART_KERNEL_LINE
+
+FAST = {"interval": 0.05, "keep_video": False}
+"""The session of :func:`machine` keeps the video on: a wait that opened its own would make
+the device drop the keys still queued when it closes, as kvmd does."""
+QUICK = {"installer_speed": 20.0, "atx_click_delay": 0.05, "host_powered": False}
+
+
+class Files:
+    """A directory served over HTTP on loopback, the paths it was asked for logged."""
+
+    def __init__(self, root: Path) -> None:
+        self.requests: list[str] = []
+        log = self.requests
+
+        class Handler(SimpleHTTPRequestHandler):
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                log.append(self.path)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # quiet
+
+        self._server = ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(Handler, directory=str(root))
+        )
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[Files]:
+        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._server.shutdown()
+            self._server.server_close()
+            thread.join()
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Iterator[Files]:
+    (tmp_path / "preseed.cfg").write_text("d-i debian-installer/locale string en_US\n")
+    (tmp_path / "ks.cfg").write_text("text\nrootpw --lock\n")
+    with Files(tmp_path).serving() as served:
+        yield served
+
+
+@contextlib.asynccontextmanager
+async def machine(**kwargs: Any) -> AsyncIterator[tuple[Emulator, PiKVM, PiKVMWebSocket]]:
+    async with (
+        Emulator(**kwargs) as emu,
+        PiKVM(emu.url, passwd="admin") as kvm,
+        kvm.ws(stream=True) as ws,
+    ):
+        yield emu, kvm, ws
+
+
+def installer(emu: Emulator) -> Installer:
+    assert emu.target.installer is not None
+    return emu.target.installer
+
+
+async def see(kvm: PiKVM, *phrases: str) -> None:
+    for phrase in phrases:
+        await kvm.wait_for_text(phrase, timeout=10, **FAST)
+
+
+async def debian_boot(kvm: PiKVM, ws: PiKVMWebSocket, line: str) -> None:
+    await kvm.atx.power_on()
+    await see(kvm, "Debian GNU/Linux installer menu", "Press ESC for the boot prompt")
+    await ws.send_key("Escape")
+    await see(kvm, "boot:")  # OCR, as Tesseract, drops the trailing space
+    await ws.type_text(line)
+    await ws.send_key("Enter")
+
+
+async def kickstart_boot(kvm: PiKVM, ws: PiKVMWebSocket, typed: str) -> None:
+    await kvm.atx.power_on()
+    await see(kvm, "Install Red Hat Enterprise Linux", "Press Tab for full configuration options")
+    await ws.send_key("Tab")
+    await see(kvm, f"> {KICKSTART_KERNEL_LINE}")
+    await ws.type_text(typed)
+    await ws.send_key("Enter")
+
+
+async def test_debian_preseed_install(files: Files) -> None:
+    url = f"{files.url}/preseed.cfg"
+    async with machine(installer="debian", **QUICK) as (emu, kvm, ws):
+        assert installer(emu).state == "off"
+        await kvm.atx.power_on()
+        await see(kvm, "Debian GNU/Linux installer menu")
+        await ws.send_key("Escape")
+        await see(kvm, "boot:")
+        await ws.type_text("install autp")
+        await ws.send_key("Backspace")
+        await ws.type_text(f"o url={url} locale=en_US.UTF-8")
+        await see(kvm, f"boot: install auto url={url}")
+        await ws.send_key("Enter")
+        await see(kvm, f"Retrieving {url}", "Installing the base system", "Installing software")
+        await see(kvm, "Installation complete")
+        done = installer(emu)
+        assert done.state == "complete"
+        assert done.command_line == f"install auto url={url} locale=en_US.UTF-8"
+        assert [(fetch.url, fetch.status) for fetch in done.fetched] == [(url, 200)]
+    assert files.requests == ["/preseed.cfg"]
+
+
+async def test_debian_takes_preseed_url_too(files: Files) -> None:
+    url = f"{files.url}/preseed.cfg"
+    async with machine(installer="debian", **QUICK) as (_, kvm, ws):
+        await debian_boot(kvm, ws, f"install preseed/url={url} priority=critical")
+        await see(kvm, "Installation complete")
+    assert files.requests == ["/preseed.cfg"]
+
+
+async def test_kickstart_install_after_a_reset(files: Files) -> None:
+    url = f"{files.url}/ks.cfg"
+    quick = {**QUICK, "host_powered": True}  # on from the start: it boots with the emulator
+    async with machine(installer="kickstart", **quick) as (emu, kvm, ws):
+        await see(kvm, "Install Red Hat Enterprise Linux")
+        await ws.send_key("Tab")
+        await see(kvm, "> vmlinuz")
+        await kvm.atx.click_reset(wait=True)  # starts over: the menu again, nothing typed
+        await see(kvm, "Press Tab for full configuration options")
+        assert installer(emu).state == "menu"
+        await ws.send_key("Tab")
+        await see(kvm, f"> {KICKSTART_KERNEL_LINE}")
+        await ws.send_key("Backspace")
+        await ws.type_text(f"t inst.text inst.ks={url}")
+        await ws.send_key("Enter")
+        await see(kvm, f"Retrieving {url}", "Installation complete")
+        done = installer(emu)
+        assert done.command_line == f"{KICKSTART_KERNEL_LINE} inst.text inst.ks={url}"
+        assert [(fetch.url, fetch.status) for fetch in done.fetched] == [(url, 200)]
+    assert files.requests == ["/ks.cfg"]
+
+
+async def test_a_missing_preseed_file_fails(files: Files) -> None:
+    url = f"{files.url}/nothing.cfg"
+    async with machine(installer="debian", **QUICK) as (emu, kvm, ws):
+        await debian_boot(kvm, ws, f"auto url={url}")
+        await see(kvm, "Failed to retrieve the preconfiguration file", url)
+        assert installer(emu).state == "failed"
+        assert [(fetch.url, fetch.status, fetch.ok) for fetch in installer(emu).fetched] == [
+            (url, 404, False)
+        ]
+    assert files.requests == ["/nothing.cfg"]
+
+
+async def test_a_missing_kickstart_fails(files: Files) -> None:
+    url = f"{files.url}/missing-ks.cfg"
+    async with machine(installer="kickstart", **QUICK) as (emu, kvm, ws):
+        await kickstart_boot(kvm, ws, f" inst.ks={url}")
+        await see(kvm, f"Failed to fetch kickstart from {url}")
+        assert installer(emu).state == "failed"
+        assert [(fetch.url, fetch.status) for fetch in installer(emu).fetched] == [(url, 404)]
+
+
+async def test_a_server_that_is_not_there_fails() -> None:
+    with Files(Path(".")).serving() as gone:
+        url = f"{gone.url}/ks.cfg"  # its port, closed once it stopped
+    async with machine(installer="kickstart", **QUICK) as (emu, kvm, ws):
+        await kickstart_boot(kvm, ws, f" ks={url}")
+        await see(kvm, f"Failed to fetch kickstart from {url}")
+        [fetch] = installer(emu).fetched
+        assert (fetch.url, fetch.status) == (url, None) and "cannot connect" in str(fetch.error)
+
+
+@pytest.mark.parametrize(("kind", "menu"), [("debian", "Debian GNU"), ("kickstart", "Red Hat")])
+async def test_the_boot_menu_times_out_to_the_interactive_installer(
+    files: Files, kind: str, menu: str
+) -> None:
+    async with machine(installer=kind, installer_boot_timeout=0.5, **QUICK) as (emu, kvm, ws):
+        await kvm.atx.power_on()
+        await see(kvm, menu)
+        await see(kvm, "Select a language")
+        assert installer(emu).state == "interactive"
+        await ws.send_key("Escape")  # too late: nothing it types is a boot line any more
+        await ws.send_key("Tab")
+        await ws.type_text(f"auto url={files.url}/preseed.cfg\n")
+        await see(kvm, "Select a language")
+        assert installer(emu).fetched == [] and installer(emu).command_line is None
+    assert files.requests == []
+
+
+async def test_debian_typed_with_the_wrong_layout_fails(files: Files) -> None:
+    # Typed for en-us on a German target: "=" is a dead key there, ":" an "Ö", "/" a "-".
+    typed = f"install auto url={files.url}/preseed.cfg"
+    async with machine(installer="debian", target_layout="de", **QUICK) as (emu, kvm, ws):
+        await debian_boot(kvm, ws, typed)
+        await see(kvm, "Failed to retrieve the preconfiguration file")
+        line = installer(emu).command_line
+        assert line is not None and line.startswith("install auto url") and line != typed
+        assert installer(emu).state == "failed"
+    assert files.requests == []
+
+
+async def test_kickstart_typed_with_the_wrong_layout_installs_nothing(files: Files) -> None:
+    # Anaconda ignores the garbled inst.ks (no "=" left) and asks its questions.
+    async with machine(installer="kickstart", target_layout="de", **QUICK) as (emu, kvm, ws):
+        await kickstart_boot(kvm, ws, f" inst.ks={files.url}/ks.cfg")
+        await see(kvm, "Select a language")
+        assert installer(emu).fetched == []
+    assert files.requests == []
+
+
+async def test_a_garbled_url_is_not_fetched() -> None:
+    async with machine(installer="debian", target_layout="fr", **QUICK) as (emu, kvm, ws):
+        # AZERTY keeps "expert url=" but not the URL: "http://" arrives as "httpM!!".
+        await debian_boot(kvm, ws, "expert url=http://127.0.0.1/preseed.cfg")
+        await see(kvm, "Failed to retrieve the preconfiguration file")
+        [fetch] = installer(emu).fetched
+        assert fetch.url.startswith("httpM!!") and fetch.status is None
+
+
+async def test_an_unknown_label_asks_again() -> None:
+    async with machine(installer="debian", **QUICK) as (emu, kvm, ws):
+        await debian_boot(kvm, ws, "instal auto")
+        await see(kvm, "Could not find kernel image: instal")
+        assert installer(emu).state == "prompt"
+
+
+async def test_without_an_installer_the_console_is_unchanged() -> None:
+    async with machine(host_powered=False, atx_click_delay=0.05) as (emu, kvm, ws):
+        assert emu.target.installer is None
+        await kvm.atx.power_on(wait=True)
+        await kvm.atx.click_reset(wait=True)
+        await ws.type_text("ab")
+        await ws.send_key("Escape")
+        await ws.send_key("Backspace")
+        await ws.type_text("c")
+        await see(kvm, "ac")
+        assert emu.target.screen_text == "ac"
+
+
+def test_bad_installer_parameters_are_refused() -> None:
+    with pytest.raises(ValueError, match="choose 'debian' or 'kickstart'"):
+        Emulator(installer="ubuntu")
+    with pytest.raises(ValueError, match="installer_boot_timeout"):
+        Emulator(installer="debian", installer_boot_timeout=-1)
+
+
+async def test_the_command_line_flags(files: Files) -> None:
+    """``pikvm emulator --installer ...`` (the real entry point, which hands over to
+    ``pikvm-emulator``) on a German target."""
+    flags = ["--installer", "kickstart", "--installer-boot-timeout", "30"]
+    flags += ["--installer-speed", "20", "--target-layout", "de", "--host-off"]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aiopikvm",
+        "emulator",
+        "--port",
+        "0",
+        *flags,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        url = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().split()[4]
+        async with PiKVM(url, passwd="admin") as kvm, kvm.ws(stream=True) as ws:
+            await kvm.atx.power_on()
+            await see(kvm, "Install Red Hat Enterprise Linux")
+            countdown = re.compile("Automatic boot in (30|29|28) seconds")
+            await kvm.wait_for_text(countdown, timeout=10, **FAST)
+            await ws.send_key("Tab")
+            await ws.type_text(" yz")
+            await see(kvm, "quiet zy")
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
