@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from .http import HttpServer
 
 POLL: Final = 0.1
+SETTLE_DELAY: Final = 0.01
+"""Seconds per raw HID event the target is given at least (a slow USB host polls at
+~100 Hz): the boot menus read keys as they come."""
 ALIASES: Final = {
     "ctrl": "ControlLeft",
     "alt": "AltLeft",
@@ -134,16 +137,27 @@ async def wait(
 ) -> str:
     if step.text is not None or step.regex is not None:
         shown = render(step.text if step.text is not None else step.regex or "")
-        pattern: str | re.Pattern[str] = shown if step.text is not None else re.compile(shown)
+        wanted = re.escape(shown) if step.text is not None else shown
+        bad = [render(text) for text in step.fail_on]
+        pattern = re.compile(
+            "|".join([f"(?:{wanted})", *(re.escape(text) for text in bad)]) if bad else wanted
+        )
         if step.ocr == "local":
-            found = await kvm.wait_for_text_box(
+            box = await kvm.wait_for_text_box(
                 pattern, timeout=timeout, region=step.region, keep_video=False
             )
-            return f"found {found.text!r}"
-        match = await kvm.wait_for_text(
-            pattern, timeout=timeout, region=step.region, keep_video=False
-        )
-        return f"found {match.group()!r}"
+            found = box.text
+        else:
+            match = await kvm.wait_for_text(
+                pattern, timeout=timeout, region=step.region, keep_video=False
+            )
+            found = match.group()
+        failed = next((text for text in bad if text in found), None)
+        if failed is not None and re.search(wanted, found) is None:
+            raise ScenarioAssertionError(
+                f"the screen shows {failed!r} (fail_on) instead of {shown!r}", last_text=found
+            )
+        return f"found {found!r}"
     if step.image is not None:
         kwargs = {} if step.threshold is None else {"threshold": step.threshold}
         spot = await kvm.wait_for_image(
@@ -189,15 +203,28 @@ async def check(kvm: PiKVM, step: AssertStep, base: Path, render: Callable[[str]
     return f"found {match.group()!r}"
 
 
-async def served(server: HttpServer | None, step: HttpStep, timeout: float, since: float) -> str:
+async def served(
+    server: HttpServer | None,
+    step: HttpStep,
+    timeout: float,
+    since: float,
+    render: Callable[[str], str],
+) -> str:
     if server is None:
         raise InvalidInputError("an http step needs the HTTP server: give the file an http: part")
+    path = render(step.path)
     deadline = time.monotonic() + timeout
-    while (found := server.served(step.path, step.status, since)) is None:
+    while (found := server.served(path, step.status, since)) is None:
+        other = server.served(path, None, since)
+        if other is not None:
+            raise ScenarioAssertionError(
+                f"{other.client} fetched {other.path} and got {other.status}, not {step.status}"
+                + (": no such file in the http directory" if other.status == 404 else "")
+            )
         if time.monotonic() >= deadline:
             seen = ", ".join(f"{r.path} {r.status}" for r in server.requests[-5:]) or "nothing"
             raise WaitTimeoutError(
-                f"{step.path} was not served (status {step.status or 'any'}) within "
+                f"{path} was not served (status {step.status or 'any'}) within "
                 f"{timeout:g} s; served so far: {seen}"
             )
         await asyncio.sleep(POLL)
@@ -227,11 +254,26 @@ async def type_step(kvm: PiKVM, step: TypeStep, layout: str, render: Callable[[s
 
             check_typable(action.text, layout)
     async with kvm.ws(stream=False) as ws:
+        events = 0
         for action in actions:
-            await _boot_action(ws, action, layout, delay)
+            if isinstance(action, Wait):
+                await _settle(ws, events, delay)
+                events = 0
+            events += await _boot_action(ws, action, layout, delay)
         await ws.release_all()
-        await ws.ping()  # everything sent has reached kvmd
+        await _settle(ws, events + len(ws.held_keys), delay)
     return f"sent {len(actions)} boot_command actions"
+
+
+async def _settle(ws: PiKVMWebSocket, events: int, delay: float) -> None:
+    """Wait until ``events`` HID events sent raw have reached the target: kvmd answers a
+    ping once it has read what came before, and its HID then takes up to ``delay`` per
+    event; the session must not close before (kvmd drops what is still queued then). A
+    second ping proves the session lived that long. (Typed text settles itself.)"""
+    if events:
+        await ws.ping()
+        await asyncio.sleep(events * max(delay, SETTLE_DELAY))
+        await ws.ping()
 
 
 async def _boot_action(
@@ -239,19 +281,23 @@ async def _boot_action(
     action: Text | Key | CharToggle | Wait,
     layout: str,
     delay: float,
-) -> None:
+) -> int:
+    """Send one action; return how many HID events it sent raw (not yet settled)."""
     if isinstance(action, Wait):
-        await ws.ping()  # what came before has reached kvmd before the pause starts
         await asyncio.sleep(action.seconds)
     elif isinstance(action, Key):
         state = None if action.action == "press" else action.action == "on"
         await ws.send_key(action.key, state)
+        return 2 if state is None else 1
     elif isinstance(action, CharToggle):
         await ws.send_key(_char_key(action.char, layout), action.on)
+        return 1
     elif ws.held_keys:
         await _keys_for(ws, action.text, layout)  # a shortcut: the text's keys, raw
+        return 2 * len(action.text)
     else:
         await ws.type_text(action.text, layout=layout, delay=delay)
+    return 0
 
 
 def _char_key(char: str, layout: str) -> str:
@@ -275,5 +321,5 @@ async def key(kvm: PiKVM, step: KeyStep) -> str:
     names = key_names(step.keys)
     async with kvm.ws(stream=False) as ws:
         await ws.send_shortcut(*names)
-        await ws.ping()
+        await _settle(ws, 2 * len(names), DEFAULT_TYPING_DELAY)
     return f"pressed {'+'.join(names)}"

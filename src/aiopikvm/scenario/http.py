@@ -33,6 +33,7 @@ MAX_CLIENTS: Final = 16
 SOCKET_TIMEOUT: Final = 10.0
 MAX_LOG: Final = 1000
 MAX_TEMPLATE_BYTES: Final = 1 << 20
+MAX_CHECKED: Final = 1000
 _CHUNK: Final = 1 << 16
 
 
@@ -91,6 +92,12 @@ class HttpServer:
         self._server = server
         self._port = server.server_address[1]
         self._variables |= {"HTTPIP": self._ip, "HTTPPort": str(self._port)}
+        try:
+            self._check_templates()
+        except InvalidInputError:
+            server.server_close()
+            self._server = None
+            raise
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )
@@ -140,6 +147,14 @@ class HttpServer:
                 return request
         return None
 
+    def _check_templates(self) -> None:
+        """Every templated file renders (an unknown variable is found before the run,
+        not as a 500 the installer gets): the first :data:`MAX_CHECKED` files."""
+        for count, path in enumerate(p for p in self._root.rglob("*") if p.is_file()):
+            if count >= MAX_CHECKED:
+                return
+            self._body(path)
+
     # ----- what a handler asks ----------------------------------------------------------
 
     def _record(self, request: Request) -> None:
@@ -164,7 +179,8 @@ class HttpServer:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             return None
-        return render(text, self._variables, where=path.name).encode("utf-8")
+        shown = path.relative_to(self._root).as_posix()
+        return render(text, self._variables, where=f"http file {shown}").encode("utf-8")
 
 
 class _Server(http.server.ThreadingHTTPServer):

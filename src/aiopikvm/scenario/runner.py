@@ -221,7 +221,7 @@ class _Runner:
         if isinstance(step, AssertStep):
             return await execute.check(kvm, step, self.base, self.render)
         if isinstance(step, HttpStep):
-            return await execute.served(self.http, step, timeout, self.since)
+            return await execute.served(self.http, step, timeout, self.since, self.render)
         frame = await self._frame(record, "screenshot", step.file and self.render(step.file))
         if frame is None:
             raise ScreenTimeoutError("no picture of the screen came: is the host sending video?")

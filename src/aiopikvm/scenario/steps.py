@@ -82,11 +82,14 @@ class MediaStep(_Step):
 class WaitStep(_Step):
     """Wait until the screen shows ``text`` (a substring) or ``regex``, an ``image`` (a
     template file), has stayed ``stable`` for that many seconds, or ``change``\\s. Text is
-    read by the device's OCR, or by a local Tesseract with ``ocr: local``."""
+    read by the device's OCR, or by a local Tesseract with ``ocr: local``. ``fail_on``
+    lists texts (substrings) that end the wait at once as a failure: an installer's
+    error screen, rather than the whole timeout."""
 
     kind: Literal["wait"] = "wait"
     text: str | None = None
     regex: str | None = None
+    fail_on: list[str] = []
     image: str | None = None
     stable: Annotated[float, Field(gt=0)] | None = None
     change: bool = False
@@ -104,6 +107,8 @@ class WaitStep(_Step):
         given = [self.text, self.regex, self.image, self.stable, self.change or None]
         if sum(value is not None for value in given) != 1:
             raise ValueError("give exactly one of text, regex, image, stable, change")
+        if self.fail_on and self.text is None and self.regex is None:
+            raise ValueError("fail_on goes with text or regex")
         return self
 
     def describe(self) -> str:
@@ -199,7 +204,8 @@ class AssertStep(_Step):
 
 class HttpStep(_Step):
     """Wait until the built-in HTTP server has served ``path`` (``/ks.cfg``): the installer
-    fetched its file. ``status`` (200 by default) is the answer it must have had."""
+    fetched its file. ``status`` (200 by default) is the answer it must have had: one
+    with another status for that path fails the step at once."""
 
     kind: Literal["http"] = "http"
     path: str
