@@ -211,3 +211,26 @@ async def test_kickstart_404_fails_at_the_fetch(tmp_path: Path) -> None:
     assert emu.target.installer is not None
     assert [fetch.status for fetch in emu.target.installer.fetched] == [404]
     assert (tmp_path / "step-04-failed.jpg").read_bytes().startswith(JPEG)
+
+
+async def test_image_and_stable_waits(plain: tuple[Emulator, PiKVM], tmp_path: Path) -> None:
+    from PIL import Image
+
+    _, kvm = plain
+    first = parse_scenario(
+        "steps:\n  - type: MARK\n  - wait: MARK\n  - screenshot: whole.png\n",
+        base_dir=str(tmp_path),
+    )
+    assert (await run_scenario(kvm, first, output_dir=tmp_path)).ok
+    with Image.open(tmp_path / "whole.png") as whole:
+        whole.crop((0, 0, 64, 24)).save(tmp_path / "mark.png")  # four 16x24 cells
+    second = parse_scenario(
+        "steps:\n"
+        "  - wait: {image: mark.png, timeout: 5}\n"
+        "  - assert: {image: mark.png}\n"
+        "  - wait: {stable: 0.5, timeout: 5}\n",
+        base_dir=str(tmp_path),
+    )
+    result = await run_scenario(kvm, second)
+    assert result.ok, result.as_dict()
+    assert (result.steps[0].message or "").startswith("found at (0, 0")
