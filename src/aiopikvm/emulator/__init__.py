@@ -20,16 +20,27 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
+    from ._installer import Fetch, Installer
     from ._target import Target, TargetEvent
     from ._threaded import ThreadedEmulator
     from ._widgets import Button
 
-__all__ = ["Button", "Emulator", "Target", "TargetEvent", "ThreadedEmulator"]
+__all__ = [
+    "Button",
+    "Emulator",
+    "Fetch",
+    "Installer",
+    "Target",
+    "TargetEvent",
+    "ThreadedEmulator",
+]
 
 
 _EXPORTS: Final = {
     "Button": "_widgets",
     "Emulator": "_emulator",
+    "Fetch": "_installer",
+    "Installer": "_installer",
     "ThreadedEmulator": "_threaded",
     "Target": "_target",
     "TargetEvent": "_target",

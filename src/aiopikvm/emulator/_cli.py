@@ -127,6 +127,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FACTOR",
         help="run its POST and install steps this many times faster (default 1)",
     )
+    installer.add_argument(
+        "--installer-fetch-timeout",
+        type=_period,
+        default=10.0,
+        metavar="SECONDS",
+        help="it gives up on the preseed/kickstart server after this long (default 10)",
+    )
     group = parser.add_argument_group("subsystems a device can lack")
     group.add_argument("--no-atx", action="store_true", help="no ATX (AtxDisabledError)")
     group.add_argument("--no-msd", action="store_true", help="no MSD (MsdDisabledError)")
@@ -163,6 +170,7 @@ def _emulator(args: argparse.Namespace) -> Emulator:
         installer=args.installer,
         installer_boot_timeout=args.installer_boot_timeout,
         installer_speed=args.installer_speed,
+        installer_fetch_timeout=args.installer_fetch_timeout,
     )
 
 

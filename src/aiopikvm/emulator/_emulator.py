@@ -64,7 +64,8 @@ class Emulator:
     reset, reads a boot line and fetches the preseed or kickstart URL typed on it (see
     ``aiopikvm.emulator._installer``; ``emu.target.installer`` tells what it did); the menu
     boots its default entry after ``installer_boot_timeout`` seconds, and
-    ``installer_speed`` divides the time its POST and install steps take.
+    ``installer_speed`` divides the time its POST and install steps take; a fetch that
+    takes longer than ``installer_fetch_timeout`` seconds fails.
     ``screen_size`` is the host's video mode (see :meth:`set_resolution`); the video
     streamer finds its signal ``streamer_start_delay`` seconds after it starts and stops
     ``streamer_stop_delay`` seconds after the last ``stream=1`` session leaves (kvmd's
@@ -129,6 +130,7 @@ class Emulator:
         installer: str | None = None,
         installer_boot_timeout: float = 30.0,
         installer_speed: float = 1.0,
+        installer_fetch_timeout: float = 10.0,
     ) -> None:
         self._host = host
         self._requested_port = port
@@ -145,7 +147,11 @@ class Emulator:
             None
             if installer is None
             else Installer(
-                self.target, installer, boot_timeout=installer_boot_timeout, speed=installer_speed
+                self.target,
+                installer,
+                boot_timeout=installer_boot_timeout,
+                speed=installer_speed,
+                fetch_timeout=installer_fetch_timeout,
             )
         )
         self._hid = Hid(

@@ -37,7 +37,7 @@ from ._tasks import Tasks
 
 KINDS: Final = ("debian", "kickstart")
 FETCH_TIMEOUT: Final = 10.0
-"""Seconds for the whole fetch, as an installer gives up on a server that does not answer."""
+"""Seconds for the whole fetch by default: an installer gives up on a silent server."""
 FETCH_LIMIT: Final = 1 << 20
 """Bytes of an answer read at most: a preseed or kickstart file is a few kilobytes."""
 _MAX_REDIRECTS: Final = 5
@@ -70,7 +70,13 @@ class Installer:
     """The installer program of a :class:`~._target.Target` (``emu.target.installer``)."""
 
     def __init__(
-        self, target: Target, kind: str, *, boot_timeout: float = 30.0, speed: float = 1.0
+        self,
+        target: Target,
+        kind: str,
+        *,
+        boot_timeout: float = 30.0,
+        speed: float = 1.0,
+        fetch_timeout: float = FETCH_TIMEOUT,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown installer {kind!r}: choose 'debian' or 'kickstart'")
@@ -78,6 +84,9 @@ class Installer:
             raise ValueError(f"installer_boot_timeout must be >= 0 seconds, got {boot_timeout}")
         if not 0 < speed < math.inf:
             raise ValueError(f"installer_speed must be more than 0, got {speed}")
+        if not 0 < fetch_timeout < math.inf:
+            raise ValueError(f"installer_fetch_timeout must be > 0 seconds, got {fetch_timeout}")
+        self._fetch_timeout = fetch_timeout
         self.kind = kind
         self._target = target
         self._boot_timeout = boot_timeout
@@ -237,7 +246,7 @@ class Installer:
 
     async def _install(self, url: str) -> None:
         self._set("installing", screens.installing(self.kind, url, 0))
-        fetch = await _fetch(url)
+        fetch = await _fetch(url, self._fetch_timeout)
         with self._lock:
             self._fetched.append(fetch)
         if fetch.error is not None:
@@ -250,16 +259,16 @@ class Installer:
         self._set("complete", screens.complete(self.kind, url))
 
 
-async def _fetch(url: str) -> Fetch:
-    """GET ``url`` as the installer does: http(s) only, within :data:`FETCH_TIMEOUT`, at
-    most :data:`FETCH_LIMIT` bytes; any failure is an answer, never an exception."""
+async def _fetch(url: str, seconds: float) -> Fetch:
+    """GET ``url`` as the installer does: http(s) only, within ``seconds``, at most
+    :data:`FETCH_LIMIT` bytes; any failure is an answer, never an exception."""
     try:
         parsed = URL(url)
     except ValueError:
         return Fetch(url, None, "not a valid URL")
     if parsed.scheme not in ("http", "https") or not parsed.host:
         return Fetch(url, None, "not an http or https URL")
-    timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT)
+    timeout = aiohttp.ClientTimeout(total=seconds)
     try:
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
@@ -277,13 +286,15 @@ async def _fetch(url: str) -> Fetch:
                 return Fetch(url, response.status, f"larger than {FETCH_LIMIT} bytes")
             return Fetch(url, response.status, None, len(body))
     except TimeoutError:
-        return Fetch(url, None, f"no answer within {FETCH_TIMEOUT:g} s")
+        return Fetch(url, None, f"no answer within {seconds:g} s")
     except (aiohttp.ClientError, ValueError) as exc:
         return Fetch(url, None, _reason(exc))
 
 
 def _reason(exc: Exception) -> str:
     if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return "cannot connect: connection refused"
         return f"cannot connect: {exc.os_error.strerror or type(exc.os_error).__name__}"
     return type(exc).__name__
 
