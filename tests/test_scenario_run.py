@@ -19,6 +19,7 @@ from aiopikvm.scenario import (
     Scenario,
     SleepStep,
     StepFailedError,
+    TypeStep,
     load_scenario,
     parse_scenario,
     run_scenario,
@@ -59,9 +60,13 @@ async def _installer(
 
 
 def _shortened(scenario: Scenario, timeout: float = 8.0) -> Scenario:
-    """The example with its long (real machine) timeouts cut down for the suite."""
+    """The example with its long (real machine) timeouts cut down for the suite, and typing
+    paced for the emulator's 1 ms HID rather than a device's."""
     steps = [
-        step.model_copy(update={"timeout": min(step.timeout or timeout, timeout)})
+        step.model_copy(
+            update={"timeout": min(step.timeout or timeout, timeout)}
+            | ({"delay": 0.002} if isinstance(step, TypeStep) else {})
+        )
         for step in scenario.steps
     ]
     return scenario.model_copy(update={"steps": steps})
