@@ -52,13 +52,15 @@ def run(
     fails ends the run (its screen and text saved under --output), and the exit code is
     not 0. See docs/scenarios.md for the format."""
     try:
-        from ..scenario import JsonLines, load_scenario
-        from ..scenario.template import parse_var
+        import yaml  # type: ignore[import-untyped,unused-ignore]  # noqa: F401 - needed below
     except ImportError as exc:
         raise CliError(
             f"pikvm run needs the scenario extra ({exc.name} is missing): "
             "pip install 'aiopikvm[cli,scenario]'"
         ) from None
+    from ..scenario import JsonLines, load_scenario
+    from ..scenario.template import parse_var
+
     opts = options(ctx)
     if device is not None:
         opts.device = device
