@@ -239,3 +239,13 @@ async def test_image_and_stable_waits(plain: tuple[Emulator, PiKVM], tmp_path: P
     result = await run_scenario(kvm, second)
     assert result.ok, result.as_dict()
     assert (result.steps[0].message or "").startswith("found at (0, 0")
+
+
+async def test_power_steps_wait_for_the_led(plain: tuple[Emulator, PiKVM]) -> None:
+    emu, kvm = plain
+    steps = "steps:\n  - power: off_hard\n  - power: on\n  - power: reset\n  - power: off\n"
+    result = await run_scenario(kvm, parse_scenario(steps))
+    assert result.ok, result.as_dict()
+    said = [step.message for step in result.steps]
+    assert said == [f"the power LED is {led}" for led in ("off", "on", "on", "off")]
+    assert not emu.target.powered

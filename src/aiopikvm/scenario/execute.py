@@ -97,7 +97,9 @@ async def power(kvm: PiKVM, step: PowerStep, timeout: float) -> str:
     else:
         await kvm.atx.click_reset(wait=True)
         await led(True)
-    return f"power {step.action}: done"
+    if not step.wait:
+        return "pressed"
+    return "the power LED is " + ("off" if step.action in ("off", "off_hard") else "on")
 
 
 async def _power_led(kvm: PiKVM) -> bool:
