@@ -4,6 +4,8 @@ run``); its JUnit XML parsed, its HTML report opened in a real headless Chromium
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import shutil
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from aiopikvm.emulator import Emulator, ThreadedEmulator
 
@@ -92,11 +95,12 @@ def test_run_passes_and_leaves_junit_and_a_report_a_browser_shows(
     assert "kickstart</h1>" in dom
     assert dom.count('class="step passed"') == 6
     assert dom.count('src="data:image/') >= 6  # a picture after every step
+    first = dom.split('src="data:image/jpeg;base64,', 1)[1].split('"', 1)[0]
+    with Image.open(io.BytesIO(base64.b64decode(first))) as thumbnail:
+        assert thumbnail.size == (640, 360)  # a filmstrip of thumbnails, not full HD
     # The pictures decode in the browser: the console is dark, an empty page is white.
     shot = tmp_path / "page.png"
     _browser(f"--screenshot={shot}", "--window-size=1200,2000", report.as_uri())
-    from PIL import Image
-
     with Image.open(shot) as page:
         darkest, _ = page.convert("L").getextrema()
     assert darkest < 40

@@ -141,7 +141,7 @@ async def wait(
         shown = render(step.text if step.text is not None else step.regex or "")
         wanted = re.escape(shown) if step.text is not None else shown
         bad = [render(text) for text in step.fail_on]
-        pattern = re.compile(
+        pattern = _compile(
             "|".join([f"(?:{wanted})", *(re.escape(text) for text in bad)]) if bad else wanted
         )
         if step.ocr == "local":
@@ -189,7 +189,7 @@ async def check(kvm: PiKVM, step: AssertStep, base: Path, render: Callable[[str]
             raise ScenarioAssertionError(f"the image {step.image} is not on the screen")
         return f"found at {spot.box}"
     shown = render(step.text if step.text is not None else step.regex or "")
-    pattern = re.compile(re.escape(shown) if step.text is not None else shown)
+    pattern = _compile(re.escape(shown) if step.text is not None else shown)
     if step.ocr == "local":
         matches = await kvm.find_text(pattern, region=step.region, keep_video=False)
         text = " ".join(m.text for m in matches)
@@ -203,6 +203,14 @@ async def check(kvm: PiKVM, step: AssertStep, base: Path, render: Callable[[str]
             f"{shown!r} is not on the screen (it reads {text[-200:]!r})", last_text=text
         )
     return f"found {match.group()!r}"
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    """A regex, as its variables made it: checked at load, but a value may break it."""
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise InvalidInputError(f"not a regular expression once filled in: {exc}") from None
 
 
 async def served(

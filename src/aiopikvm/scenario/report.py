@@ -7,12 +7,16 @@ from __future__ import annotations
 import base64
 import datetime
 import html
+import io
 import json
 import os
 import xml.etree.ElementTree as ET
 from typing import IO, Any
 
 from .results import RunResult, StepResult
+
+THUMBNAIL = (640, 360)
+"""The largest size of a filmstrip picture, in pixels."""
 
 
 class JsonLines:
@@ -136,8 +140,9 @@ def _step_html(step: StepResult) -> str:
     if step.frames:
         parts.append('<div class="filmstrip">')
         for frame in step.frames:
-            kind = "png" if frame.data.startswith(b"\x89PNG") else "jpeg"
-            data = base64.b64encode(frame.data).decode("ascii")
+            picture = frame.data if step.status == "failed" else _thumbnail(frame.data)
+            kind = "png" if picture.startswith(b"\x89PNG") else "jpeg"
+            data = base64.b64encode(picture).decode("ascii")
             parts.append(
                 f'<figure><img alt="{_e(frame.label)}" src="data:image/{kind};base64,{data}">'
                 f"<figcaption>{_e(frame.label)}</figcaption></figure>"
@@ -145,6 +150,24 @@ def _step_html(step: StepResult) -> str:
         parts.append("</div>")
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _thumbnail(data: bytes) -> bytes:
+    """A small JPEG of a frame for the filmstrip (a full-HD one is ~100 KB, this ~15):
+    the failed step's frames stay whole, to be read. Needs Pillow (the cli extra); the
+    frame as it is without it."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return data
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.thumbnail(THUMBNAIL)
+            out = io.BytesIO()
+            image.convert("RGB").save(out, "JPEG", quality=80)
+    except OSError:
+        return data
+    return out.getvalue()
 
 
 def _e(text: str) -> str:
