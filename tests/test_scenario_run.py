@@ -5,6 +5,7 @@ scripted failure at the right step, with its screenshot saved."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -249,3 +250,32 @@ async def test_power_steps_wait_for_the_led(plain: tuple[Emulator, PiKVM]) -> No
     said = [step.message for step in result.steps]
     assert said == [f"the power LED is {led}" for led in ("off", "on", "on", "off")]
     assert not emu.target.powered
+
+
+async def test_the_right_layout_installs_on_a_german_console(tmp_path: Path) -> None:
+    # The same example that fails for en-us installs once the file says the console is de:
+    # "=", ":" and "/" are typed with the keys that make them there.
+    scenario = _shortened(load_scenario(EXAMPLES / "debian-preseed.yaml"))
+    german = scenario.model_copy(update={"layout": "de"})
+    result, emu = await _installer("debian", german, tmp_path, layout="de")
+    assert result.ok, result.as_dict()
+    assert emu.target.installer is not None
+    assert [fetch.status for fetch in emu.target.installer.fetched] == [200]
+
+
+async def test_wait_for_a_change(plain: tuple[Emulator, PiKVM]) -> None:
+    emu, kvm = plain
+
+    async def later() -> None:
+        await asyncio.sleep(1.0)
+        emu.target.write("something new on the screen")
+
+    writer = asyncio.create_task(later())
+    result = await run_scenario(kvm, parse_scenario("steps:\n  - wait: {change: true}\n"))
+    await writer
+    assert result.ok, result.as_dict()
+    assert result.steps[0].message == "the screen changed"
+    unchanged = await run_scenario(
+        kvm, parse_scenario("steps:\n  - wait: {change: true, timeout: 1}\n")
+    )
+    assert _failed(unchanged)[2].startswith("the screen did not change within 1")
