@@ -161,7 +161,9 @@ class _Runner:
 
     @contextlib.asynccontextmanager
     async def _video(self) -> AsyncIterator[None]:
-        async with self.kvm.ws(stream=True) as ws:
+        # reconnect: an hour-long install outlives many a Wi-Fi hiccup, and kvmd stops the
+        # streamer once no stream=1 session is left.
+        async with self.kvm.ws(stream=True, reconnect=True) as ws:
             # Its events are read and dropped: the session is there for the video only.
             drain = asyncio.create_task(_drain(ws.events()))
             try:
