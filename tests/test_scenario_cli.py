@@ -81,6 +81,7 @@ def test_run_passes_and_leaves_junit_and_a_report_a_browser_shows(
     assert "kickstart: passed, 6 steps" in ran.out
     assert "✓   4. anaconda fetches the kickstart" in ran.err
     assert "serving the install files at http://127.0.0.1:" in ran.err
+    assert "http: 127.0.0.1 GET /ks.cfg 200" in ran.err
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None
     assert (suite.get("name"), suite.get("tests"), suite.get("failures")) == ("kickstart", "6", "0")
@@ -88,6 +89,8 @@ def test_run_passes_and_leaves_junit_and_a_report_a_browser_shows(
     assert names[3] == "04 anaconda fetches the kickstart"
     events = [json.loads(line) for line in lines.read_text().splitlines()]
     assert events[0]["event"] == "run_started" and events[-1]["ok"] is True
+    fetched = [e for e in events if e["event"] == "http_request"]
+    assert [(e["method"], e["path"], e["status"]) for e in fetched] == [("GET", "/ks.cfg", 200)]
     installer = kickstart.emulator.target.installer
     assert installer is not None and installer.state == "complete"
 

@@ -159,3 +159,6 @@ class _Live:
             self.out.note(f"     step {event['number']} again: {event['why']}")
         elif kind == "http_started":
             self.out.note(f"serving the install files at {event['url']}")
+        elif kind == "http_request":
+            said = f"{event['client']} {event['method']} {event['path']} {event['status']}"
+            self.out.note(f"     http: {said}")

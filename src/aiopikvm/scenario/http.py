@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -56,7 +56,8 @@ class HttpServer:
             server.url  # http://192.168.1.10:40123
 
     ``variables`` fill the served files' placeholders, with ``HTTPIP`` and ``HTTPPort``
-    added; :attr:`requests` is the log."""
+    added; :attr:`requests` is the log. ``on_request(request)`` is called with each one,
+    on the server's thread."""
 
     def __init__(
         self,
@@ -65,6 +66,7 @@ class HttpServer:
         ip: str = "127.0.0.1",
         port: int = 0,
         variables: Mapping[str, str] | None = None,
+        on_request: Callable[[Request], None] | None = None,
     ) -> None:
         root = Path(directory)
         if not root.is_dir():
@@ -73,6 +75,7 @@ class HttpServer:
         self._ip, self._port = ip, port
         self._variables = dict(variables or {})
         self._log: collections.deque[Request] = collections.deque(maxlen=MAX_LOG)
+        self._on_request = on_request
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
         self._server: http.server.ThreadingHTTPServer | None = None
@@ -160,6 +163,8 @@ class HttpServer:
     def _record(self, request: Request) -> None:
         with self._lock:
             self._log.append(request)
+        if self._on_request is not None:
+            self._on_request(request)
 
     def _resolve(self, raw_path: str) -> Path | None:
         path = urllib.parse.unquote(urllib.parse.urlsplit(raw_path).path)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import os
 import time
 import urllib.parse
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..errors import PiKVMError, ScreenTimeoutError
 from ..screen.picture import to_png
 from . import execute
-from .http import HttpServer, route_ip
+from .http import HttpServer, Request, route_ip
 from .results import Frame, RunResult, StepFailedError, StepResult
 from .steps import (
     AssertStep,
@@ -46,8 +47,9 @@ if TYPE_CHECKING:
     from .. import PiKVM
 
 Listener = Callable[[dict[str, Any]], None]
-"""Called with each event of a run (``run_started``, ``step_started``, ``step_finished``,
-``run_finished``), a JSON-able dict: the terminal and the JSON-lines file follow it."""
+"""Called with each event of a run (``run_started``, ``http_started``, ``http_request``,
+``step_started``, ``step_retry``, ``step_finished``, ``run_finished``), a JSON-able dict,
+on the event loop's thread: the terminal and the JSON-lines file follow it."""
 
 GRACE: Final = 15.0
 """Seconds a step may run past its timeout before it is cancelled: its own wait ends by
@@ -145,11 +147,19 @@ class _Runner:
         chosen = ip or settings.ip
         if chosen is None:
             chosen = await asyncio.to_thread(route_ip, host)
+        loop = asyncio.get_running_loop()
+
+        def served(request: Request) -> None:  # on the server's thread: over to the loop's
+            event = {"event": "http_request", **dataclasses.asdict(request)}
+            with contextlib.suppress(RuntimeError):  # a late one, the run over
+                loop.call_soon_threadsafe(self.emit, event)
+
         self.http = HttpServer(
             self.base / settings.directory,
             ip=chosen,
             port=settings.port if port is None else port,
             variables=self.variables,
+            on_request=served,
         )
         self.http.start()
         self.variables |= {"HTTPIP": self.http.ip, "HTTPPort": str(self.http.port)}
