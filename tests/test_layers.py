@@ -53,6 +53,7 @@ LAYERS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         ),
     ),
     ("mcp", ("aiopikvm.mcp", "aiopikvm.mcp.*")),  # the MCP server, on the client; pikvm mcp
+    ("scenario", ("aiopikvm.scenario", "aiopikvm.scenario.*")),  # runs steps with a client
     ("cli", ("aiopikvm.cli", "aiopikvm.cli.*", "aiopikvm.__main__")),
     # Outside the order: no layer above imports it, and it shares only these with the client.
     ("emulator", ("aiopikvm.emulator", "aiopikvm.emulator.*")),

@@ -9,7 +9,16 @@ from collections.abc import Sequence
 
 import click
 
-from . import _cmd_config, _cmd_device, _cmd_input, _cmd_mcp, _cmd_msd, _cmd_screen, _cmd_stream
+from . import (
+    _cmd_config,
+    _cmd_device,
+    _cmd_input,
+    _cmd_mcp,
+    _cmd_msd,
+    _cmd_run,
+    _cmd_screen,
+    _cmd_stream,
+)
 from ._connect import Options
 from ._exit import ExitCode, code_for
 
@@ -90,7 +99,16 @@ def cli(
     )
 
 
-for module in (_cmd_device, _cmd_input, _cmd_screen, _cmd_msd, _cmd_stream, _cmd_config, _cmd_mcp):
+for module in (
+    _cmd_device,
+    _cmd_input,
+    _cmd_screen,
+    _cmd_msd,
+    _cmd_stream,
+    _cmd_config,
+    _cmd_mcp,
+    _cmd_run,
+):
     module.register(cli)
 
 HOISTED = ("--json", "--debug", "--quiet", "-q")
