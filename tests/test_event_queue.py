@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 from aiopikvm.session.queue import PARSED_PER_TURN, EventQueue
 
 
-def frame(index: int, size: int) -> tuple[dict[str, object], str]:
-    event = {"event_type": "info", "event": {"index": index, "pad": "x" * size}}
+def frame(index: int, size: int) -> tuple[dict[str, Any], str]:
+    event: dict[str, Any] = {"event_type": "info", "event": {"index": index, "pad": "x" * size}}
     return event, json.dumps(event)
 
 
