@@ -64,16 +64,11 @@ class TurnBudget:
             budget = cls._budgets[loop] = cls(loop)
         return budget
 
-    def take(self, size: int) -> bool:
-        """Whether an event of ``size`` bytes may wait parsed: yes while anything is left
-        (so one event per turn always may, however big)."""
-        if not self.armed:
-            self.armed = True
-            self._loop.call_soon(self._refill)  # runs after everything ready in this turn
-        if self.left <= 0:
-            return False
-        self.left -= size
-        return True
+    def arm(self) -> None:
+        """Fill it again at the loop's next turn: called on the first spending of a turn
+        (``left`` is then full; once it is spent, a refill is already on its way)."""
+        self.armed = True
+        self._loop.call_soon(self._refill)  # runs after everything ready in this turn
 
     def _refill(self) -> None:
         self.left = PARSED_PER_TURN
@@ -113,7 +108,13 @@ class EventQueue:
             return  # nobody will read it: events() yields nothing after aclose()
         queue = self._events
         budget = self._budget
-        queue.append((event if budget is not None and budget.take(size) else text, size))
+        if budget is not None and budget.left > 0:  # so one event a turn always may, however big
+            if not budget.armed:
+                budget.arm()
+            budget.left -= size
+            queue.append((event, size))
+        else:
+            queue.append((text, size))
         self._bytes += size
         limit = MAX_QUEUE_BYTES if self.reading else UNREAD_QUEUE_BYTES
         while len(queue) > self._max or (self._bytes > limit and len(queue) > 1):
