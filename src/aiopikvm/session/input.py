@@ -124,11 +124,13 @@ class InputPath:
             frame = self._frames[button, state] = self.encode(MouseButtonInput(button, state))
         return frame
 
-    def _sending(self, frame: Frame, events: int) -> Awaitable[None]:
-        """What sends ``frame`` (to be awaited): websockets' own send, when the link has
-        room for it (nearly always: then it returns without waiting, and needs no timer or
-        lock), else the bounded :func:`~.link.write`. Awaiting it may raise websockets'
-        ``ConnectionClosed``; :meth:`send` says it as ours."""
+    def _sending(self, frame: Frame, events: int) -> Awaitable[None] | None:
+        """Send ``frame``: written at once (``None``) when the link has room for it — nearly
+        always — through websockets' protocol, with no timer, lock or await; else what
+        sends it, to be awaited: websockets' ``send()`` if the connection is not open (it
+        raises how it ended), the bounded :func:`~.link.write` if the link is backed up.
+        Awaiting it may raise websockets' ``ConnectionClosed``; :meth:`send` says it as
+        ours."""
         link = self.run.link
         if link is None:
             raise self.run.not_open()
@@ -138,14 +140,13 @@ class InputPath:
         clock.idle_at = (now if now > clock.idle_at else clock.idle_at) + events * pace
         conn = link.conn
         if conn.transport.get_write_buffer_size() + len(frame) < ROOM and not link.sending.locked():
-            return conn.send(frame)
+            return None if conn.send_now(frame) else conn.send(frame)
         return write(self.config, link, frame)
 
     async def send(self, frame: Frame, events: int = 1) -> None:
-        try:
-            await self._sending(frame, events)
-        except websockets.ConnectionClosed as exc:
-            raise closed_while_sending(self.config, exc) from None
+        pending = self._sending(frame, events)
+        if pending is not None:
+            await self._settle(pending)
 
     async def key(self, key: str, state: bool | None = None, *, finish: bool = False) -> None:
         """Send a key (see ``send_key``); the caller holds the lock, or needs not."""
@@ -161,15 +162,25 @@ class InputPath:
             held.pop(key, None)  # the tap ends with the key up, held or not
             return
         frame = self._key_frame(key, state, finish)
-        try:  # the hot path: a press or a release, one frame, one call into websockets
-            if not state:
-                await self._sending(frame, 1)
-                held.pop(key, None)
-            elif finish and key not in FINISH_EXEMPT:
-                await self._sending(frame, 2)  # kvmd releases it
-            else:
-                held[key] = None
-                await self._sending(frame, 1)
+        # The hot path: a press or a release, one frame, written at once.
+        if not state:
+            pending = self._sending(frame, 1)
+            if pending is not None:
+                await self._settle(pending)
+            held.pop(key, None)
+        elif finish and key not in FINISH_EXEMPT:
+            pending = self._sending(frame, 2)  # kvmd releases it
+            if pending is not None:
+                await self._settle(pending)
+        else:
+            held[key] = None
+            pending = self._sending(frame, 1)
+            if pending is not None:
+                await self._settle(pending)
+
+    async def _settle(self, pending: Awaitable[None]) -> None:
+        try:
+            await pending
         except websockets.ConnectionClosed as exc:
             raise closed_while_sending(self.config, exc) from None
 

@@ -235,7 +235,7 @@ class PiKVMWebSocket(SessionActions, Pointer):
         :class:`ReconnectFailedError`.
         """
         queue, run = self._queue, self._run
-        queue.reading = True  # from now on events wait parsed, up to the full bounds
+        queue.start_reading()  # from now on events wait parsed, up to the full bounds
         while True:
             if queue:
                 yield queue.pop()
