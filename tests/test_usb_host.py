@@ -330,6 +330,12 @@ async def test_a_host_that_is_off_takes_nothing_and_kvmd_tries_the_last_report_a
         assert emu.target.screen_text == ""
 
 
+@pytest.mark.parametrize("bad", [-0.1, float("inf"), float("nan")])
+def test_a_stall_takes_finite_seconds(bad: float) -> None:
+    with pytest.raises(ValueError, match="stall_usb takes a finite number"):
+        Target().stall_usb(bad)
+
+
 def test_hid_delay_is_the_old_name_of_hid_poll() -> None:
     Emulator(hid_delay=0.004)
     Emulator(hid_delay=0.004, hid_poll=0.004)
