@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aiopikvm.emulator import Target
-from aiopikvm.emulator._target import (
+from aiopikvm.emulator._hid_events import (
     ButtonEvent,
     ClearEvent,
     KeyEvent,

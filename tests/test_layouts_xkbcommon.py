@@ -24,7 +24,7 @@ from importlib import resources
 import pytest
 
 from aiopikvm.emulator import Target
-from aiopikvm.emulator._target import KeyEvent
+from aiopikvm.emulator._hid_events import KeyEvent
 from aiopikvm.protocol.layout import (
     ALTGR,
     LAYOUTS,

@@ -6,7 +6,7 @@ import pytest
 
 from aiopikvm import PiKVM
 from aiopikvm.emulator import Emulator, Target
-from aiopikvm.emulator._target import KeyEvent
+from aiopikvm.emulator._hid_events import KeyEvent
 
 from .conftest import eventually
 

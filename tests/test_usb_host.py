@@ -19,6 +19,7 @@ import pytest
 from aiopikvm import PiKVM
 from aiopikvm.emulator import Emulator
 from aiopikvm.emulator._hid_device import DeviceProcess, KeyboardReports, MouseReports
+from aiopikvm.emulator._hid_events import ClearEvent, KeyEvent, MoveEvent, WheelEvent
 from aiopikvm.emulator._hid_reports import (
     KEY_USAGES,
     MODIFIER_BITS,
@@ -29,7 +30,7 @@ from aiopikvm.emulator._hid_reports import (
     parse_mouse_report,
     to_fixed,
 )
-from aiopikvm.emulator._target import ClearEvent, KeyEvent, MoveEvent, Target, WheelEvent
+from aiopikvm.emulator._target import Target
 from aiopikvm.emulator._usb_host import UsbHost
 from aiopikvm.protocol.keys import KEYS
 

@@ -52,18 +52,18 @@ from ..protocol.frames import (
 from ..protocol.keys import DELTA_MAX, FINISH_EXEMPT, MOVE_MAX, MOVE_MIN
 from . import _captures
 from ._hid_device import DeviceProcess, KeyboardReports, MouseReports
-from ._server import Broadcast
-from ._subsystem import StatePublisher
-from ._target import (
+from ._hid_events import (
     ButtonEvent,
     ClearEvent,
     HidEvent,
     KeyEvent,
     MoveEvent,
     RelativeEvent,
-    Target,
     WheelEvent,
 )
+from ._server import Broadcast
+from ._subsystem import StatePublisher
+from ._target import Target
 from ._tasks import Tasks
 from ._usb_host import UsbHost
 

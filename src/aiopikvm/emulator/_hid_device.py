@@ -33,6 +33,15 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..protocol.keys import MOVE_MIN
+from ._hid_events import (
+    ButtonEvent,
+    ClearEvent,
+    HidEvent,
+    KeyEvent,
+    MoveEvent,
+    RelativeEvent,
+    WheelEvent,
+)
 from ._hid_reports import (
     BUTTON_BITS,
     KEY_SLOTS,
@@ -42,15 +51,6 @@ from ._hid_reports import (
     mouse_report,
     parse_led_report,
     to_fixed,
-)
-from ._target import (
-    ButtonEvent,
-    ClearEvent,
-    HidEvent,
-    KeyEvent,
-    MoveEvent,
-    RelativeEvent,
-    WheelEvent,
 )
 from ._usb_host import Endpoint, Report
 

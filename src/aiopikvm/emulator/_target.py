@@ -42,11 +42,19 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
 
 from ..protocol.keys import MODIFIERS
 from ..protocol.layout import ALTGR, DeadKeyComposer, Layout, load_layout
+from ._hid_events import (
+    ButtonEvent,
+    ClearEvent,
+    HidEvent,
+    KeyEvent,
+    MoveEvent,
+    RelativeEvent,
+    WheelEvent,
+)
 from ._widgets import Button
 
 if TYPE_CHECKING:
@@ -60,48 +68,6 @@ Shapes: ``("key", name, pressed)``, ``("mouse_button", name, pressed)``,
 ``("clear",)`` (whatever was held released at once, as kvmd does when a session opens or
 closes, or on ``hid/reset``; only logged when something was down) and ``("power", on)``.
 """
-
-
-# ----- what the HID worker delivers ---------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class KeyEvent:
-    key: str
-    state: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ButtonEvent:
-    button: str
-    state: bool
-
-
-@dataclass(frozen=True, slots=True)
-class MoveEvent:
-    x: int
-    y: int
-
-
-@dataclass(frozen=True, slots=True)
-class RelativeEvent:
-    dx: int
-    dy: int
-
-
-@dataclass(frozen=True, slots=True)
-class WheelEvent:
-    dx: int
-    dy: int
-
-
-@dataclass(frozen=True, slots=True)
-class ClearEvent:
-    keyboard: bool = True
-    mouse: bool = True
-
-
-HidEvent = KeyEvent | ButtonEvent | MoveEvent | RelativeEvent | WheelEvent | ClearEvent
 
 
 class Application(Protocol):

@@ -32,6 +32,15 @@ from dataclasses import dataclass
 from os import PathLike
 from typing import IO, Final
 
+from ._hid_events import (
+    ButtonEvent,
+    ClearEvent,
+    HidEvent,
+    KeyEvent,
+    MoveEvent,
+    RelativeEvent,
+    WheelEvent,
+)
 from ._hid_reports import (
     BUTTON_BITS,
     KEY_NAMES,
@@ -40,16 +49,7 @@ from ._hid_reports import (
     parse_keyboard_report,
     parse_mouse_report,
 )
-from ._target import (
-    ButtonEvent,
-    ClearEvent,
-    HidEvent,
-    KeyEvent,
-    MoveEvent,
-    RelativeEvent,
-    Target,
-    WheelEvent,
-)
+from ._target import Target
 
 DEVICES: Final = ("keyboard", "mouse", "mouse-alt")
 """kvmd's gadget functions: the keyboard, the absolute mouse and the relative one."""
