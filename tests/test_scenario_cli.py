@@ -176,9 +176,10 @@ def test_pikvm_run_against_pikvm_emulator_processes(tmp_path: Path) -> None:
             except OSError:
                 assert time.monotonic() < deadline, "the emulator did not start"
                 time.sleep(0.1)
-        junit = tmp_path / "junit.xml"
+        junit, out = tmp_path / "junit.xml", tmp_path / "out"
+        example = str(EXAMPLES / "debian-preseed.yaml")
         done = run_subprocess(
-            ["run", str(EXAMPLES / "debian-preseed.yaml"), "--junit", str(junit)],
+            ["run", example, "--junit", str(junit), "--output", str(out)],
             {"PIKVM_URL": f"http://127.0.0.1:{port}", "PIKVM_PASSWD": "admin"},
             timeout=120,
         )
@@ -186,6 +187,7 @@ def test_pikvm_run_against_pikvm_emulator_processes(tmp_path: Path) -> None:
         assert "debian-preseed: passed, 8 steps" in done.stdout
         assert "Installation complete" in done.stderr
         assert 'failures="0"' in junit.read_text()
+        assert (out / "installed.png").read_bytes().startswith(b"\x89PNG")
     finally:
         emulator.terminate()
         emulator.wait(timeout=30)

@@ -29,7 +29,14 @@ def register(cli: click.Group) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="A variable.")
 @click.option("--device", "-d", metavar="NAME", help="The profile to run on.")
-@click.option("--output", "output_dir", metavar="DIR", help="Screenshots, failure files here.")
+@click.option(
+    "--output",
+    "output_dir",
+    metavar="DIR",
+    default="pikvm-run",
+    show_default=True,
+    help="Screenshots and a failed step's screen, text and last frames go here.",
+)
 @click.option("--junit", metavar="FILE", help="Write JUnit XML (a testcase per step).")
 @click.option("--report", metavar="FILE", help="Write an HTML report with a filmstrip.")
 @click.option("--json-lines", metavar="FILE", help="Write each event as a JSON line.")

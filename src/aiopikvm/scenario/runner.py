@@ -237,7 +237,7 @@ class _Runner:
         frame = await self._frame(record, "screenshot", step.file and self.render(step.file))
         if frame is None:
             raise ScreenTimeoutError("no picture of the screen came: is the host sending video?")
-        return "saved"
+        return "saved" if self.out is not None else "kept for the report (no output directory)"
 
     # ----- pictures -------------------------------------------------------------------
 
