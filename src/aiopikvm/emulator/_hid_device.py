@@ -10,6 +10,10 @@ of ``otg/__init__.py``: ``select_timeout`` and ``queue_timeout`` 0.1 s, ``write_
   once the host has taken the report before): a host that polls keeps everything, only
   later; one that does not poll within 0.1 s makes kvmd skip that report (``online``
   false) and go on with the next;
+- the top of its loop (before each event) waits up to 0.1 s for the endpoint too, without
+  skipping anything: a report is lost only if the host polls neither during that wait nor
+  during its own, so the first report after a host stops polling survives a 0.2 s stall,
+  and each event costs 0.2 s while it lasts;
 - the last report of a burst is tried again, once the queue has been empty for 0.1 s,
   until it is written; a write that fails (the host is off) counts against 150 tries;
 - a report written sets ``online`` true;
