@@ -30,6 +30,7 @@ time: an emulator whose event loop is late still takes every report at the host'
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
@@ -57,6 +58,8 @@ from ._target import (
     WheelEvent,
 )
 from ._usb_host import Endpoint, Report
+
+logger = logging.getLogger("aiopikvm.emulator.hid")
 
 SELECT_TIMEOUT: Final = 0.1
 QUEUE_TIMEOUT: Final = 0.1
@@ -260,10 +263,13 @@ class DeviceProcess:
                 self._read_outputs()
             event = yield _Next(self._t + QUEUE_TIMEOUT, idle=retries == 0)
             if event is not None and not isinstance(event, bool):
-                for report in self._reports(event):
-                    retries = WRITE_RETRIES
-                    if (yield from self._ensure()) and self._write(report):
-                        retries = 0
+                try:
+                    for report in self._reports(event):
+                        retries = WRITE_RETRIES
+                        if (yield from self._ensure()) and self._write(report):
+                            retries = 0
+                except Exception:  # kvmd logs it and goes on; a bug must not stop the HID
+                    logger.exception("Could not make the HID-%s reports", self.endpoint.name)
                 continue
             if not self.endpoint.powered:
                 self.set_online(False)  # kvmd's look at the UDC while the queue is idle
