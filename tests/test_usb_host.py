@@ -246,11 +246,12 @@ async def test_a_stalled_host_loses_all_but_the_last_report(tmp_path: Path) -> N
     async with Emulator(hid_log=log) as emu, PiKVM(emu.url, passwd="admin") as kvm:
         async with kvm.ws() as ws:
             await eventually(lambda: len(hexes(log)) == 1)
-            emu.target.stall_usb(1.0)
+            emu.target.stall_usb(2.0)
             for key in ("KeyA", "KeyB", "KeyC"):
                 await ws.send_key(key)
-            # "a" went to the free endpoint; five reports then waited 0.1 s each in vain,
-            # and the last of them was tried again until the host polled once more.
+            # "a" went to the free endpoint; each report after it waited in vain, 0.1 s at
+            # the top of kvmd's loop and 0.1 s for itself, and was skipped; the last of them
+            # was tried again until the host polled once more.
             await eventually(lambda: emu.target.screen_text == "a", timeout=5)
             await eventually(lambda: not emu.target.held_keys)
             onlines = []
@@ -344,3 +345,21 @@ def test_hid_delay_is_the_old_name_of_hid_poll() -> None:
         Emulator(hid_delay=0.004, hid_poll=0.01)
     with pytest.raises(ValueError, match="hid_poll must be"):
         Emulator(hid_poll=-1)
+
+
+async def test_the_command_stalls_the_host_now_and_then(tmp_path: Path) -> None:
+    log = tmp_path / "usb.jsonl"
+    flags = ("--hid-log", str(log), "--usb-stall-every", "0.6", "--usb-stall", "0.5")
+    async with (
+        command(*flags) as device,
+        PiKVM(device.url, passwd="admin") as kvm,
+        kvm.ws() as ws,
+    ):
+        for _ in range(20):  # over a second or more: most of it with the host stalled
+            await ws.send_key("KeyQ")
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+    taken = hexes(log)
+    typed = sum(1 for a, b in itertools.pairwise(taken) if (a, b) == (ZEROS, "0000140000000000"))
+    assert len(taken) < 2 + 2 * 20  # kvmd skipped reports the stalled host could not take
+    assert 0 < typed < 20  # and the host saw fewer taps (a press after a lost release: none)

@@ -59,14 +59,13 @@ class Emulator:
     ``atx_long_click_delay`` are the ATX button press times (short, to keep tests fast);
     ``host_powered`` is the simulated host's power at start. ``ws_heartbeat`` is kvmd's
     WebSocket ping interval. ``target_layout`` is the keyboard layout the target's OS reads
-    keys with (a kvmd keymap name, e.g. ``"de"``). ``hid_rate_limit`` caps the HID events
-    per second that reach the target (a host polling its USB keyboard, a CH9329 at 9600
-    baud takes about 45): faster input waits in kvmd's unbounded queue, and what is still
-    queued when a session opens or closes is lost. ``installer`` (``"debian"`` or
-    ``"kickstart"``) makes the host an OS installer that boots to a menu on power-on or
-    reset, reads a boot line and fetches the preseed or kickstart URL typed on it (see
-    ``aiopikvm.emulator._installer``; ``emu.target.installer`` tells what it did); the menu
-    boots its default entry after ``installer_boot_timeout`` seconds, and
+    keys with (a kvmd keymap name, e.g. ``"de"``). ``hid_rate_limit`` caps the reports
+    per second each HID device gets to the target (a CH9329 at 9600 baud takes about 45):
+    the host then polls no faster, and faster input waits in kvmd's queue. ``installer``
+    (``"debian"`` or ``"kickstart"``) makes the host an OS installer that boots to a menu
+    on power-on or reset, reads a boot line and fetches the preseed or kickstart URL typed
+    on it (see ``aiopikvm.emulator._installer``; ``emu.target.installer`` tells what it
+    did); the menu boots its default entry after ``installer_boot_timeout`` seconds, and
     ``installer_speed`` divides the time its POST and install steps take; a fetch that
     takes longer than ``installer_fetch_timeout`` seconds fails.
     ``screen_size`` is the host's video mode (see :meth:`set_resolution`); the video

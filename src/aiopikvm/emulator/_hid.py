@@ -179,7 +179,7 @@ class Hid:
         powered = self._target.powered
         if powered != self._powered:
             self._powered = powered
-            self._host.power_changed(time.monotonic())
+            self._host.power_changed(time.monotonic(), powered)
             if not powered:
                 for device in self._devices:
                     device.set_online(False)
@@ -217,9 +217,10 @@ class Hid:
     def send_key(self, key: str, state: bool, finish: bool) -> None:
         # BaseHid.send_key_event (kvmd/plugins/hid/__init__.py): a press with ``finish``
         # queues its release at once.
-        self._enqueue(self._keyboard, KeyEvent(key, state))
         if state and finish and key not in FINISH_EXEMPT:
-            self._enqueue(self._keyboard, KeyEvent(key, False))
+            self._enqueue(self._keyboard, KeyEvent(key, True), KeyEvent(key, False))
+        else:
+            self._enqueue(self._keyboard, KeyEvent(key, state))
         self._bump()
 
     def send_mouse_button(self, button: str, state: bool) -> None:
@@ -256,11 +257,13 @@ class Hid:
         device.queue.clear()
         device.put(now, ClearEvent())
 
-    def _enqueue(self, device: DeviceProcess, event: HidEvent) -> None:
+    def _enqueue(self, device: DeviceProcess, *events: HidEvent) -> None:
         now = time.monotonic()
         device.advance(now)  # what happened before this input, with what was known then
-        device.put(now, event)
-        self._run()
+        for event in events:
+            device.put(now, event)
+        device.advance(now)
+        self._schedule()
 
     def _bump(self) -> None:
         self._activity = _now()

@@ -10,6 +10,10 @@ of ``otg/__init__.py``: ``select_timeout`` and ``queue_timeout`` 0.1 s, ``write_
   once the host has taken the report before): a host that polls keeps everything, only
   later; one that does not poll within 0.1 s makes kvmd skip that report (``online``
   false) and go on with the next;
+- the top of its loop (before each event) waits up to 0.1 s for the endpoint too, without
+  skipping anything: a report is lost only if the host polls neither during that wait nor
+  during its own, so the first report after a host stops polling survives a 0.2 s stall,
+  and each event costs 0.2 s while it lasts;
 - the last report of a burst is tried again, once the queue has been empty for 0.1 s,
   until it is written; a write that fails (the host is off) counts against 150 tries;
 - a report written sets ``online`` true;
@@ -26,6 +30,7 @@ time: an emulator whose event loop is late still takes every report at the host'
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
@@ -53,6 +58,8 @@ from ._hid_reports import (
     to_fixed,
 )
 from ._usb_host import Endpoint, Report
+
+logger = logging.getLogger("aiopikvm.emulator.hid")
 
 SELECT_TIMEOUT: Final = 0.1
 QUEUE_TIMEOUT: Final = 0.1
@@ -256,10 +263,13 @@ class DeviceProcess:
                 self._read_outputs()
             event = yield _Next(self._t + QUEUE_TIMEOUT, idle=retries == 0)
             if event is not None and not isinstance(event, bool):
-                for report in self._reports(event):
-                    retries = WRITE_RETRIES
-                    if (yield from self._ensure()) and self._write(report):
-                        retries = 0
+                try:
+                    for report in self._reports(event):
+                        retries = WRITE_RETRIES
+                        if (yield from self._ensure()) and self._write(report):
+                            retries = 0
+                except Exception:  # kvmd logs it and goes on; a bug must not stop the HID
+                    logger.exception("Could not make the HID-%s reports", self.endpoint.name)
                 continue
             if not self.endpoint.powered:
                 self.set_online(False)  # kvmd's look at the UDC while the queue is idle

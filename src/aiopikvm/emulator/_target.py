@@ -258,6 +258,8 @@ class Target:
 
     def usb_stall_end(self, at: float) -> float | None:
         """When the stall that holds monotonic time ``at`` ends (``None``: no stall)."""
+        if not self._stalls:  # the common case, asked at every poll: no lock needed
+            return None
         with self._lock:
             ends = [end for start, end in self._stalls if start <= at < end]
         return max(ends) if ends else None
