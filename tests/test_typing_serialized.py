@@ -29,7 +29,9 @@ async def test_input_from_another_task_waits_until_typing_is_done() -> None:
         await ws.ping()
         await eventually(lambda: ("mouse_move", 1000, -1000) in emu.target.events)
         assert emu.target.screen_text == ALPHABET + "1"
-        assert emu.target.events[-1] == ("mouse_move", 1000, -1000)
+        # Not where the move falls among the keys: the mouse is a USB device of its own,
+        # whose report can reach the host before the keyboard's last (kvmd orders input
+        # per device). That send_mouse_move returned only once typing was done is above.
     assert result.exact
 
 
