@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from aiopikvm import ConnectionClosedError, PiKVMWebSocket, ProtocolError
 from aiopikvm.protocol.frames import _loads, encode_event, parse_event
-from aiopikvm.protocol.merge import MERGE_DEPTH, MergedState, _bound, _size, merge_event
+from aiopikvm.protocol.held import bound
+from aiopikvm.protocol.merge import MERGE_DEPTH, MergedState, _size, merge_event
 from aiopikvm.transport.ws_connection import INBOX_FRAMES
 
 from .hostile_ws import OP_BINARY, OP_PING, OP_TEXT, RawServer, frame
@@ -251,8 +252,8 @@ def test_a_frame_bounds_the_size_of_each_value_in_it(
 ) -> None:
     event_type, event = typed
     frame = json.dumps({"event_type": event_type, "event": event}, ensure_ascii=ascii_only)
-    assert _size(event) <= _bound(frame)
-    assert all(_size(value) + _size(key) <= _bound(frame) for key, value in event.items())
+    assert _size(event) <= bound(frame)
+    assert all(_size(value) + _size(key) <= bound(frame) for key, value in event.items())
 
 
 @pytest.mark.parametrize(
@@ -269,7 +270,7 @@ def test_a_frame_bounds_the_size_of_each_value_in_it(
 def test_a_frame_bounds_the_size_of_its_worst_values(event: dict[str, Any]) -> None:
     for ascii_only in (True, False):
         frame = json.dumps({"event_type": "x", "event": event}, ensure_ascii=ascii_only)
-        assert _size(event) <= _bound(frame)
+        assert _size(event) <= bound(frame)
 
 
 def test_a_frame_nested_deep_is_read_from_deep_in_the_stack() -> None:

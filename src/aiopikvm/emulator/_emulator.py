@@ -1,16 +1,13 @@
-"""The public :class:`Emulator`: the device's parts wired into one aiohttp server."""
+"""The public :class:`Emulator`: the device's parts wired into one aiohttp app, which
+:mod:`._listener` serves."""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import logging
 from collections.abc import Mapping
 from os import PathLike
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, Self
-
-from aiohttp import web
 
 from . import _captures
 from ._atx import Atx
@@ -22,6 +19,7 @@ from ._hid import Hid
 from ._hid_api import HidApi
 from ._info import Info
 from ._installer import Installer
+from ._listener import Listener
 from ._log import Journal
 from ._msd import Msd
 from ._msd_api import MsdApi
@@ -34,12 +32,10 @@ from ._subsystem import State, Subsystem
 from ._switch import Switch
 from ._target import Target
 from ._threaded import ThreadedEmulator
-from ._tls import ServerCertificate
 from ._video import Video
 from ._ws import WsHub
 
 DEFAULT_USERS: Final[Mapping[str, str]] = MappingProxyType({"admin": "admin"})
-_SHUTDOWN_TIMEOUT: Final = 1.0
 
 
 class Emulator:
@@ -137,8 +133,6 @@ class Emulator:
         installer_speed: float = 1.0,
         installer_fetch_timeout: float = 10.0,
     ) -> None:
-        self._host = host
-        self._requested_port = port
         self._journal = Journal(readable=log_enabled)
         self._auth = Auth(users, totp_secret, journal=self._journal)
         leds = _captures.result("hid.json")["keyboard"]["leds"]
@@ -222,28 +216,21 @@ class Emulator:
             for subsystem in self._subsystems
             for event_type, full in subsystem.full_states().items()
         }
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
-        self._site: web.TCPSite | None = None
-        self._certificate = ServerCertificate(host) if tls else None
-        self._server_ssl = self._certificate.server_context() if self._certificate else None
+        self._listener = Listener(host, port, tls=tls)
 
     # ----- lifecycle ------------------------------------------------------------------
 
     @property
     def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("the emulator is not running")
-        return self._port
+        return self._listener.port
 
     @property
     def url(self) -> str:
         """``http://host:port`` (``https://`` with ``tls=True``); clients add ``/api/...``."""
-        scheme = "https" if self._certificate else "http"
-        return f"{scheme}://{_url_host(self._host)}:{self.port}"
+        return self._listener.url
 
     async def start(self) -> None:
-        if self._runner is not None:
+        if self._listener.running:
             raise RuntimeError("the emulator is already running")
         app = build_app(
             self._routes(),
@@ -251,32 +238,17 @@ class Emulator:
             on_shutdown=self._ws.close_all,
             middlewares=[self.faults.middleware],
         )
-        runner = web.AppRunner(
-            app,
-            access_log=logging.getLogger("aiohttp.access"),  # unused: the class writes the journal
-            access_log_class=self._journal.access_log_class(),
-            shutdown_timeout=_SHUTDOWN_TIMEOUT,
-        )
-        await runner.setup()
-        try:
-            site = web.TCPSite(
-                runner, self._host, self._requested_port, ssl_context=self._server_ssl
-            )
-            await site.start()
-            await self._hid.start()
-            await self._msd.start()
-            self._streamer.start()
-            if self._installer is not None:
-                self._installer.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._site = site
-        self._port = int(runner.addresses[0][1])
+        await self._listener.open(app, self._journal.access_log_class(), self._start_parts)
+
+    async def _start_parts(self) -> None:
+        await self._hid.start()
+        await self._msd.start()
+        self._streamer.start()
+        if self._installer is not None:
+            self._installer.start()
 
     async def stop(self) -> None:
-        runner, self._runner = self._runner, None
+        runner = self._listener.detach()
         if runner is None:
             return
         try:
@@ -293,8 +265,7 @@ class Emulator:
             await self._hid.stop()
             self._streamer.stop()
             await self._msd.stop()
-            self._port = None
-            self._site = None
+            self._listener.closed()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -333,25 +304,13 @@ class Emulator:
         """Stop listening and cut every connection without a word (no close frames), as a
         device that lost power or its network: connections are refused until
         :meth:`go_online`. Nothing else changes."""
-        if self._runner is None:
-            raise RuntimeError("the emulator is not running")
-        site, self._site = self._site, None
-        if site is None:
-            return
-        await site.stop()
-        self.faults.release_held()
-        for connection in self._runner.server.connections if self._runner.server else ():
-            if connection.transport is not None:
-                connection.transport.abort()
+        if await self._listener.stop_listening():
+            self.faults.release_held()
+            self._listener.abort_connections()
 
     async def go_online(self) -> None:
         """Listen again, on the same port and with the same certificate."""
-        if self._runner is None:
-            raise RuntimeError("the emulator is not running")
-        if self._site is None:
-            site = web.TCPSite(self._runner, self._host, self.port, ssl_context=self._server_ssl)
-            await site.start()
-            self._site = site
+        await self._listener.listen_again()
 
     async def reboot(self, downtime: float = 0.0) -> None:
         """Restart the device, state kept: connections are cut, the port refuses
@@ -367,21 +326,16 @@ class Emulator:
     def cert_fingerprint(self) -> str:
         """SHA-256 of the TLS certificate, as ``openssl x509 -fingerprint -sha256`` prints
         it (``AB:CD:...``): pin it with ``CertificateFingerprint``."""
-        return self._tls().fingerprint
+        return self._listener.certificate().fingerprint
 
     @property
     def certificate_pem(self) -> bytes:
-        return self._tls().certificate_pem
+        return self._listener.certificate().certificate_pem
 
     @property
     def ca_file(self) -> str:
         """A PEM file that verifies the certificate (self-signed: it is its own CA)."""
-        return self._tls().ca_file
-
-    def _tls(self) -> ServerCertificate:
-        if self._certificate is None:
-            raise RuntimeError("the emulator serves plain HTTP; make it with tls=True")
-        return self._certificate
+        return self._listener.certificate().ca_file
 
     # ----- wiring ---------------------------------------------------------------------
 
@@ -428,13 +382,3 @@ class Emulator:
 
     def _clients_event(self, _: str | None) -> State:
         return {"count": self._ws.clients}
-
-
-def _url_host(host: str) -> str:
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if address.is_unspecified:
-        return "127.0.0.1" if address.version == 4 else "[::1]"
-    return f"[{host}]" if address.version == 6 else host

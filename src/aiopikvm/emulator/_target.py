@@ -6,24 +6,14 @@ see (keys and buttons down, the absolute pointer position, its lock state) and t
 text the keystrokes produced on its console, so tests can assert on outcomes rather than
 on frames.
 
-The console reads keys as a Linux desktop (X11 or Wayland) set to the target's keyboard
-layout does (one of :data:`aiopikvm.protocol.layout.LAYOUTS`, ``"en-us"`` unless told
-otherwise): Shift and AltGr (``AltRight``, on layouts that have an AltGr level; elsewhere
-it is a plain Alt) pick the level in the layout's xkb table, and every key press goes
-through libX11's Compose table (:class:`~aiopikvm.protocol.layout.DeadKeyComposer`): a
-dead key waits, the keys that complete a sequence type its text, and a key that continues
-no sequence cancels it and is swallowed. Caps Lock inverts Shift on letter keys. So a
-client that types for another layout than the target's gets the wrong characters here,
-exactly as on a real machine. It decodes key presses the other way round from the planner
-(key and level to character, where the planner inverts the tables), and
-``tests/test_layouts_xkbcommon.py`` checks both against libxkbcommon.
+The console reads keys as the target's OS does, set to its keyboard layout (``"en-us"``
+unless told otherwise): :mod:`._keyboard` decodes them, dead keys, Caps Lock, the keypad
+and all, so a client that types for another layout than the target's gets the wrong
+characters here, exactly as on a real machine.
 
 Enter types ``"\\n"``, Tab ``"\\t"``, Backspace deletes the last character (or, like
-Escape, any other key without text and Scroll Lock, cancels an unfinished sequence);
-Ctrl, Alt and Meta combinations are shortcuts and type nothing. The numeric keypad types
-digits and ``.`` while Num Lock is on, its operators and Enter always, as pc105's does
-(layouts with a comma there, or more levels, are not modelled). :meth:`Target.write`
-stands for the host's own output (a prompt, a boot message).
+Escape, any other key without text and Scroll Lock, cancels an unfinished sequence).
+:meth:`Target.write` stands for the host's own output (a prompt, a boot message).
 
 A program the host runs (the emulated installer, :mod:`._installer`; a login,
 :mod:`._login`) takes the keyboard with :meth:`Target.run`: the keys the OS decoded go to
@@ -45,7 +35,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, Protocol
 
 from ..protocol.keys import MODIFIERS
-from ..protocol.layout import ALTGR, DeadKeyComposer, Layout, load_layout
+from ..protocol.layout import Layout
 from ._hid_events import (
     ButtonEvent,
     ClearEvent,
@@ -55,6 +45,7 @@ from ._hid_events import (
     RelativeEvent,
     WheelEvent,
 )
+from ._keyboard import Keyboard, resolve_layout
 from ._widgets import Button
 
 if TYPE_CHECKING:
@@ -80,28 +71,9 @@ class Application(Protocol):
     def key(self, text: str) -> None: ...
 
 
-# ----- the keypad, the same on every layout ------------------------------------------
-
-_NUMPAD_NUMLOCK: Final[dict[str, str]] = {
-    **{f"Numpad{d}": d for d in "0123456789"},
-    "NumpadDecimal": ".",
-}
-_NUMPAD_ALWAYS: Final[dict[str, str]] = {
-    "NumpadDivide": "/",
-    "NumpadMultiply": "*",
-    "NumpadSubtract": "-",
-    "NumpadAdd": "+",
-    "NumpadEnter": "\n",
-}
-
-
 # ----- the target ---------------------------------------------------------------------
 
-_SHIFTS: Final = frozenset({"ShiftLeft", "ShiftRight"})
-_SHORTCUT_MODIFIERS: Final = MODIFIERS - _SHIFTS - {ALTGR}
 _LOCK_LEDS: Final = {"CapsLock": "caps", "NumLock": "num", "ScrollLock": "scroll"}
-_CONTROL: Final = {"Backspace": "\b", "Escape": "\x1b"}
-"""Keys a program gets as control characters (the console edits with Backspace itself)."""
 _KEY_SLOTS: Final = 6
 """kvmd's USB keyboard is 6-key rollover: a seventh key releases the other six first."""
 _STALLS_KEPT: Final = 16
@@ -118,9 +90,7 @@ class Target:
         layout: str | Layout = "en-us",
     ) -> None:
         self._lock = threading.RLock()
-        self._layout = _layout(layout)
-        self._altgr = _has_altgr(self._layout)
-        self._composer = DeadKeyComposer()
+        self._keyboard = Keyboard(resolve_layout(layout))
         self._powered = powered
         self._modifiers: set[str] = set()
         self._keys: list[str] = []
@@ -171,15 +141,13 @@ class Target:
     def layout(self) -> Layout:
         """The keyboard layout the target's OS is set to."""
         with self._lock:
-            return self._layout
+            return self._keyboard.layout
 
     def set_layout(self, layout: str | Layout) -> None:
         """Switch the OS to another keyboard layout (a pending dead key is dropped)."""
-        resolved = _layout(layout)
+        resolved = resolve_layout(layout)
         with self._lock:
-            self._layout = resolved
-            self._altgr = _has_altgr(resolved)
-            self._composer.reset()
+            self._keyboard.set_layout(resolved)
 
     def write(self, text: str) -> None:
         """Show ``text`` on the console as the host's OS prints it (a login prompt, a boot
@@ -202,7 +170,7 @@ class Target:
         """Empty the console (and drop a pending dead key)."""
         with self._lock:
             self._text = ""
-            self._composer.reset()
+            self._keyboard.composer.reset()
 
     def show_button(
         self, label: str, left: int, top: int, *, width: int = 160, height: int = 48
@@ -292,7 +260,7 @@ class Target:
             self._modifiers.clear()
             self._keys.clear()
             self._buttons.clear()
-            self._composer.reset()
+            self._keyboard.composer.reset()
             self._events.append(("power", powered))
             application = self._application
         self._notify()
@@ -365,26 +333,10 @@ class Target:
         if led is not None:
             self._leds[led] = not self._leds[led]
             if key == "ScrollLock":  # Caps and Num Lock are modifiers to Compose; this is not
-                self._composer.reset()
+                self._keyboard.composer.reset()
             return
-        altgr = ALTGR in self._modifiers and self._altgr
-        if self._modifiers & _SHORTCUT_MODIFIERS or (ALTGR in self._modifiers and not altgr):
-            return  # Ctrl/Alt/Meta + key is a shortcut, not text
-        control = _CONTROL.get(key)
-        if control is not None and not self._composer.pending:
-            self._output(control)
-            return
-        symbol = _NUMPAD_ALWAYS.get(key)
-        if symbol is None and self._leds["num"]:
-            symbol = _NUMPAD_NUMLOCK.get(key)
-        if symbol is None:
-            shift = bool(self._modifiers & _SHIFTS)
-            if self._leds["caps"] and not altgr and self._is_letter_key(key):
-                shift = not shift
-            symbol = self._layout.char_for(key, shift=shift, altgr=altgr)
-        # A key with nothing on this level (Escape, an arrow, F1) types nothing, and
-        # cancels an unfinished sequence like any key that does not continue it.
-        self._output(self._composer.feed(symbol))
+        leds = self._leds
+        self._output(self._keyboard.text(key, self._modifiers, caps=leds["caps"], num=leds["num"]))
 
     def _output(self, text: str) -> None:
         if self._application is not None:
@@ -395,29 +347,6 @@ class Target:
         elif text != "\x1b":  # Escape types nothing on the console
             self._text += text
 
-    def _is_letter_key(self, key: str) -> bool:
-        # Caps Lock acts on keys whose two first levels are a letter's two cases.
-        levels = self._layout.keys.get(key)
-        if levels is None:
-            return False
-        lower, upper = levels[0], levels[1]
-        return (
-            lower is not None
-            and upper is not None
-            and lower != upper
-            and len(lower) == 1
-            and lower.upper() == upper
-        )
-
     def _notify(self) -> None:
         for listener in self._listeners:
             listener()
-
-
-def _layout(layout: str | Layout) -> Layout:
-    return layout if isinstance(layout, Layout) else load_layout(layout)
-
-
-def _has_altgr(layout: Layout) -> bool:
-    """Whether ``AltRight`` is AltGr on this layout; on the others it is a plain Alt."""
-    return any(levels[2] or levels[3] for levels in layout.keys.values())

@@ -14,13 +14,24 @@ event is that of its own content and of the values it replaces, never of the who
 
 from __future__ import annotations
 
-import concurrent.futures
-import json
-import marshal
 from typing import Any, Final
 
 from ..errors import ProtocolError
-from .sizes import MARSHAL_VERSION, copy_value, scalar_size, size, str_size, walked_copy
+from .held import (
+    MARSHAL_DICT,
+    MISSING,
+    PER_ASCII,
+    PER_CHAR,
+    Write,
+    framed_value,
+    held_size,
+    hold,
+    hold_fields,
+    load_held,
+    open_held,
+    plan_held,
+)
+from .sizes import copy_value, size, str_size
 
 MERGE_DEPTH: Final[dict[str, int]] = {
     "atx": 0,
@@ -42,8 +53,6 @@ about the size of its JSON — as much as the biggest frame a session accepts ca
 short of a frame of nothing but tiny values (kvmd's real states are a few KB). A partial
 event that would take a subsystem past it is refused whole."""
 
-_Write = tuple[dict[str, Any], str, Any]
-
 
 class MergedState:
     """The state merged from a device's events, each subsystem at most ``limit`` bytes.
@@ -59,7 +68,7 @@ class MergedState:
 
     - a value that replaces a subsystem, or one of its top-level fields, whole — what
       kvmd's events mostly do — as the text of the frame it came in, when the caller gives
-      it (``frame``), parsed again when read. It is counted at :func:`_bound` of the text,
+      it (``frame``), parsed again when read. It is counted at :func:`~.held.bound` of the text,
       more than its size: when that would pass the limit, the values so held are sized
       for real first (:meth:`_tighten`), so that an event is refused only when its real
       size is past the limit, as if every value had been sized;
@@ -92,7 +101,7 @@ class MergedState:
             current = self._open(event_type, current)  # to be merged into
         if not depth or not isinstance(current, dict):
             bound = (
-                -1 if frame is None else (_PER_ASCII if frame.isascii() else _PER_CHAR) * len(frame)
+                -1 if frame is None else (PER_ASCII if frame.isascii() else PER_CHAR) * len(frame)
             )
             if 0 <= bound <= self.limit:  # held as its frame (the common case, in line)
                 raw[event_type] = (frame, None, bound)
@@ -108,11 +117,11 @@ class MergedState:
         ):
             if depth > 1 and event_type in self._framed:
                 self._open_fields(event_type, current, event)
-            writes, grown = _plan_held(current, event, depth)
+            writes, grown = plan_held(current, event, depth)
             size = self._sizes[event_type] + grown
             if size > self.limit and self._framed.get(event_type):
                 self._tighten(event_type)  # counted at more than their size: sized now
-                writes, grown = _plan_held(current, event, depth)
+                writes, grown = plan_held(current, event, depth)
                 size = self._sizes[event_type] + grown
             if size > self.limit:
                 raise self._refusal(event_type, size)
@@ -124,7 +133,7 @@ class MergedState:
 
     def _replace(self, event_type: str, event: dict[str, Any]) -> None:
         """Replace a subsystem whole with ``event``, sized."""
-        value, size = _held(event)
+        value, size = hold(event)
         if size > self.limit:
             raise self._refusal(event_type, size)
         self._raw[event_type] = value
@@ -145,22 +154,22 @@ class MergedState:
         kind = type(value)
         if kind is not dict and kind is not list:
             return False  # a scalar is held as it is
-        old = current.get(key, _MISSING)
+        old = current.get(key, MISSING)
         if (
             depth > 1
             and kind is dict
             and (
                 type(old) is dict
                 or type(old) is tuple
-                or (type(old) is bytes and old[:1] == _MARSHAL_DICT)
+                or (type(old) is bytes and old[:1] == MARSHAL_DICT)
             )
         ):
             return False  # merged into, not replaced
-        bound = (_PER_ASCII if frame.isascii() else _PER_CHAR) * len(frame)  # _bound, in line
-        if old is _MISSING:
+        bound = (PER_ASCII if frame.isascii() else PER_CHAR) * len(frame)  # held.bound, in line
+        if old is MISSING:
             size = self._sizes[event_type] + bound + str_size(key)
         else:
-            size = self._sizes[event_type] + bound - _held_size(old)
+            size = self._sizes[event_type] + bound - held_size(old)
         if size > self.limit:
             return False  # sized for real, the other way
         current[key] = (frame, key, bound)
@@ -173,11 +182,11 @@ class MergedState:
 
     def _open(self, event_type: str, held: Any) -> dict[str, Any]:
         """A subsystem held whole (bytes, or its frame) made a dict to merge into, its
-        values held as :func:`_held` holds them (sized: its count is now its size)."""
+        values held as :func:`hold` holds them (sized: its count is now its size)."""
         if type(held) is bytes:
-            opened = _opened(held)  # as big as it was
+            opened = open_held(held)  # as big as it was
         else:
-            opened, self._sizes[event_type] = _held_fields(_framed_value(held))
+            opened, self._sizes[event_type] = hold_fields(framed_value(held))
         self._raw[event_type] = opened
         return opened
 
@@ -187,11 +196,11 @@ class MergedState:
         for key, value in event.items():
             old = current.get(key)
             if type(old) is tuple and isinstance(value, dict):
-                loaded = _framed_value(old)
+                loaded = framed_value(old)
                 if isinstance(loaded, dict):
-                    opened, size = _held_fields(loaded)
+                    opened, size = hold_fields(loaded)
                 else:
-                    opened, size = _held(loaded)
+                    opened, size = hold(loaded)
                 current[key] = opened
                 self._sizes[event_type] += size - old[2]
                 framed.discard(key)
@@ -202,14 +211,14 @@ class MergedState:
         for key in self._framed.pop(event_type, ()):
             old = current.get(key)
             if type(old) is tuple:
-                held, size = _held(_framed_value(old))
+                held, size = hold(framed_value(old))
                 current[key] = held
                 self._sizes[event_type] += size - old[2]
 
     def value(self, event_type: str) -> Any:
         """The merged JSON value of a subsystem that had an event, made of objects of the
         caller's own."""
-        return _loaded(self._raw[event_type], MERGE_DEPTH[event_type])
+        return load_held(self._raw[event_type], MERGE_DEPTH[event_type])
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -221,53 +230,6 @@ class MergedState:
             f"the device's {event_type!r} event would take its state to about {size} "
             f"bytes, past the limit of {self.limit}: ignored"
         )
-
-
-_Framed = tuple[str, str | None, int]
-"""A value held as the text of the frame it came in: ``(text, key, counted)``, the frame's
-whole event (``key`` None) or one of its top-level fields, counted at ``counted`` bytes (its
-frame's :func:`_bound`). A tuple, the cheapest object to make, and never a JSON value: a
-``tuple`` in the state is always one of these."""
-
-
-def _framed_value(framed: _Framed) -> Any:
-    """The value, parsed again (as ``parse_event`` parsed it: a null event is {})."""
-    text, key, _ = framed
-    event = _parse(text).get("event")
-    if event is None:
-        event = {}
-    return event if key is None else event[key]
-
-
-def _parse(text: str) -> Any:
-    """``json.loads``, wherever the caller is: a frame nested nearly as deep as the reader
-    could parse it is parsed again on a fresh stack when it is read from deep in one."""
-    try:
-        return json.loads(text)
-    except RecursionError:
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(json.loads, text).result()
-
-
-def _bound(frame: str) -> int:
-    """More than the :func:`size` of any value in ``frame``'s JSON: its marshal counts a
-    JSON character as 2.5 bytes at most (``0,`` is 5), a character of a string as 4 at
-    most (its UTF-8 bytes). Written in line where it counts."""
-    return (_PER_ASCII if frame.isascii() else _PER_CHAR) * len(frame)
-
-
-_PER_ASCII: Final = 3
-_PER_CHAR: Final = 4
-
-
-def _held_fields(value: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """A dict of ``value``'s fields, each as :func:`_held` holds it, and its size."""
-    size = 2
-    fields = {}
-    for key, item in value.items():
-        fields[key], item_size = _held(item)
-        size += str_size(key) + item_size
-    return fields, size
 
 
 def merge_event(state: dict[str, Any], event_type: str, event: dict[str, Any]) -> bool:
@@ -291,10 +253,10 @@ def _depth(event_type: str, event: dict[str, Any]) -> int | None:
     return depth
 
 
-def _plan(dst: dict[str, Any], src: dict[str, Any], depth: int) -> list[_Write]:
+def _plan(dst: dict[str, Any], src: dict[str, Any], depth: int) -> list[Write]:
     """The writes that merge ``src`` into ``dst``, for :func:`merge_event`: copies of the
     values. Recursion is as deep as ``depth`` only."""
-    writes: list[_Write] = []
+    writes: list[Write] = []
     for key, value in src.items():
         old = dst.get(key)
         if depth > 1 and isinstance(value, dict) and isinstance(old, dict):
@@ -304,129 +266,9 @@ def _plan(dst: dict[str, Any], src: dict[str, Any], depth: int) -> list[_Write]:
     return writes
 
 
-def _plan_held(dst: dict[str, Any], src: dict[str, Any], depth: int) -> tuple[list[_Write], int]:
-    """The writes that merge ``src`` into ``dst``, each value as :func:`_held` makes it,
-    and how much they grow it (not applied yet: a refused event must change nothing).
-    Recursion is as deep as ``depth`` only. :func:`_held` and :func:`_held_size` written
-    out: this runs for every partial event."""
-    writes: list[_Write] = []
-    grown = 0
-    for key, value in src.items():
-        old = dst.get(key, _MISSING)
-        kind = type(value)
-        if kind is dict or kind is list:
-            if depth > 1 and kind is dict:
-                if type(old) is bytes and old[:1] == _MARSHAL_DICT:  # to be merged into
-                    old = dst[key] = _opened(old)
-                if isinstance(old, dict):
-                    more, size = _plan_held(old, value, depth - 1)
-                    writes += more
-                    grown += size
-                    continue
-            try:
-                held: Any = marshal.dumps(value, MARSHAL_VERSION)
-                size = len(held)
-            except ValueError:
-                held, size = walked_copy(value)
-        elif kind is str:
-            held, size = value, str_size(value)
-        else:
-            held, size = value, (1 if value is None or kind is bool else scalar_size(value))
-        writes.append((dst, key, held))
-        # A new key adds itself too; a replaced value gives back what it held.
-        if old is _MISSING:
-            grown += size + str_size(key)
-        elif old is None or old is True or old is False:
-            grown += size - 1
-        elif type(old) is bytes:
-            grown += size - len(old)
-        else:
-            grown += size - _held_size(old)
-    return writes, grown
-
-
-def _apply(writes: list[_Write]) -> None:
+def _apply(writes: list[Write]) -> None:
     for target, key, value in writes:
         target[key] = value
-
-
-def _held(value: Any) -> tuple[Any, int]:
-    """``value`` as :class:`MergedState` holds it, and its :func:`size`: a dict or a list
-    as its marshal bytes (or copied, if nested deeper than marshal goes), a scalar as is."""
-    kind = type(value)
-    if kind is dict or kind is list:
-        try:
-            data = marshal.dumps(value, MARSHAL_VERSION)
-        except ValueError:
-            return walked_copy(value)
-        return data, len(data)
-    if kind is str:
-        return value, str_size(value)
-    return value, scalar_size(value)
-
-
-def _held_size(value: Any) -> int:
-    """:func:`size` of a value :class:`MergedState` (or :func:`merge_event`) holds."""
-    kind = type(value)
-    if kind is bytes:
-        return len(value)
-    if kind is str:
-        return str_size(value)
-    if kind is dict:
-        return _walked_held_size(value)  # merged into: what it holds is held too
-    if kind is list:
-        return size(value)  # never merged into: plain (copied), or it would be bytes
-    if kind is tuple:
-        return value[2]  # type: ignore[no-any-return]  # a _Framed
-    return scalar_size(value)
-
-
-def _walked_held_size(value: dict[str, Any]) -> int:
-    """:func:`_held_size` of a dict, walked without recursion (see :func:`walked_copy`)."""
-    total = 0
-    pending: list[Any] = [value]
-    while pending:
-        item = pending.pop()
-        kind = type(item)
-        if kind is dict:
-            total += 2 + sum(str_size(key) for key in item)
-            pending += item.values()
-        elif kind is list:
-            total += 5
-            pending += item
-        elif kind is bytes:
-            total += len(item)
-        elif kind is tuple:
-            total += item[2]
-        else:
-            total += scalar_size(item)
-    return total
-
-
-def _opened(data: bytes) -> dict[str, Any]:
-    """A dict held as marshal bytes, loaded to be merged into: its values held again, so
-    that what the state holds stays bytes, scalars and the dicts merged into (and the
-    copies of what marshal cannot nest). Its size is what it was."""
-    return {key: _held(item)[0] for key, item in marshal.loads(data).items()}
-
-
-def _loaded(value: Any, depth: int) -> Any:
-    """A held value, loaded into objects of the caller's own: new dicts down to ``depth``,
-    the bytes below them loaded."""
-    kind = type(value)
-    if kind is bytes:
-        return marshal.loads(value)
-    if kind is dict and depth:
-        return {key: _loaded(item, depth - 1) for key, item in value.items()}
-    if kind is tuple:
-        return _framed_value(value)
-    if kind is dict or kind is list:
-        return walked_copy(value)[0]  # nested deeper than marshal goes: held as a copy
-    return value
-
-
-_MISSING: Final = object()
-_MARSHAL_DICT: Final = b"{"  # how marshal's bytes of a dict begin (no reference flag in 2)
 
 
 _size = size  # the name tests/ measure states with: the unit of MAX_STATE_BYTES
