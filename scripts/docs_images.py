@@ -45,22 +45,29 @@ async def screen() -> None:
     _save(picture, SCREEN)
 
 
-async def report() -> None:
+async def report_page() -> str:
+    """The example run against the emulator's installer, as ``pikvm run --report`` writes it."""
     from aiopikvm.scenario import html_report, load_scenario, run_scenario
 
     scenario = load_scenario(EXAMPLE)
+    # installer_speed: the install steps take a second, not ten; a smaller screen keeps
+    # the filmstrip's text readable.
+    emulator = Emulator(
+        installer="debian", installer_speed=5, screen_seed=1, screen_size=(1024, 576)
+    )
     with tempfile.TemporaryDirectory() as work:
-        # installer_speed: the install steps take a second, not ten; the report is the same.
-        async with (
-            Emulator(installer="debian", installer_speed=5, screen_seed=1, screen_size=(1024, 576)) as emu,
-            PiKVM(emu.url, passwd="admin") as kvm,
-        ):
-            result = await run_scenario(kvm, scenario, output_dir=Path(work) / "out")
-        if not result.ok:
-            sys.exit(f"the example failed: {result.as_dict()}")
-        page = Path(work) / "report.html"
-        page.write_text(html_report(result), encoding="utf-8")
-        shot = Path(work) / "report.png"
+        async with emulator as emu, PiKVM(emu.url, passwd="admin") as kvm:
+            result = await run_scenario(kvm, scenario, output_dir=Path(work))
+    if not result.ok:
+        sys.exit(f"the example failed: {result.as_dict()}")
+    return html_report(result)
+
+
+def report() -> None:
+    html = asyncio.run(report_page())
+    with tempfile.TemporaryDirectory() as work:
+        page, shot = Path(work) / "report.html", Path(work) / "report.png"
+        page.write_text(html, encoding="utf-8")
         subprocess.run(
             [
                 CHROMIUM,
@@ -91,4 +98,7 @@ if __name__ == "__main__":
     for name in chosen:
         if name not in ("screen", "report"):
             sys.exit(f"usage: {sys.argv[0]} [screen] [report]")
-        asyncio.run(screen() if name == "screen" else report())
+        if name == "screen":
+            asyncio.run(screen())
+        else:
+            report()
