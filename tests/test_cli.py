@@ -207,6 +207,18 @@ def test_profiles_are_stored_0600_without_a_password(cli: Cli, device: ThreadedE
     assert ran.code == 2 and "no device 'lab'" in ran.err
 
 
+def test_a_profile_keeps_the_hosts_layout_and_refuses_an_unknown_one(
+    cli: Cli, device: ThreadedEmulator
+) -> None:
+    ran = cli("config", "add", "lab", "--url", device.url, "--layout", "de")
+    assert ran.code == 0, ran.err
+    assert cli("--json", "config", "show", "lab").json()["layout"] == "de"
+    ran = cli("config", "add", "other", "--url", device.url, "--layout", "klingon")
+    assert ran.code == 2
+    assert "unknown --layout 'klingon'" in ran.err and "de, " in ran.err
+    assert "other" not in cli("--json", "config", "list").json()["devices"]  # nothing saved
+
+
 def test_a_profile_pins_the_certificate_seen_first(cli: Cli) -> None:
     with Emulator.in_thread(tls=True) as emu:
         cli.env(PIKVM_PASSWD="admin")

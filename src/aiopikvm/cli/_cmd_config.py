@@ -45,6 +45,16 @@ def fetch_fingerprint(url: str, timeout: float = TOFU_TIMEOUT) -> str:
     return str(CertificateFingerprint.of(ssl.PEM_cert_to_DER_cert(pem)))
 
 
+def _check_layout(layout: str) -> None:
+    from ..protocol.layout import LAYOUTS
+
+    if layout not in LAYOUTS:
+        raise CliError(
+            f"unknown --layout {layout!r}: kvmd's keymaps are {', '.join(LAYOUTS)}",
+            ExitCode.USAGE,
+        )
+
+
 @config.command("add")
 @click.argument("name")
 @click.option("--url", required=True, help="https://host of the device.")
@@ -59,6 +69,9 @@ def fetch_fingerprint(url: str, timeout: float = TOFU_TIMEOUT) -> str:
 @click.option("--insecure", is_flag=True, help="Do not verify TLS for this device.")
 @click.option("--passwd-command", metavar="CMD", help="A command that prints the password.")
 @click.option("--group", "groups", multiple=True, metavar="NAME", help="Add it to this group.")
+@click.option(
+    "--layout", metavar="NAME", help="The host's keyboard layout, for pikvm mcp (e.g. de)."
+)
 @click.option("--replace", is_flag=True, help="Overwrite a profile of that name.")
 @click.pass_context
 def add(
@@ -71,6 +84,7 @@ def add(
     insecure: bool,
     passwd_command: str | None,
     groups: tuple[str, ...],
+    layout: str | None,
     replace: bool,
 ) -> None:
     """Add a device profile. No password is stored: use --passwd-command (e.g. `pass show
@@ -78,6 +92,8 @@ def add(
     out = output(ctx)
     found = _load(ctx)
     check_name(name)
+    if layout is not None:
+        _check_layout(layout)
     if name in found.devices and not replace:
         raise CliError(f"a device {name!r} exists in {found.path}: give --replace to overwrite")
     secure = urlsplit(url).scheme.lower() == "https"
@@ -93,6 +109,8 @@ def add(
         profile["insecure"] = True
     if passwd_command:
         profile["passwd_command"] = passwd_command
+    if layout:
+        profile["layout"] = layout
     found.devices[name] = profile
     for group_name in groups:
         members = found.groups.setdefault(check_name(group_name, "group"), [])
