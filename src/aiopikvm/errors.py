@@ -87,17 +87,46 @@ class TypingResult:
     that follows may combine with it. Every other character of the first ``typed``
     reached the target, exactly once. ``disruptions`` counts the drops and queue losses
     typing went through.
+
+    What vouches for each character (:meth:`vouched_by`): the host itself, for those in
+    ``host_acked`` (ranges ``[start, end)``: a keyboard-LED echo came after them, see
+    :mod:`aiopikvm.session.pace`); kvmd's answer to a ping for the other typed ones not
+    uncertain — kvmd read them, and the HID is taken to apply input at typing's pace;
+    nothing, for the uncertain ones. ``ack`` is what typing waited for: ``"host"`` or
+    ``"kvmd"``; ``fallback`` says why typing asked the host and went on with kvmd's answers
+    (``""`` if it did not: e.g. a host that does not echo the LEDs). ``host_event_time``
+    is the seconds per HID event the host took, as measured from its echoes (None if not
+    measured), and ``delay_too_short`` says that a ``delay`` typing was given was below it.
     """
 
     total: int
     typed: int
     uncertain: tuple[int, ...] = ()
     disruptions: int = 0
+    ack: str = "kvmd"
+    host_acked: tuple[tuple[int, int], ...] = ()
+    fallback: str = ""
+    host_event_time: float | None = None
+    delay_too_short: bool = False
 
     @property
     def exact(self) -> bool:
-        """Whether the whole text reached the target, with no character in doubt."""
+        """Whether the whole text reached the target, with no character in doubt: every
+        character vouched for, by the host or by kvmd's answer."""
         return self.typed == self.total and not self.uncertain
+
+    @property
+    def host_vouched(self) -> int:
+        """How many characters the host itself acknowledged."""
+        return sum(end - start for start, end in self.host_acked)
+
+    def vouched_by(self, index: int) -> str:
+        """``"host"``, ``"kvmd"`` or ``"none"``: what vouches for ``text[index]``."""
+        if index in self.uncertain or not 0 <= index < self.typed:
+            return "none"
+        if any(start <= index < end for start, end in self.host_acked):
+            return "host"
+        return "kvmd"
 
 
 @dataclass(frozen=True, slots=True)
