@@ -100,6 +100,7 @@ class HostPace:
         self.acked = pos  # text[:acked] acknowledged (or reported uncertain)
         self.acked_events = events
         self.acked_at = now
+        self.echo_at: float | None = None  # when the last echo came, since the rebase
         self.offline = False  # kvmd flagged the keyboard offline since the last ack
         self.last_ask = pos
         self.toggles = 0  # toggles sent since the rebase
@@ -142,12 +143,13 @@ class HostPace:
         self.led = led
         self.echoed = True
         events = ask.events - self.acked_events
-        if ask.sent_at <= self.acked_at and events > 0:
+        if self.echo_at is not None and ask.sent_at < self.echo_at and events > 0:
             # Queued before the last echo came: the host worked through it without a gap.
-            self.samples.append((now - self.acked_at) / events)
+            self.samples.append((now - self.echo_at) / events)
             self._adapt(events / max(ask.pos - self.acked, 1))
         ack = Ack(self.acked, ask.pos, vouched=not self.offline)
         self.acked, self.acked_events, self.acked_at = ask.pos, ask.events, now
+        self.echo_at = now
         self.offline = not online
         return ack
 

@@ -1,0 +1,104 @@
+"""Typing at the host's own pace, acknowledged by the host's keyboard-LED echoes, through
+the public API against the emulator (whose target sets its LEDs as a host OS does)."""
+
+from __future__ import annotations
+
+import asyncio
+import string
+
+import pytest
+
+from aiopikvm import PiKVM, TypingResult
+from aiopikvm.emulator import Emulator
+
+from .conftest import eventually
+from .test_resume import matches_uncertain
+
+TEXT = "the quick brown fox jumps over the lazy dog; THE QUICK BROWN FOX! 0123456789\n" * 3
+
+
+def _host_vouched_all(result: TypingResult) -> bool:
+    return result.host_acked == ((0, result.total),) and all(
+        result.vouched_by(i) == "host" for i in range(result.total)
+    )
+
+
+@pytest.mark.parametrize("hid_delay", [0.001, 0.005])
+async def test_the_text_arrives_exactly_and_the_host_vouches_for_it(hid_delay: float) -> None:
+    async with Emulator(hid_delay=hid_delay) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        num = emu.target.leds["num"]
+        result = await kvm.type_text(TEXT)
+        assert emu.target.screen_text == TEXT
+        assert emu.target.leds["num"] == num  # toggled in pairs: as it began
+        assert ("key", "NumLock", True) in emu.target.events  # it was asked
+    assert result.exact and result.ack == "host" and result.fallback == ""
+    assert _host_vouched_all(result)
+    assert result.host_event_time is not None
+
+
+async def test_num_lock_off_at_the_start_ends_off_and_caps_lock_still_comes_back() -> None:
+    async with Emulator() as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        await kvm.hid.send_key("CapsLock")
+        await kvm.hid.send_key("NumLock")
+        await eventually(lambda: emu.target.leds == {"caps": True, "num": False, "scroll": False})
+        result = await kvm.type_text(TEXT)
+        assert emu.target.screen_text == TEXT  # Caps Lock was off while typing
+        assert emu.target.leds == {"caps": True, "num": False, "scroll": False}
+    assert result.exact and _host_vouched_all(result)
+
+
+async def test_a_fixed_delay_or_kvmd_acks_leave_num_lock_alone() -> None:
+    async with Emulator() as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        fixed = await kvm.type_text("abcdefghijklmnopqrstuvwxyz", delay=0.002)
+        kvmd = await kvm.type_text("abcdefghijklmnopqrstuvwxyz", ack="kvmd")
+        short = await kvm.type_text("short")  # too short to be worth two toggles
+        assert not any(e[:2] == ("key", "NumLock") for e in emu.target.events)
+    for result in (fixed, kvmd, short):
+        assert result.exact and result.ack == "kvmd" and result.host_acked == ()
+        assert result.vouched_by(0) == "kvmd"
+
+
+async def test_a_delay_below_what_the_host_takes_is_reported() -> None:
+    async with Emulator(hid_delay=0.004) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        result = await kvm.type_text(TEXT, delay=0.0005, ack="host")
+        assert emu.target.screen_text == TEXT  # the window held it back: nothing lost
+    assert result.exact and _host_vouched_all(result)
+    assert result.delay_too_short
+    assert result.host_event_time is not None and result.host_event_time > 0.002
+
+
+async def test_another_session_opening_midway_is_reported_and_num_lock_ends_as_it_began() -> None:
+    text = string.ascii_uppercase * 8  # Shift held throughout: asks release it around
+
+    async def progress(typed: int, total: int) -> None:
+        if typed in (40, 120):  # kvmd throws its queue away
+            async with kvm.ws(stream=True):
+                pass
+
+    async with Emulator(hid_delay=0.002) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        num = emu.target.leds["num"]
+        result = await kvm.type_text(text, progress=progress)
+        screen = emu.target.screen_text
+        assert emu.target.leds["num"] == num
+        assert emu.target.held_keys == frozenset()
+    assert result.typed == len(text) and result.disruptions >= 2
+    assert result.ack == "host"
+    assert matches_uncertain(screen, text, result.uncertain)
+    assert screen.isupper()
+    for i in range(len(text)):  # each character: the host, kvmd or nothing vouches for it
+        assert result.vouched_by(i) == "none" or i not in result.uncertain
+
+
+async def test_cancelled_typing_puts_num_lock_back() -> None:
+    async with Emulator(hid_delay=0.003) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        num = emu.target.leds["num"]
+        async with kvm.ws() as ws:
+            task = asyncio.create_task(ws.type_text(TEXT * 3))
+            await eventually(lambda: len(emu.target.screen_text) > 50)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await ws.ping()
+            await eventually(lambda: emu.target.leds["num"] == num)
+        await eventually(lambda: emu.target.held_keys == frozenset())
+        assert TEXT.startswith(emu.target.screen_text[: len(TEXT)])
