@@ -7,6 +7,13 @@ until the call returns: kvmd answers ``hid/print`` while its HID queue is still 
 The WebSocket variants open a session, type and close it, all inside the timing (opening
 takes milliseconds here). kvmd throws away what is still queued when a session closes, so
 a variant that outruns the HID loses the end of the text.
+
+Then the host's own pace: on an emulated USB host polling every 1, 4 and 10 ms (one report
+per poll, kvmd's skip rule), and on one that does not echo the keyboard LEDs, today's
+default pacing (``ack="kvmd"``) against host-acknowledged typing (the default) and
+``delay=0.001``. Each host types a text it takes about a second for at its report limit
+(one report per poll: a plain character is two), so the figures are not the session's
+opening and closing; default pacing types a shorter one (its pace is the same everywhere).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from typing import Any, Final
 from aiopikvm import PiKVM
 from aiopikvm.emulator import Emulator
 
-from ._harness import Table, median, relative, spread
+from ._harness import Table, Target, median, relative, spread
 
 NAME: Final = "typing"
 TEXT: Final = 'echo "Hi, PiKVM!"\n'
@@ -100,6 +107,120 @@ def _arrived(text: str) -> str:
     return f"{len(text)}/{len(TEXT)}" if TEXT.startswith(text) else f"wrong: {text!r}"
 
 
+ACK_HOSTS: Final[dict[str, tuple[float, bool]]] = {
+    "1 ms poll": (0.001, True),
+    "4 ms poll": (0.004, True),
+    "10 ms poll": (0.01, True),
+    "10 ms, no echo": (0.01, False),
+}
+"""Host -> (poll interval, whether it echoes the LEDs)."""
+ACK_UNIT: Final = "the quick brown fox jumps over the lazy dog "
+"""Plain characters only: two reports each, so a host's limit is one per two polls."""
+SLOW_TEXT: Final = ACK_UNIT[:30]
+ACK_VARIANTS: Final[dict[str, dict[str, Any]]] = {
+    "default pacing (ack=kvmd)": {"ack": "kvmd"},
+    "host-acknowledged (default)": {},
+    "delay=0.001 (ack=kvmd)": {"delay": 0.001},
+}
+ACK_REFERENCE: Final = "default pacing (ack=kvmd)"
+TARGET_SHARE: Final = 0.8
+"""Host-acknowledged typing: at least this share of the host's report limit."""
+
+
+@dataclass
+class Typed:
+    seconds: float
+    lost: int
+    result: Any
+
+
+async def type_on(emu: Emulator, kvm: PiKVM, text: str, options: dict[str, Any]) -> Typed:
+    """Type ``text``; seconds until it is all on the screen, characters lost."""
+    emu.target.clear_screen()
+    started = time.perf_counter()
+    result = await kvm.type_text(text, **options)
+    last_text, last_change = emu.target.screen_text, time.perf_counter()
+    while last_text != text and time.perf_counter() - last_change < SETTLE:
+        await asyncio.sleep(POLL)
+        if emu.target.screen_text != last_text:
+            last_text, last_change = emu.target.screen_text, time.perf_counter()
+    seconds = max(last_change, started) - started
+    return Typed(seconds, _lost(text, last_text), result)
+
+
+def _lost(text: str, screen: str) -> int:
+    """Characters of ``text`` not on ``screen`` (as a subsequence, in order)."""
+    found = 0
+    for char in screen:
+        if found < len(text) and text[found] == char:
+            found += 1
+    return len(text) - found
+
+
+async def run_acked(repeat: int) -> tuple[list[dict[str, Any]], list[Target]]:
+    rows: list[dict[str, Any]] = []
+    targets: list[Target] = []
+    for host, (poll, echo) in ACK_HOSTS.items():
+        limit = 1 / (2 * poll)  # characters a second at one report per poll
+        text = (ACK_UNIT * 20)[: max(int(limit), 50)]
+        host_rows = []
+        async with (
+            Emulator(hid_poll=poll, hid_led_echo=echo) as emu,
+            PiKVM(emu.url, passwd="admin") as kvm,
+        ):
+            for name, options in ACK_VARIANTS.items():
+                slow = name == ACK_REFERENCE
+                runs = [
+                    await type_on(emu, kvm, SLOW_TEXT if slow else text, options)
+                    for _ in range(1 if slow else repeat)
+                ]
+                length = len(SLOW_TEXT if slow else text)
+                seconds = median([typed.seconds for typed in runs])
+                last = runs[-1].result
+                host_rows.append(
+                    {
+                        "variant": name,
+                        "hid": host,
+                        "on_screen_s": seconds,
+                        "chars_per_s": length / seconds,
+                        "of_limit": length / seconds / limit,
+                        "lost": sum(typed.lost for typed in runs),
+                        "uncertain": sum(len(typed.result.uncertain) for typed in runs),
+                        "vouched": "host" if last.host_vouched == last.typed else last.ack,
+                        "arrived": f"{length} chars x{len(runs)}",
+                        "fallback": last.fallback,
+                    }
+                )
+                if name == "host-acknowledged (default)":
+                    rate = length / seconds
+                    lost = sum(typed.lost for typed in runs)
+                    if echo:
+                        targets.append(
+                            Target(
+                                f"host-acknowledged chars/s at {host} (80 % of {limit:.0f})",
+                                rate,
+                                TARGET_SHARE * limit,
+                            )
+                        )
+                    else:
+                        reference = next(r for r in host_rows if r["variant"] == ACK_REFERENCE)
+                        targets.append(
+                            Target(
+                                f"chars/s on a host that does not echo, vs default pacing "
+                                f"({reference['chars_per_s']:.1f})",
+                                rate,
+                                0.95 * reference["chars_per_s"],
+                                fmt=".1f",
+                            )
+                        )
+                    targets.append(
+                        Target(f"characters lost, host-acknowledged, {host}", lost, 0, False)
+                    )
+        relative(host_rows, "chars_per_s", ACK_REFERENCE, higher_is_better=True)
+        rows += host_rows
+    return rows, targets
+
+
 async def run(repeat: int) -> Table:
     rows: list[dict[str, Any]] = []
     for config, rate_limit in HID_CONFIGS.items():
@@ -129,6 +250,8 @@ async def run(repeat: int) -> Table:
             )
         relative(config_rows, "chars_per_s", REFERENCE, higher_is_better=True)
         rows += config_rows
+    acked_rows, targets = await run_acked(repeat)
+    rows += acked_rows
     return Table(
         name=NAME,
         title=f"Typing {len(TEXT)} characters {TEXT!r} (median of {repeat} runs per variant)",
@@ -141,13 +264,25 @@ async def run(repeat: int) -> Table:
             "spread": ("spread", ".0%"),
             "rel": ("speed vs ours", ".2f"),
             "arrived": ("arrived", ""),
+            "of_limit": ("of host limit", ".0%"),
+            "lost": ("lost", "d"),
+            "uncertain": ("uncertain", "d"),
+            "vouched": ("vouched by", ""),
         },
         rows=rows,
+        targets=targets,
         notes=[
             "chars/s only where every character arrived, in every run; 'arrived' lists what "
             "the runs ended with (n/m: the first n characters, the rest lost).",
             "'speed vs ours' compares with the default-paced ws.type_text under the same HID.",
             "A session opening or closing makes kvmd drop queued input: hid/print is safe "
             "here only because nothing else connects while its queue drains.",
+            "Host rows: 'of host limit' is chars/s over one report per poll (two a plain "
+            "character); 'lost' counts characters missing from the screen over all runs, "
+            "'uncertain' those the results reported in doubt; 'vouched by' what vouched "
+            "for them (host: keyboard-LED echoes; kvmd: its answers to pings); "
+            "'speed vs ours' there compares with default pacing on the same host.",
+            "On the host that does not echo, host-acknowledged typing falls back to the "
+            "default pacing after 0.5 s without an echo (the result's 'fallback' says so).",
         ],
     )

@@ -308,12 +308,12 @@ class Typist(HostAcking):
     async def _type(self, link: Link) -> None:
         inp, plan = self.inp, self.plan
         while self.step < len(plan):
-            pacer = self.pacer  # the host's pace, once it echoes
             step = plan[self.step]
             key = step.input
             is_modifier = key.key in MODIFIERS
             starts_char = not is_modifier and step.char >= self.attempted
-            await pacer.wait()
+            await self._pace()
+            pacer = self.pacer  # the host's pace, once it echoes
             if starts_char:  # bound what is in flight
                 await self._host_gate(link)
                 await self._collect(link, wait=self._behind())

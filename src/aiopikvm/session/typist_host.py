@@ -5,6 +5,7 @@ What an echo proves, and why Num Lock, is in :mod:`.pace`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import TYPE_CHECKING
 
@@ -120,6 +121,23 @@ class HostAcking:
         await inp.key(ACK_KEY)
         for key in held:
             await inp.key(key, True)
+
+    async def _pace(self) -> None:
+        """Wait for the next frame's time; before the host's first echo, the fixed pace
+        is cut short by the echo (from then on the host sets the pace)."""
+        host = self.host
+        if host is None or host.echoed or not self.pacer_is_fixed:
+            await self.pacer.wait()
+            return
+        deadline = time.monotonic() + self.pacer.remaining()
+        while not host.echoed and self.host is host:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                return
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self.wake.wait()
 
     async def _host_gate(self, link: Link) -> None:
         """Before a character: ask when due, and wait while the window is full."""
