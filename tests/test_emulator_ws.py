@@ -145,11 +145,11 @@ EXPECTED_ON_TARGET: dict[str, list[tuple[Any, ...]]] = {
     "key_press_finish": [("key", "ControlLeft", True)],  # a modifier: no automatic release
     "key_press_finish_ordinary": [("key", "KeyA", True), ("key", "KeyA", False)],
     "mouse_move": [("mouse_move", 0, 0)],
-    "mouse_wheel": [("mouse_wheel", 0, 0)],
+    "mouse_wheel": [],  # kvmd writes a report with a zero wheel: nothing turns on the host
     "mouse_relative": [],  # accepted, then dropped: the mouse is in its absolute mode
     "mouse_relative_batch": [],
     "mouse_wheel_batch_squashed": [("mouse_wheel", 0, -2)],
-    "mouse_button": [("mouse_button", "middle", False)],
+    "mouse_button": [],  # releasing a button that is not down sends the host nothing
 }
 FRAME_STEPS = [step for step in capture("ws_binary.json")["steps"] if "frame" in step]
 MARKER = bytes.fromhex("0304d2fb2e")  # move to (1234, -1234)

@@ -120,20 +120,24 @@ async def test_a_delayed_path_times_out_and_others_do_not(emu: Emulator) -> None
 
 
 async def test_a_dropped_session_loses_queued_input_like_kvmd() -> None:
-    # Any HID delay makes input wait in kvmd's queue; a session that ends throws it away.
-    async with Emulator(hid_delay=0.01) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+    # Input waits in kvmd's queue while the host does not poll; a session that ends throws
+    # it away. The press went into the free USB endpoint (f_hid holds one report), its
+    # release waited in the queue and was dropped: the host saw "A" go down, then the clear.
+    async with Emulator(hid_poll=0.01) as emu, PiKVM(emu.url, passwd="admin") as kvm:
         ws = kvm.ws()
         async with ws:
             await ws.send_key("ShiftLeft", True)
             await eventually(lambda: emu.target.held_keys == {"ShiftLeft"})
+            emu.target.stall_usb(0.5)
             emu.faults.drop_ws(after=1)  # the next frame is accepted, then the link dies
             await ws.send_key("KeyA")
             with pytest.raises(ConnectionClosedError) as caught:
                 async for _ in ws.events():
                     pass
-        await eventually(lambda: not emu.target.held_keys)
-        assert emu.target.screen_text == ""  # the queued "A" never reached the host
-        assert ("clear",) in emu.target.events
+        await eventually(lambda: ("clear",) in emu.target.events)
+        assert not emu.target.held_keys
+        assert emu.target.screen_text == "A"
+        assert ("key", "KeyA", False) not in emu.target.events  # the queued release: lost
     assert caught.value.code == 1006  # no close frame: a dead link, not a goodbye
 
 

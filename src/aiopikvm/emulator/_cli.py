@@ -69,10 +69,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--totp-secret", help="base32 secret: passwords end with its code")
     parser.add_argument(
-        "--hid-delay",
+        "--hid-poll",
+        "--hid-delay",  # its old name
+        dest="hid_poll",
         type=float,
         default=0.001,
-        help="seconds per HID event (default 0.001: a keyboard polled at 1 kHz)",
+        metavar="SECONDS",
+        help="how often the USB host polls each HID endpoint, one report a poll "
+        "(default 0.001: 1 kHz; firmware often polls at 0.01)",
+    )
+    parser.add_argument(
+        "--no-led-echo", action="store_true", help="a host that never sends the LEDs back"
+    )
+    parser.add_argument(
+        "--hid-log", metavar="PATH", help="append a JSON line for every USB report the host takes"
     )
     parser.add_argument("--host-off", action="store_true", help="start with the host off")
     parser.add_argument(
@@ -118,7 +128,9 @@ def _emulator(args: argparse.Namespace) -> Emulator:
         port=args.port,
         users=dict(args.users or [("admin", "admin")]),
         totp_secret=args.totp_secret,
-        hid_delay=args.hid_delay,
+        hid_poll=args.hid_poll,
+        hid_led_echo=not args.no_led_echo,
+        hid_log=args.hid_log,
         host_powered=not args.host_off,
         screen_size=args.screen,
         gpio=args.gpio,

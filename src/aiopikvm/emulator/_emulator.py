@@ -47,11 +47,14 @@ class Emulator:
     It is as hard to please as the device: it refuses and drops input exactly where kvmd
     does. ``port=0`` picks a free port; read :attr:`url` after :meth:`start`.
     ``users`` maps user names to passwords; with ``totp_secret`` (base32) every password
-    must end with the current 6-digit code. ``hid_delay`` is how long the simulated HID
-    takes per event: 1 ms by default, a keyboard polled by a 1 kHz USB host, as fast as a
-    device applies input (kvmd's other backends are slower); what is still queued when a
-    session opens or closes is lost, as on kvmd. ``hid_delay=0`` makes it instant, which
-    no device is. ``atx_click_delay`` and
+    must end with the current 6-digit code. ``hid_poll`` is how often the simulated USB
+    host polls each HID endpoint, one report a poll (a key tap is two): 1 ms by default,
+    firmware often 10 ms; 0 is an ideal host that takes every report at once, which none
+    is. Input waits in kvmd's queues for it; a report the host does not take within 0.1 s
+    (``target.stall_usb``) is lost, and so is what is still queued when a session opens
+    or closes, as on kvmd. ``hid_delay`` is its old name. ``hid_led_echo=False`` is a host
+    that never sends the keyboard LEDs back; ``hid_log`` gets a JSON line for every report
+    the host takes (``{"dev", "ts", "hex"}``). ``atx_click_delay`` and
     ``atx_long_click_delay`` are the ATX button press times (short, to keep tests fast);
     ``host_powered`` is the simulated host's power at start. ``ws_heartbeat`` is kvmd's
     WebSocket ping interval. ``target_layout`` is the keyboard layout the target's OS reads
@@ -98,7 +101,10 @@ class Emulator:
         port: int = 0,
         users: Mapping[str, str] = DEFAULT_USERS,
         totp_secret: str | None = None,
-        hid_delay: float = 0.001,
+        hid_poll: float = 0.001,
+        hid_delay: float | None = None,
+        hid_led_echo: bool = True,
+        hid_log: str | PathLike[str] | None = None,
         atx_click_delay: float = 0.1,
         atx_long_click_delay: float = 0.3,
         host_powered: bool = True,
@@ -132,8 +138,15 @@ class Emulator:
             layout=target_layout,
         )
         """The simulated machine behind the HID."""
+        if hid_delay is not None and hid_poll not in (0.001, hid_delay):
+            raise ValueError("hid_delay is the old name of hid_poll: give one of them")
         self._hid = Hid(
-            self.target, delay=hid_delay, rate_limit=hid_rate_limit, broadcast=self._broadcast
+            self.target,
+            poll=hid_poll if hid_delay is None else hid_delay,
+            rate_limit=hid_rate_limit,
+            led_echo=hid_led_echo,
+            log=hid_log,
+            broadcast=self._broadcast,
         )
         self._atx = Atx(
             self.target,

@@ -1,27 +1,32 @@
-"""The HID: kvmd's input queue in front of the simulated target (its HTTP side: _hid_api).
+"""The HID: kvmd's OTG HID in front of the simulated USB host (its HTTP side: _hid_api).
 
-Input from HTTP and from every WebSocket lands in one queue that a worker drains into the
-target, ``delay`` seconds per event (with no delay, input reaches the target at once and
-nothing is ever pending), and at most ``rate_limit`` events per second. The HID is a device
-of its own, which the emulator's load does not slow down: each event gets the time it is
-taken when it is queued, and whatever looks at the queue (a clear, the worker, however late
-it runs) first hands the target every event taken by then. As on kvmd:
+Input from HTTP and from every WebSocket is turned into events for kvmd's three device
+processes (keyboard, absolute mouse, relative mouse; :mod:`._hid_device`), which write
+reports to the USB host that polls them every ``poll`` seconds (:mod:`._usb_host`). The
+device keeps its own time: whatever looks at it (new input, a clear, a timer, however
+late it runs) first runs it up to now. As on kvmd:
 
-- the queue has no bound: input that comes faster than the target takes it waits, and
-  nothing is dropped for being late (kvmd's HID processes read a ``multiprocessing``
-  queue without a size limit);
-
-- a handler accepts input at once and the target sees it later, so an HTTP 200 or a
+- the queues have no bound: input that comes faster than the host takes reports waits,
+  and nothing is dropped for being late; a report the host does not take within kvmd's
+  0.1 s (a host stalled or off) is skipped, but for the last one of a burst, which is
+  tried again (``_hid_device``);
+- a handler accepts input at once and the host sees it later, so an HTTP 200 or a
   silent WebSocket does not mean the key has reached the host;
 - :meth:`Hid.clear_events` (called whenever a WebSocket session opens or closes) throws
-  away everything still queued and releases every key and button on the target;
+  away everything still queued and sends each device's empty report;
 - accepted input resets the inactivity counter when it is accepted, not when applied;
 - a relative move while the mouse is absolute (and the reverse) is accepted and counted,
   then dropped by the mouse device;
+- ``keyboard.leds`` are what the host last sent back in its LED output report (with
+  ``led_echo=False``, a host that never sends one: kvmd's initial all-off);
 - the keyboard and the mouse go ``online: false`` when the host powers off (kvmd's OTG HID
-  sees the USB controller unconfigured, kvmd/plugins/hid/otg/device.py), and come back
-  online only when a report is written to them again: a host that is back on shows
-  offline until kvmd next sends it input (or a session's opening or closing clears it).
+  sees the USB controller unconfigured, kvmd/plugins/hid/otg/device.py) or a report
+  could not be written, and come back online only when a report is written to them
+  again: a host that is back on shows offline until kvmd next sends it input (or a
+  session's opening or closing clears it).
+
+``rate_limit`` is a slower link than USB (a CH9329 at 9600 baud takes about 45 events a
+second): the host then polls no faster than that.
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import math
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
+from os import PathLike
 from typing import Any, Final
 
 from ..protocol.frames import (
@@ -44,6 +50,7 @@ from ..protocol.frames import (
 )
 from ..protocol.keys import DELTA_MAX, FINISH_EXEMPT, MOVE_MAX, MOVE_MIN
 from . import _captures
+from ._hid_device import DeviceProcess, KeyboardReports, MouseReports
 from ._server import Broadcast
 from ._subsystem import StatePublisher
 from ._target import (
@@ -57,6 +64,7 @@ from ._target import (
     WheelEvent,
 )
 from ._tasks import Tasks
+from ._usb_host import UsbHost
 
 logger = logging.getLogger("aiopikvm.emulator.hid")
 
@@ -66,68 +74,97 @@ _JIGGLER_STEP: Final = 0.1
 _JIGGLE_ABSOLUTE: Final = (*([100, -100] * 5), 0)
 _JIGGLE_RELATIVE: Final = (10, -10) * 5
 
-_MOUSE_EVENTS: Final = (ButtonEvent, MoveEvent, RelativeEvent, WheelEvent)
-
 
 class Hid:
     def __init__(
         self,
         target: Target,
         *,
-        delay: float,
+        poll: float,
         broadcast: Broadcast,
         rate_limit: float | None = None,
+        led_echo: bool = True,
+        log: str | PathLike[str] | None = None,
     ) -> None:
         if rate_limit is not None and not rate_limit > 0:
             raise ValueError(f"hid_rate_limit must be a positive number, got {rate_limit!r}")
+        if not 0 <= poll < math.inf:
+            raise ValueError(f"hid_poll must be a number of seconds >= 0, got {poll!r}")
         recorded = _captures.result("hid.json")
         self._target = target
-        self._delay = max(delay, 0.0)
-        self._interval = 1.0 / rate_limit if rate_limit else 0.0
-        self._due = 0.0  # (monotonic) when the last event queued is taken
-        self._taken = 0.0  # (monotonic) when the last event handed to the target was taken
         self._keymaps = _captures.result("hid_keymaps.json")
         self._keyboard_outputs: dict[str, Any] = recorded["keyboard"]["outputs"]
         self._mouse_outputs: list[str] = list(recorded["mouse"]["outputs"]["available"])
         self._mouse_output: str = recorded["mouse"]["outputs"]["active"]
         self._jiggler: dict[str, Any] = dict(recorded["jiggler"])
-        self._queue: deque[tuple[float, HidEvent]] = deque()  # (when it is taken, event)
-        self._wakeup = asyncio.Event()
         # The counter starts where the recorded device's stood, so that a reset shows at once.
         recorded_inactivity: int = _captures.result("hid_inactivity.json")["inactivity"]
         self._activity = _now() - recorded_inactivity
         self._last_move = (0, 0)
         self.publisher = StatePublisher("hid", broadcast, self.get_state)
-        # As kvmd's OTG flags: false once the host is off, true once a report is written.
-        self._keyboard_online = self._mouse_online = target.powered
+        self._host = UsbHost(
+            target,
+            poll=max(poll, 1.0 / rate_limit if rate_limit else 0.0),
+            led_echo=led_echo,
+            log=log,
+            on_output=lambda at, report: self._keyboard.output(at, report),
+        )
+        self._powered = target.powered
+        # A host that echoes set the LEDs when it booted; kvmd starts with all off.
+        leds = target.leds if led_echo else {"caps": False, "num": False, "scroll": False}
+        now = time.monotonic()
+
+        def device(name: str, reports: Any, **kwargs: Any) -> DeviceProcess:
+            return DeviceProcess(
+                self._host.endpoints[name],
+                reports,
+                now=now,
+                online=self._powered,
+                on_change=self.publisher.publish,
+                **kwargs,
+            )
+
+        self._keyboard = device("keyboard", KeyboardReports(), leds=leds)
+        self._mice = {
+            "usb": device("mouse", MouseReports(absolute=True)),
+            "usb_rel": device("mouse-alt", MouseReports(absolute=False)),
+        }
+        self._devices = (self._keyboard, *self._mice.values())
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks = Tasks()
         target.add_listener(self.notify_state)
 
     async def start(self) -> None:
-        self._wakeup = asyncio.Event()  # bound to the loop the emulator runs on
-        self._tasks.spawn(self._worker(), name="emulator-hid-worker")
+        self._loop = asyncio.get_running_loop()
+        self._host.open_log()
         self._tasks.spawn(self._jiggler_loop(), name="emulator-hid-jiggler")
+        self._run()
 
     async def stop(self) -> None:
         await self._tasks.cancel_all()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._loop = self._timer = None
+        self._host.close_log()
 
     # ----- state ----------------------------------------------------------------------
 
     def get_state(self) -> dict[str, Any]:
-        leds = self._target.leds
+        leds = self._keyboard.leds or {}
         return {
             "enabled": True,
             "online": True,
             "busy": False,
             "connected": None,
             "keyboard": {
-                "online": self._keyboard_online,
+                "online": self._keyboard.online,
                 "leds": {"caps": leds["caps"], "scroll": leds["scroll"], "num": leds["num"]},
                 "outputs": copy.deepcopy(self._keyboard_outputs),
             },
             "mouse": {
                 "outputs": {"available": list(self._mouse_outputs), "active": self._mouse_output},
-                "online": self._mouse_online,
+                "online": self._mouse.online,
                 "absolute": self._absolute,
             },
             "jiggler": dict(self._jiggler),
@@ -137,8 +174,15 @@ class Hid:
         return copy.deepcopy(self._keymaps)
 
     def notify_state(self) -> None:
-        if not self._target.powered:
-            self._keyboard_online = self._mouse_online = False
+        """The target's power changed (or its own lock state, which kvmd cannot see)."""
+        powered = self._target.powered
+        if powered != self._powered:
+            self._powered = powered
+            self._host.power_changed(time.monotonic())
+            if not powered:
+                for device in self._devices:
+                    device.set_online(False)
+            self._schedule()
         self.publisher.publish()
 
     def inactivity(self) -> int:
@@ -147,6 +191,10 @@ class Hid:
     @property
     def _absolute(self) -> bool:
         return self._mouse_output != "usb_rel"
+
+    @property
+    def _mouse(self) -> DeviceProcess:
+        return self._mice["usb_rel" if self._mouse_output == "usb_rel" else "usb"]
 
     # ----- input ----------------------------------------------------------------------
 
@@ -166,93 +214,75 @@ class Hid:
                 pass
 
     def send_key(self, key: str, state: bool, finish: bool) -> None:
-        self._enqueue(KeyEvent(key, state))
+        # BaseHid.send_key_event (kvmd/plugins/hid/__init__.py): a press with ``finish``
+        # queues its release at once.
+        self._enqueue(self._keyboard, KeyEvent(key, state))
         if state and finish and key not in FINISH_EXEMPT:
-            self._enqueue(KeyEvent(key, False))
+            self._enqueue(self._keyboard, KeyEvent(key, False))
         self._bump()
 
     def send_mouse_button(self, button: str, state: bool) -> None:
-        self._enqueue(ButtonEvent(button, state))
+        self._enqueue(self._mouse, ButtonEvent(button, state))
         self._bump()
 
     def send_mouse_move(self, x: int, y: int) -> None:
         self._last_move = (x, y)
         if self._absolute:
-            self._enqueue(MoveEvent(x, y))
+            self._enqueue(self._mouse, MoveEvent(x, y))
         self._bump()
 
     def send_mouse_relative(self, deltas: Iterable[tuple[int, int]], squash: bool) -> None:
         for dx, dy in _squashed(deltas, squash):
             if not self._absolute:
-                self._enqueue(RelativeEvent(dx, dy))
+                self._enqueue(self._mouse, RelativeEvent(dx, dy))
             self._bump()
 
     def send_mouse_wheel(self, deltas: Iterable[tuple[int, int]], squash: bool) -> None:
         for dx, dy in _squashed(deltas, squash):
-            self._enqueue(WheelEvent(dx, dy))
+            self._enqueue(self._mouse, WheelEvent(dx, dy))
             self._bump()
 
     def clear_events(self) -> None:
-        """Drop queued input and release everything (kvmd's ClearEvent); not activity."""
-        self._flush()
-        self._queue.clear()
-        self._due = self._taken  # what was dropped takes no time
-        self._enqueue(ClearEvent())
+        """Drop queued input and release everything (kvmd's ClearEvent on each of its
+        devices); not activity."""
+        for device in self._devices:
+            self._clear(device)
+        self._run()
 
-    def _enqueue(self, event: HidEvent) -> None:
-        # Taken `delay` after the event before it (or after now, on an idle HID), as a host
-        # polls its keyboard, and no sooner than the rate limit allows.
+    def _clear(self, device: DeviceProcess) -> None:
         now = time.monotonic()
-        due = max(max(self._due, now) + self._delay, self._due + self._interval)
-        self._due = due
-        if due <= now and not self._queue:
-            # Without a delay the device keeps up with any client: nothing is ever pending.
-            self._taken = due
-            self._deliver(event)
-            return
-        self._queue.append((due, event))
-        self._wakeup.set()
+        device.advance(now)
+        device.queue.clear()
+        device.put(now, ClearEvent())
 
-    def _flush(self) -> None:
-        """Hand the target every queued event taken by now, however late this runs."""
+    def _enqueue(self, device: DeviceProcess, event: HidEvent) -> None:
         now = time.monotonic()
-        while self._queue and self._queue[0][0] <= now:
-            self._taken, event = self._queue.popleft()
-            try:
-                self._deliver(event)
-            except Exception:  # a bug must not stop the HID for good
-                logger.exception("Could not deliver a HID event")
+        device.advance(now)  # what happened before this input, with what was known then
+        device.put(now, event)
+        self._run()
 
     def _bump(self) -> None:
         self._activity = _now()
 
-    async def _worker(self) -> None:
-        while True:
-            if not self._queue:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            await asyncio.sleep(max(self._queue[0][0] - time.monotonic(), 0.0))
-            self._flush()
+    def _run(self) -> None:
+        """Run the devices and the host up to now, and again when next due."""
+        now = time.monotonic()
+        for device in self._devices:
+            try:
+                device.advance(now)
+            except Exception:  # a bug must not stop the HID for good
+                logger.exception("The HID device %s failed", device.endpoint.name)
+        self._schedule()
 
-    def _deliver(self, event: HidEvent) -> None:
-        # A report written (or not) tells kvmd whether the device is online. Releasing a key
-        # that is not down writes no report (kvmd's keyboard process).
-        keyboard = isinstance(event, KeyEvent) and (
-            event.state or event.key in self._target.held_keys
-        )
-        keyboard = keyboard or (isinstance(event, ClearEvent) and event.keyboard)
-        mouse = isinstance(event, _MOUSE_EVENTS) or (isinstance(event, ClearEvent) and event.mouse)
-        self._target.apply(event)
-        powered = self._target.powered
-        if (keyboard and self._keyboard_online != powered) or (
-            mouse and self._mouse_online != powered
-        ):
-            if keyboard:
-                self._keyboard_online = powered
-            if mouse:
-                self._mouse_online = powered
-            self.notify_state()
+    def _schedule(self) -> None:
+        if self._loop is None:
+            return
+        due = min(device.due() for device in self._devices)
+        if self._timer is not None:
+            if self._timer.when() == due:
+                return
+            self._timer.cancel()
+        self._timer = None if due == math.inf else self._loop.call_at(due, self._run)
 
     async def _jiggler_loop(self) -> None:
         while True:
@@ -287,12 +317,12 @@ class Hid:
 
     def _set_mouse_output(self, output: str) -> None:
         # Only outputs this device has take effect; a valid but absent one is ignored.
+        # kvmd's set_params clears the mouse it leaves (kvmd/plugins/hid/otg/__init__.py).
         if output not in self._mouse_outputs or output == self._mouse_output:
             return
-        self._flush()
-        self._queue = deque(e for e in self._queue if not isinstance(e[1], _MOUSE_EVENTS))
-        self._enqueue(ClearEvent(keyboard=False, mouse=True))
+        self._clear(self._mouse)
         self._mouse_output = output
+        self._run()
 
     def _set_jiggler(self, active: bool) -> None:
         if self._jiggler["enabled"]:

@@ -32,6 +32,8 @@ while the emulator's loop writes to it.
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -114,6 +116,7 @@ _SHORTCUT_MODIFIERS: Final = MODIFIERS - _SHIFTS - {ALTGR}
 _LOCK_LEDS: Final = {"CapsLock": "caps", "NumLock": "num", "ScrollLock": "scroll"}
 _KEY_SLOTS: Final = 6
 """kvmd's USB keyboard is 6-key rollover: a seventh key releases the other six first."""
+_STALLS_KEPT: Final = 16
 
 
 class Target:
@@ -140,6 +143,7 @@ class Target:
         self._events: list[TargetEvent] = []
         self._listeners: list[Callable[[], None]] = []
         self._shown: tuple[Button, ...] = ()
+        self._stalls: deque[tuple[float, float]] = deque(maxlen=_STALLS_KEPT)
 
     # ----- what tests read ------------------------------------------------------------
 
@@ -231,6 +235,22 @@ class Target:
         """Every HID event the host received, oldest first (a copy)."""
         with self._lock:
             return list(self._events)
+
+    def stall_usb(self, seconds: float) -> None:
+        """Stop polling the USB HID for ``seconds`` from now, as a host busy in its
+        firmware or with its bus suspended: reports kvmd cannot write within its 0.1 s
+        are lost (see :mod:`._hid_device`). Safe to call from any thread."""
+        if not seconds >= 0 or seconds == float("inf"):
+            raise ValueError(f"stall_usb takes a finite number of seconds, got {seconds!r}")
+        start = time.monotonic()
+        with self._lock:
+            self._stalls.append((start, start + seconds))
+
+    def usb_stall_end(self, at: float) -> float | None:
+        """When the stall that holds monotonic time ``at`` ends (``None``: no stall)."""
+        with self._lock:
+            ends = [end for start, end in self._stalls if start <= at < end]
+        return max(ends) if ends else None
 
     # ----- what the emulator writes -----------------------------------------------------
 
