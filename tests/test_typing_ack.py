@@ -108,7 +108,7 @@ async def test_cancelled_typing_puts_num_lock_back() -> None:
 
 # ----- a long text through every kind of loss ------------------------------------------
 
-DROP_SEEDS = 3
+DROP_SEEDS = 2
 DROP_TEXT = 2000
 DROP_ALPHABET = string.ascii_letters + string.digits + " .,;:!?@#()-_=+/'\"\n"
 
@@ -117,7 +117,7 @@ async def _no_wait(seconds: float) -> None:
     await asyncio.sleep(0)
 
 
-async def _type_through_losses(seed: int) -> tuple[str, str, TypingResult, bool, bool]:
+async def _type_through_losses(seed: int) -> tuple[str, str, TypingResult, bool]:
     rng = random.Random(seed)
     text = "".join(rng.choice(DROP_ALPHABET) for _ in range(DROP_TEXT))
     async with (
@@ -129,7 +129,7 @@ async def _type_through_losses(seed: int) -> tuple[str, str, TypingResult, bool,
 
         async def disturb() -> None:
             while True:
-                await asyncio.sleep(rng.uniform(0.2, 0.6))
+                await asyncio.sleep(rng.uniform(0.3, 1.0))
                 if rng.random() < 0.5:
                     emu.target.stall_usb(rng.uniform(0.05, 0.4))  # kvmd skips reports
                 else:
@@ -145,14 +145,15 @@ async def _type_through_losses(seed: int) -> tuple[str, str, TypingResult, bool,
             with contextlib.suppress(asyncio.CancelledError):
                 await disturber
         await eventually(lambda: not emu.target.held_keys)
-        return text, emu.target.screen_text, result, emu.target.leds["num"] == num, True
+        await eventually(lambda: emu.target.leds["num"] == num)  # Num Lock as it began
+        return text, emu.target.screen_text, result, emu.target.leds["num"] == num
 
 
 async def test_2000_characters_through_stalls_queue_losses_and_drops_lose_nothing_unreported() -> (
     None
 ):
     runs = await asyncio.gather(*(_type_through_losses(seed) for seed in range(DROP_SEEDS)))
-    for seed, (text, screen, result, num_as_began, _) in enumerate(runs):
+    for seed, (text, screen, result, num_as_began) in enumerate(runs):
         assert result.typed == len(text), seed
         assert result.disruptions >= 1, seed
         # Every character is on the screen in order, or listed uncertain (one kvmd's release

@@ -51,12 +51,17 @@ REASKS: Final = 3
 QUIET: Final = 0.25
 """After kvmd threw its queue away, seconds an echo of a toggle from before can still come
 in (kvmd reads the LED report at its next loop, at most 0.1 s later, then publishes)."""
-ASK_INTERVAL: Final = 0.06
+ASK_INTERVAL: Final = 0.04
 """Seconds of the host's work one acknowledgement aims to cover."""
 EVERY_MIN: Final = 8
 EVERY_MAX: Final = 32
 """Characters between asks: a toggle is 2 reports, so 8 plain characters (16 reports) keep
 the overhead at 11 % at worst, and 32 bound what a queue loss can leave uncertain."""
+NUDGES: Final = (0.005, 0.01, 0.02, 0.04)
+"""While an echo is awaited with nothing more to type, after these many seconds typing
+sends kvmd a release of :data:`ACK_KEY`, which is up: no report (kvmd's keyboard process
+makes none for a key that is not down), but kvmd's loop comes round and reads the host's
+LED report at once, instead of after its 0.1 s idle wait."""
 SLOWER: Final = 1.25
 """A ``delay`` is reported too short when the host took more than this times it per event
 (and half a millisecond more: timer noise)."""
@@ -119,8 +124,10 @@ class HostPace:
 
     @property
     def window(self) -> int:
-        """Characters that may be out unacknowledged: two asks' worth, so the host always
-        has one interval queued while the echo of the one before comes back."""
+        """Characters that may be out unacknowledged: two asks' worth, so that the next
+        ask is queued before the echo of the one before comes back — the host never runs
+        dry, and kvmd, busy, reads the LED report at once (an idle kvmd reads it only
+        every 0.1 s). What a queue loss can leave uncertain is bounded by it."""
         return 2 * self.every + 2
 
     def full(self, pos: int) -> bool:

@@ -342,6 +342,11 @@ class Typist(HostAcking):
             self.events += 2
             self.pacer.sent(2)
 
+    @property
+    def all_sent(self) -> bool:
+        """Whether the whole plan has gone out (kvmd's queue may run dry)."""
+        return self.step >= len(self.plan)
+
     def _behind(self) -> bool:
         """Whether ``ack_every`` characters are out that kvmd has not answered for (with
         fixed pacing: that have not settled)."""

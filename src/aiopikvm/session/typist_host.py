@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConnectionClosedError
 from .input import Pacer
-from .pace import ACK_KEY, ASK_TIMEOUT, ECHO_TIMEOUT, QUIET, REASKS, HostPace, ranges_add
+from .pace import (
+    ACK_KEY,
+    ASK_TIMEOUT,
+    ECHO_TIMEOUT,
+    NUDGES,
+    QUIET,
+    REASKS,
+    HostPace,
+    ranges_add,
+)
 
 if TYPE_CHECKING:
     from ..models import HidState
@@ -36,6 +45,10 @@ class HostAcking:
     floor: float
     pacer: Pacer
     pacer_is_fixed: bool
+
+    @property
+    def all_sent(self) -> bool:
+        raise NotImplementedError
 
     def _init_host(self, wanted: bool) -> None:
         self.host_wanted = wanted
@@ -162,7 +175,9 @@ class HostAcking:
         host = self.host
         assert host is not None
         acked, open_asks = host.acked, len(host.asks)
-        deadline = self.echo_deadline if not host.echoed else time.monotonic() + ASK_TIMEOUT
+        now = time.monotonic()
+        deadline = self.echo_deadline if not host.echoed else now + ASK_TIMEOUT
+        nudges = [now + wait for wait in NUDGES] if self.all_sent else []
         while self.host is host and (host.acked, len(host.asks)) == (acked, open_asks):
             if self.inp.state.clears != self.epoch:
                 raise QueueLost
@@ -174,12 +189,17 @@ class HostAcking:
                 )
             await self._collect(link, wait=False)
             self.wake.clear()
+            until = min(deadline, nudges[0]) if nudges else deadline
             try:
-                async with asyncio.timeout(max(deadline - time.monotonic(), 0.0)):
+                async with asyncio.timeout(max(until - time.monotonic(), 0.0)):
                     await self.wake.wait()
             except TimeoutError:
-                await self._no_echo(link)
-                return
+                if until == deadline:
+                    await self._no_echo(link)
+                    return
+                nudges.pop(0)
+                self.events += 1
+                await self.inp.key(ACK_KEY, False)
 
     async def _no_echo(self, link: Link) -> None:
         host = self.host
