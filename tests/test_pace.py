@@ -75,7 +75,7 @@ def test_the_host_pace_is_measured_only_over_a_busy_queue() -> None:
 def test_asks_come_every_so_many_characters_adapted_to_the_host() -> None:
     pace = HostPace(False, 0, 0, 0.0)
     assert pace.every == EVERY_MIN and pace.due(EVERY_MIN) and not pace.due(EVERY_MIN - 1)
-    assert pace.window == EVERY_MIN + EVERY_MIN // 2 + 2 and pace.full(pace.window)
+    assert pace.window == 2 * EVERY_MIN + 2 and pace.full(pace.window)
     pace.ask(8, 16, 0.0)
     pace.observe(True, True, 0.01)
     pace.ask(16, 32, 0.005)

@@ -25,12 +25,13 @@ def _host_vouched_all(result: TypingResult) -> bool:
     )
 
 
-@pytest.mark.parametrize("hid_delay", [0.001, 0.005])
-async def test_the_text_arrives_exactly_and_the_host_vouches_for_it(hid_delay: float) -> None:
-    async with Emulator(hid_delay=hid_delay) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+@pytest.mark.parametrize("poll", [0.001, 0.01])
+async def test_the_text_arrives_exactly_and_the_host_vouches_for_it(poll: float) -> None:
+    text = TEXT if poll < 0.005 else TEXT[:90]
+    async with Emulator(hid_poll=poll) as emu, PiKVM(emu.url, passwd="admin") as kvm:
         num = emu.target.leds["num"]
-        result = await kvm.type_text(TEXT)
-        assert emu.target.screen_text == TEXT
+        result = await kvm.type_text(text)
+        assert emu.target.screen_text == text
         assert emu.target.leds["num"] == num  # toggled in pairs: as it began
         assert ("key", "NumLock", True) in emu.target.events  # it was asked
     assert result.exact and result.ack == "host" and result.fallback == ""
@@ -49,6 +50,25 @@ async def test_num_lock_off_at_the_start_ends_off_and_caps_lock_still_comes_back
     assert result.exact and _host_vouched_all(result)
 
 
+async def test_a_host_that_does_not_echo_gets_the_default_pacing_and_the_result_says_so() -> None:
+    text = TEXT[:40]
+    async with (
+        Emulator(hid_poll=0.01, hid_led_echo=False) as emu,
+        PiKVM(emu.url, passwd="admin") as kvm,
+    ):
+        num = emu.target.leds["num"]
+        result = await kvm.type_text(text)
+        assert emu.target.screen_text == text
+        await eventually(lambda: emu.target.leds["num"] == num)
+        # The probe and the toggle that puts it back, and nothing more: the rest of the
+        # text at the pace typing has without asking (bench/typing_text.py times it).
+        taps = [e for e in emu.target.events if e == ("key", "NumLock", True)]
+        assert len(taps) == 2
+    assert result.exact and result.ack == "kvmd" and result.host_acked == ()
+    assert "no keyboard-LED echo" in result.fallback
+    assert all(result.vouched_by(i) == "kvmd" for i in range(len(text)))
+
+
 async def test_a_fixed_delay_or_kvmd_acks_leave_num_lock_alone() -> None:
     async with Emulator() as emu, PiKVM(emu.url, passwd="admin") as kvm:
         fixed = await kvm.type_text("abcdefghijklmnopqrstuvwxyz", delay=0.002)
@@ -61,7 +81,7 @@ async def test_a_fixed_delay_or_kvmd_acks_leave_num_lock_alone() -> None:
 
 
 async def test_a_delay_below_what_the_host_takes_is_reported() -> None:
-    async with Emulator(hid_delay=0.004) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+    async with Emulator(hid_poll=0.004) as emu, PiKVM(emu.url, passwd="admin") as kvm:
         result = await kvm.type_text(TEXT, delay=0.0005, ack="host")
         assert emu.target.screen_text == TEXT  # the window held it back: nothing lost
     assert result.exact and _host_vouched_all(result)
@@ -77,7 +97,7 @@ async def test_another_session_opening_midway_is_reported_and_num_lock_ends_as_i
             async with kvm.ws(stream=True):
                 pass
 
-    async with Emulator(hid_delay=0.002) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+    async with Emulator(hid_poll=0.002) as emu, PiKVM(emu.url, passwd="admin") as kvm:
         num = emu.target.leds["num"]
         result = await kvm.type_text(text, progress=progress)
         screen = emu.target.screen_text
@@ -92,7 +112,7 @@ async def test_another_session_opening_midway_is_reported_and_num_lock_ends_as_i
 
 
 async def test_cancelled_typing_puts_num_lock_back() -> None:
-    async with Emulator(hid_delay=0.003) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+    async with Emulator(hid_poll=0.003) as emu, PiKVM(emu.url, passwd="admin") as kvm:
         num = emu.target.leds["num"]
         async with kvm.ws() as ws:
             task = asyncio.create_task(ws.type_text(TEXT * 3))
