@@ -162,7 +162,8 @@ async def run_acked(repeat: int) -> tuple[list[dict[str, Any]], list[Target]]:
     targets: list[Target] = []
     for host, (poll, echo) in ACK_HOSTS.items():
         limit = 1 / (2 * poll)  # characters a second at one report per poll
-        text = (ACK_UNIT * 20)[: max(int(limit), 50)]
+        # The host that does not echo types the default pacing's text: the same pace.
+        text = (ACK_UNIT * 20)[: max(int(limit), 80)] if echo else SLOW_TEXT
         host_rows = []
         async with (
             Emulator(hid_poll=poll, hid_led_echo=echo) as emu,
@@ -176,15 +177,16 @@ async def run_acked(repeat: int) -> tuple[list[dict[str, Any]], list[Target]]:
                 ]
                 length = len(SLOW_TEXT if slow else text)
                 seconds = median([typed.seconds for typed in runs])
+                lost = sum(typed.lost for typed in runs)
                 last = runs[-1].result
                 host_rows.append(
                     {
                         "variant": name,
                         "hid": host,
                         "on_screen_s": seconds,
-                        "chars_per_s": length / seconds,
-                        "of_limit": length / seconds / limit,
-                        "lost": sum(typed.lost for typed in runs),
+                        "chars_per_s": None if lost else length / seconds,
+                        "of_limit": None if lost else length / seconds / limit,
+                        "lost": lost,
                         "uncertain": sum(len(typed.result.uncertain) for typed in runs),
                         "vouched": "host" if last.host_vouched == last.typed else last.ack,
                         "arrived": f"{length} chars x{len(runs)}",
@@ -193,7 +195,6 @@ async def run_acked(repeat: int) -> tuple[list[dict[str, Any]], list[Target]]:
                 )
                 if name == "host-acknowledged (default)":
                     rate = length / seconds
-                    lost = sum(typed.lost for typed in runs)
                     if echo:
                         targets.append(
                             Target(
