@@ -162,20 +162,21 @@ async def run_acked(repeat: int) -> tuple[list[dict[str, Any]], list[Target]]:
     targets: list[Target] = []
     for host, (poll, echo) in ACK_HOSTS.items():
         limit = 1 / (2 * poll)  # characters a second at one report per poll
-        # The host that does not echo types the default pacing's text: the same pace.
-        text = (ACK_UNIT * 20)[: max(int(limit), 80)] if echo else SLOW_TEXT
+        # The host that does not echo gets the default pacing: a text twice its length.
+        text = (ACK_UNIT * 20)[: max(int(limit), 80)] if echo else SLOW_TEXT * 2
         host_rows = []
         async with (
             Emulator(hid_poll=poll, hid_led_echo=echo) as emu,
             PiKVM(emu.url, passwd="admin") as kvm,
         ):
             for name, options in ACK_VARIANTS.items():
-                slow = name == ACK_REFERENCE
+                slow = name == ACK_REFERENCE  # the same pace everywhere: a shorter text
+                typed = SLOW_TEXT if slow else text
                 runs = [
-                    await type_on(emu, kvm, SLOW_TEXT if slow else text, options)
-                    for _ in range(1 if slow else repeat)
+                    await type_on(emu, kvm, typed, options)
+                    for _ in range(1 if slow or not echo else repeat)  # fixed paces: once
                 ]
-                length = len(SLOW_TEXT if slow else text)
+                length = len(typed)
                 seconds = median([typed.seconds for typed in runs])
                 lost = sum(typed.lost for typed in runs)
                 last = runs[-1].result

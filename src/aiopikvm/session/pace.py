@@ -53,10 +53,11 @@ QUIET: Final = 0.25
 in (kvmd reads the LED report at its next loop, at most 0.1 s later, then publishes)."""
 ASK_INTERVAL: Final = 0.04
 """Seconds of the host's work one acknowledgement aims to cover."""
-EVERY_MIN: Final = 8
+EVERY_MIN: Final = 12
 EVERY_MAX: Final = 32
-"""Characters between asks: a toggle is 2 reports, so 8 plain characters (16 reports) keep
-the overhead at 11 % at worst, and 32 bound what a queue loss can leave uncertain."""
+"""Characters between asks: a toggle is 2 reports, so 12 plain characters (24 reports) keep
+the overhead under 8 % on the slowest host, and 32 bound what a queue loss can leave
+uncertain (a window is two asks' worth)."""
 NUDGES: Final = (0.005, 0.01, 0.02, 0.04)
 """While an echo is awaited with nothing more to type, after these many seconds typing
 sends kvmd a release of :data:`ACK_KEY`, which is up: no report (kvmd's keyboard process
