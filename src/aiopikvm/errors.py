@@ -88,16 +88,11 @@ class TypingResult:
     reached the target, exactly once. ``disruptions`` counts the drops and queue losses
     typing went through.
 
-    What vouches for each character (:meth:`vouched_by`): the host itself, for those in
-    ``host_acked`` (ranges ``[start, end)``: a keyboard-LED echo came after them, see
-    :mod:`aiopikvm.session.pace`); kvmd's answer to a ping for the other typed ones not
-    uncertain — kvmd read them, and the HID is taken to apply input at typing's pace;
-    nothing, for the uncertain ones. ``ack`` is what typing waited for: ``"host"`` or
-    ``"kvmd"``; ``fallback`` says why typing asked the host and went on with kvmd's answers
-    (``""`` if it did not: e.g. a host that does not echo the LEDs). ``host_event_time``
-    is the seconds per HID event the host took, as measured from its echoes (None if not
-    measured), and ``delay_too_short`` says that a ``delay`` typing was given was below it.
-    """
+    :meth:`vouched_by` a character: the host (in a ``host_acked`` range ``[start, end)``,
+    by a keyboard-LED echo: :mod:`aiopikvm.session.pace`), kvmd's answer, or nothing.
+    ``ack`` is what typing waited for (``"host"``, ``"kvmd"``); ``fallback`` why it went
+    on with kvmd's answers after asking the host (``""``: it did not); ``host_event_time``
+    the seconds per event the host took; ``delay_too_short``: a ``delay`` was below it."""
 
     total: int
     typed: int
@@ -111,8 +106,7 @@ class TypingResult:
 
     @property
     def exact(self) -> bool:
-        """Whether the whole text reached the target, with no character in doubt: every
-        character vouched for, by the host or by kvmd's answer."""
+        """Whether the whole text reached the target, each character vouched for."""
         return self.typed == self.total and not self.uncertain
 
     @property
