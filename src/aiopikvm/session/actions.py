@@ -16,9 +16,11 @@ So text sent faster than the slowest link drains sits in that queue, where an un
 session (another browser tab, a script's next ``kvm.type_text``) or a glitch throws it away.
 How typing notices that, and goes on, is in :mod:`.typist`.
 
-The default, ``delay=0.025`` s per HID event (40 events/s; a tap is two events, a press or
-release of Shift/AltGr one), stays under the CH9329's 45 events/s, and near kvmd's own
-``hid/print?slow=1`` (20 ms per event); about 20 plain characters per second. On a USB OTG
+By default typing follows the host's own pace, acknowledged by its keyboard-LED echoes
+(:mod:`.pace`); when the host does not echo, or with a ``delay``, it keeps a fixed pace. The
+fixed pace's default, ``delay=0.025`` s per HID event (40 events/s; a tap is two events, a
+press or release of Shift/AltGr one), stays under the CH9329's 45 events/s, and near kvmd's
+own ``hid/print?slow=1`` (20 ms per event); about 20 plain characters a second. On a USB OTG
 PiKVM the host sets the pace: it takes one report per poll (every 1-10 ms; firmware often
 polls every 10 ms, 100 reports a second), and kvmd skips a report not taken within 0.1 s, so
 a smaller ``delay`` is safe only at a rate measured on that host. Frames are not sent before
