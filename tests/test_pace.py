@@ -11,6 +11,7 @@ from aiopikvm.session.pace import (
     Ack,
     HostPace,
     ranges_add,
+    ranges_minus,
 )
 
 
@@ -103,6 +104,7 @@ def test_ranges_merge_as_they_come() -> None:
     ranges_add(ranges, 16, 16)
     ranges_add(ranges, 20, 30)
     assert ranges == [(0, 16), (20, 30)]
+    assert ranges_minus(ranges, {0, 5, 29, 40}) == [(1, 5), (6, 16), (20, 29)]
 
 
 def test_no_layout_types_anything_with_the_keypad_while_num_lock_may_be_flipped() -> None:

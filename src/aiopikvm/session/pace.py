@@ -187,3 +187,17 @@ def ranges_add(ranges: list[tuple[int, int]], start: int, end: int) -> None:
         ranges[-1] = (ranges[-1][0], max(ranges[-1][1], end))
     else:
         ranges.append((start, end))
+
+
+def ranges_minus(ranges: list[tuple[int, int]], points: set[int]) -> list[tuple[int, int]]:
+    """``ranges`` without ``points`` (an uncertain character is vouched for by nothing)."""
+    out: list[tuple[int, int]] = []
+    for start, end in ranges:
+        cut = sorted(p for p in points if start <= p < end)
+        for point in cut:
+            if start < point:
+                out.append((start, point))
+            start = point + 1
+        if start < end:
+            out.append((start, end))
+    return out

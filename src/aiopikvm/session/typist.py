@@ -20,6 +20,11 @@ or may not have arrived. Typing never sends one of them again (it might arrive t
 goes on from the next character once the session is back: the modifiers the plan holds
 are released explicitly and pressed again, Caps Lock is put back as typing needs it. The
 window is a few characters: a round trip and the time the HID takes for one character.
+
+When the host echoes the keyboard LEDs, it vouches itself (:mod:`.typist_host`,
+:mod:`.pace`): an echo of a Num Lock toggle proves that everything sent before the toggle
+reached it, so the uncertain window after a disruption starts at the last echo, if that is
+later than what the bound above settled.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from ..protocol.keys import MODIFIERS
 from ..protocol.typing import TypingResult, TypingStep
 from .input import InputPath, Pacer
 from .link import Link, send_ping
+from .pace import ranges_minus
 from .typist_host import HostAcking, QueueLost
 
 ANSWER_TIMEOUT: Final = 10.0
@@ -132,7 +138,7 @@ class Typist(HostAcking):
             disruptions=self.disruptions,
             ack="host" if self.host is not None else "kvmd",
             host_acked=tuple(
-                _minus(self.host_ranges, uncertain) if uncertain else self.host_ranges
+                ranges_minus(self.host_ranges, uncertain) if uncertain else self.host_ranges
             ),
             fallback=self.fallback,
             host_event_time=None if measured is None else measured.event_time,
@@ -423,17 +429,3 @@ class Typist(HostAcking):
                 self.caps_off = False
                 await inp.key("CapsLock")
             await self._restore_num()
-
-
-def _minus(ranges: list[tuple[int, int]], points: set[int]) -> list[tuple[int, int]]:
-    """``ranges`` without ``points`` (an uncertain character is vouched for by nothing)."""
-    out: list[tuple[int, int]] = []
-    for start, end in ranges:
-        cut = sorted(p for p in points if start <= p < end)
-        for point in cut:
-            if start < point:
-                out.append((start, point))
-            start = point + 1
-        if start < end:
-            out.append((start, end))
-    return out

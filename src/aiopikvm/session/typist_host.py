@@ -240,6 +240,7 @@ class HostAcking:
                 await self._await_ack(link)
         if self.host is host:
             self.inp.clock.idle_at = time.monotonic()  # the host took everything
+            host.base_led, host.toggles = host.led, 0  # what it shows is the truth now
 
     # ----- falling back ---------------------------------------------------------------
 
