@@ -18,7 +18,7 @@ import pytest
 
 from aiopikvm import PiKVM
 from aiopikvm.emulator import Emulator
-from aiopikvm.emulator._hid_device import KeyboardReports, MouseReports
+from aiopikvm.emulator._hid_device import DeviceProcess, KeyboardReports, MouseReports
 from aiopikvm.emulator._hid_reports import (
     KEY_USAGES,
     MODIFIER_BITS,
@@ -29,7 +29,8 @@ from aiopikvm.emulator._hid_reports import (
     parse_mouse_report,
     to_fixed,
 )
-from aiopikvm.emulator._target import ClearEvent, KeyEvent, MoveEvent, WheelEvent
+from aiopikvm.emulator._target import ClearEvent, KeyEvent, MoveEvent, Target, WheelEvent
+from aiopikvm.emulator._usb_host import UsbHost
 from aiopikvm.protocol.keys import KEYS
 
 from .conftest import eventually
@@ -111,6 +112,70 @@ def test_led_report_bits() -> None:
     assert parse_led_report(b"\x02") == {"num": False, "caps": True, "scroll": False}
 
 
+# ----- kvmd's keyboard process and the host, on the device's own clock ---------------
+
+
+def keyboard_and_host(*, poll: float) -> tuple[DeviceProcess, Target, list[dict[str, bool]]]:
+    """kvmd's keyboard process writing to a host, run with times the test chooses."""
+    target = Target()
+    published: list[dict[str, bool]] = []
+    leds = target.leds  # as the host set them when it booted (Num Lock on)
+    host = UsbHost(target, poll=poll, led_echo=True, log=None, on_output=lambda *a: out(*a))
+    keyboard = DeviceProcess(
+        host.endpoints["keyboard"],
+        KeyboardReports(),
+        now=0.0,
+        online=True,
+        on_change=lambda: published.append(dict(leds)),
+        leds=leds,
+    )
+    out = keyboard.output
+    return keyboard, target, published
+
+
+def tap(keyboard: DeviceProcess, key: str, at: float) -> None:
+    keyboard.put(at, KeyEvent(key, True))
+    keyboard.put(at, KeyEvent(key, False))
+
+
+def test_kvmd_reads_the_echo_on_its_next_round_and_publishes_each_reading() -> None:
+    keyboard, target, published = keyboard_and_host(poll=0.001)
+    keyboard.put(0.0, KeyEvent("CapsLock", True))  # one report: nothing comes after it
+    keyboard.advance(0.05)
+    assert target.leds["caps"] is True  # the host took it at once, and echoed it 1 ms later
+    assert published == []  # kvmd's queue is idle: it looks again 0.1 s after its last look
+    keyboard.advance(0.2)
+    assert published == [{"caps": True, "num": True, "scroll": False}]
+    keyboard.put(0.2, KeyEvent("CapsLock", False))
+    keyboard.put(0.2, KeyEvent("CapsLock", True))  # the echo comes as the next is taken
+    keyboard.put(0.2, KeyEvent("KeyA", True))
+    keyboard.advance(0.21)
+    assert published[1:] == [{"caps": False, "num": True, "scroll": False}]
+
+
+def test_two_echoes_read_together_publish_nothing() -> None:
+    # An ideal host takes the four reports at once; both echoes arrive 1 ms later and kvmd
+    # reads them in one round: caps on, then off, and poll_state sees no change.
+    keyboard, target, published = keyboard_and_host(poll=0.0)
+    tap(keyboard, "CapsLock", 0.0)
+    tap(keyboard, "CapsLock", 0.0)
+    keyboard.advance(1.0)
+    assert [event[1:] for event in target.events if event[1] == "CapsLock"] == [
+        ("CapsLock", True),
+        ("CapsLock", False),
+    ] * 2
+    assert target.leds["caps"] is False and published == []
+
+
+def test_echoes_between_reports_of_a_burst_are_read_one_by_one() -> None:
+    keyboard, _, published = keyboard_and_host(poll=0.001)
+    tap(keyboard, "CapsLock", 0.0)
+    tap(keyboard, "CapsLock", 0.0)
+    tap(keyboard, "KeyA", 0.0)  # more of the burst: kvmd comes round after each report
+    keyboard.advance(1.0)
+    assert [state["caps"] for state in published] == [True, False]
+
+
 # ----- the host, through the client -----------------------------------------------------
 
 
@@ -180,11 +245,12 @@ async def test_a_stalled_host_loses_all_but_the_last_report(tmp_path: Path) -> N
     async with Emulator(hid_log=log) as emu, PiKVM(emu.url, passwd="admin") as kvm:
         async with kvm.ws() as ws:
             await eventually(lambda: len(hexes(log)) == 1)
-            emu.target.stall_usb(1.0)
+            emu.target.stall_usb(2.0)
             for key in ("KeyA", "KeyB", "KeyC"):
                 await ws.send_key(key)
-            # "a" went to the free endpoint; five reports then waited 0.1 s each in vain,
-            # and the last of them was tried again until the host polled once more.
+            # "a" went to the free endpoint; each report after it waited in vain, 0.1 s at
+            # the top of kvmd's loop and 0.1 s for itself, and was skipped; the last of them
+            # was tried again until the host polled once more.
             await eventually(lambda: emu.target.screen_text == "a", timeout=5)
             await eventually(lambda: not emu.target.held_keys)
             onlines = []
@@ -243,3 +309,56 @@ async def test_the_command_logs_reports(tmp_path: Path) -> None:
         state = await kvm.hid.get_state()
     assert hexes(log)[:5] == [ZEROS, "0000390000000000", ZEROS, "0000140000000000", ZEROS]
     assert not state.keyboard.leds.caps  # the host took Caps Lock and never said so
+
+
+async def test_a_host_that_is_off_takes_nothing_and_kvmd_tries_the_last_report_again(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "usb.jsonl"
+    async with (
+        Emulator(hid_log=log, host_powered=False) as emu,
+        PiKVM(emu.url, passwd="admin") as kvm,
+        kvm.ws() as ws,
+    ):
+        await ws.send_key("KeyA")  # both reports fail at once (ESHUTDOWN); the last is retried
+        assert not (await kvm.hid.get_state()).keyboard.online
+        emu.target.set_powered(True)
+        # kvmd's retries (150, every 0.1 s) write the release once the host is back:
+        # online again without new input, and the press never reached the host.
+        await eventually(lambda: hexes(log) == [ZEROS] and hexes(log, "mouse") == ["00" * 7])
+        state = await kvm.hid.get_state()
+        assert state.keyboard.online and state.mouse.online  # the mouse: the opening's clear
+        assert emu.target.screen_text == ""
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("inf"), float("nan")])
+def test_a_stall_takes_finite_seconds(bad: float) -> None:
+    with pytest.raises(ValueError, match="stall_usb takes a finite number"):
+        Target().stall_usb(bad)
+
+
+def test_hid_delay_is_the_old_name_of_hid_poll() -> None:
+    Emulator(hid_delay=0.004)
+    Emulator(hid_delay=0.004, hid_poll=0.004)
+    with pytest.raises(ValueError, match="old name of hid_poll"):
+        Emulator(hid_delay=0.004, hid_poll=0.01)
+    with pytest.raises(ValueError, match="hid_poll must be"):
+        Emulator(hid_poll=-1)
+
+
+async def test_the_command_stalls_the_host_now_and_then(tmp_path: Path) -> None:
+    log = tmp_path / "usb.jsonl"
+    flags = ("--hid-log", str(log), "--usb-stall-every", "0.6", "--usb-stall", "0.5")
+    async with (
+        command(*flags) as device,
+        PiKVM(device.url, passwd="admin") as kvm,
+        kvm.ws() as ws,
+    ):
+        for _ in range(20):  # over a second or more: most of it with the host stalled
+            await ws.send_key("KeyQ")
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+    taken = hexes(log)
+    typed = sum(1 for a, b in itertools.pairwise(taken) if (a, b) == (ZEROS, "0000140000000000"))
+    assert len(taken) < 2 + 2 * 20  # kvmd skipped reports the stalled host could not take
+    assert 0 < typed < 20  # and the host saw fewer taps (a press after a lost release: none)

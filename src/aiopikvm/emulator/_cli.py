@@ -248,6 +248,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long a reboot refuses connections (default 5)",
     )
     group.add_argument(
+        "--usb-stall-every",
+        type=_period,
+        metavar="SECONDS",
+        help="make the host stop polling its USB HID this often (kvmd then skips reports)",
+    )
+    group.add_argument(
+        "--usb-stall",
+        type=_duration,
+        default=0.5,
+        metavar="SECONDS",
+        help="how long each of those stalls lasts (default 0.5)",
+    )
+    group.add_argument(
         "--seed", type=int, help="seed for the random choices of faults and the video's noise"
     )
 
@@ -271,7 +284,17 @@ def apply_arguments(emulator: Emulator, args: argparse.Namespace) -> list[asynci
     if args.reboot_every:
         reboot = functools.partial(emulator.reboot, args.reboot_downtime)
         tasks.append(asyncio.create_task(_every(args.reboot_every, "reboot", reboot)))
+    if args.usb_stall_every:
+        stall = _usb_stall(emulator, args.usb_stall)
+        tasks.append(asyncio.create_task(_every(args.usb_stall_every, "USB stall", stall)))
     return tasks
+
+
+def _usb_stall(emulator: Emulator, seconds: float) -> Callable[[], Awaitable[None]]:
+    async def stall() -> None:
+        emulator.target.stall_usb(seconds)
+
+    return stall
 
 
 def _malformed(faults: Faults) -> Callable[[], Awaitable[None]]:

@@ -58,10 +58,9 @@ class Emulator:
     ``atx_long_click_delay`` are the ATX button press times (short, to keep tests fast);
     ``host_powered`` is the simulated host's power at start. ``ws_heartbeat`` is kvmd's
     WebSocket ping interval. ``target_layout`` is the keyboard layout the target's OS reads
-    keys with (a kvmd keymap name, e.g. ``"de"``). ``hid_rate_limit`` caps the HID events
-    per second that reach the target (a host polling its USB keyboard, a CH9329 at 9600
-    baud takes about 45): faster input waits in kvmd's unbounded queue, and what is still
-    queued when a session opens or closes is lost.
+    keys with (a kvmd keymap name, e.g. ``"de"``). ``hid_rate_limit`` caps the reports
+    per second each HID device gets to the target (a CH9329 at 9600 baud takes about 45):
+    the host then polls no faster, and faster input waits in kvmd's queue.
     ``screen_size`` is the host's video mode (see :meth:`set_resolution`); the video
     streamer finds its signal ``streamer_start_delay`` seconds after it starts and stops
     ``streamer_stop_delay`` seconds after the last ``stream=1`` session leaves (kvmd's

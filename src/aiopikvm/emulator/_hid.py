@@ -22,8 +22,9 @@ late it runs) first runs it up to now. As on kvmd:
 - the keyboard and the mouse go ``online: false`` when the host powers off (kvmd's OTG HID
   sees the USB controller unconfigured, kvmd/plugins/hid/otg/device.py) or a report
   could not be written, and come back online only when a report is written to them
-  again: a host that is back on shows offline until kvmd next sends it input (or a
-  session's opening or closing clears it).
+  again: a host that is back on shows offline until kvmd next sends it input, a
+  session's opening or closing clears it, or kvmd's retries of a failed last report
+  (150, about 15 s) get through.
 
 ``rate_limit`` is a slower link than USB (a CH9329 at 9600 baud takes about 45 events a
 second): the host then polls no faster than that.
@@ -178,7 +179,7 @@ class Hid:
         powered = self._target.powered
         if powered != self._powered:
             self._powered = powered
-            self._host.power_changed(time.monotonic())
+            self._host.power_changed(time.monotonic(), powered)
             if not powered:
                 for device in self._devices:
                     device.set_online(False)
@@ -216,9 +217,10 @@ class Hid:
     def send_key(self, key: str, state: bool, finish: bool) -> None:
         # BaseHid.send_key_event (kvmd/plugins/hid/__init__.py): a press with ``finish``
         # queues its release at once.
-        self._enqueue(self._keyboard, KeyEvent(key, state))
         if state and finish and key not in FINISH_EXEMPT:
-            self._enqueue(self._keyboard, KeyEvent(key, False))
+            self._enqueue(self._keyboard, KeyEvent(key, True), KeyEvent(key, False))
+        else:
+            self._enqueue(self._keyboard, KeyEvent(key, state))
         self._bump()
 
     def send_mouse_button(self, button: str, state: bool) -> None:
@@ -255,11 +257,13 @@ class Hid:
         device.queue.clear()
         device.put(now, ClearEvent())
 
-    def _enqueue(self, device: DeviceProcess, event: HidEvent) -> None:
+    def _enqueue(self, device: DeviceProcess, *events: HidEvent) -> None:
         now = time.monotonic()
         device.advance(now)  # what happened before this input, with what was known then
-        device.put(now, event)
-        self._run()
+        for event in events:
+            device.put(now, event)
+        device.advance(now)
+        self._schedule()
 
     def _bump(self) -> None:
         self._activity = _now()

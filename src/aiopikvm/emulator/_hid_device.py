@@ -10,6 +10,10 @@ of ``otg/__init__.py``: ``select_timeout`` and ``queue_timeout`` 0.1 s, ``write_
   once the host has taken the report before): a host that polls keeps everything, only
   later; one that does not poll within 0.1 s makes kvmd skip that report (``online``
   false) and go on with the next;
+- the top of its loop (before each event) waits up to 0.1 s for the endpoint too, without
+  skipping anything: a report is lost only if the host polls neither during that wait nor
+  during its own, so the first report after a host stops polling survives a 0.2 s stall,
+  and each event costs 0.2 s while it lasts;
 - the last report of a burst is tried again, once the queue has been empty for 0.1 s,
   until it is written; a write that fails (the host is off) counts against 150 tries;
 - a report written sets ``online`` true;
@@ -26,6 +30,7 @@ time: an emulator whose event loop is late still takes every report at the host'
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
@@ -54,10 +59,13 @@ from ._target import (
 )
 from ._usb_host import Endpoint, Report
 
+logger = logging.getLogger("aiopikvm.emulator.hid")
+
 SELECT_TIMEOUT: Final = 0.1
 QUEUE_TIMEOUT: Final = 0.1
 WRITE_RETRIES: Final = 150
 _OUTPUTS_KEPT: Final = 64  # LED reports the kernel holds for kvmd (f_hid queues them)
+_EPSILON: Final = 1e-9  # an echo due "at" a poll is there by that poll, whatever the rounding
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +241,8 @@ class DeviceProcess:
         if not wait.idle:
             return wait.deadline
         if self._outputs and self.leds is not None:  # an idle loop comes round to read it
-            rounds = max(1, math.ceil((self._outputs[0][0] - self._t) / QUEUE_TIMEOUT - 1e-9))
+            waited = (self._outputs[0][0] - self._t) / QUEUE_TIMEOUT
+            rounds = max(1, math.ceil(waited - _EPSILON))
             return self._t + rounds * QUEUE_TIMEOUT
         return math.inf
 
@@ -254,10 +263,13 @@ class DeviceProcess:
                 self._read_outputs()
             event = yield _Next(self._t + QUEUE_TIMEOUT, idle=retries == 0)
             if event is not None and not isinstance(event, bool):
-                for report in self._reports(event):
-                    retries = WRITE_RETRIES
-                    if (yield from self._ensure()) and self._write(report):
-                        retries = 0
+                try:
+                    for report in self._reports(event):
+                        retries = WRITE_RETRIES
+                        if (yield from self._ensure()) and self._write(report):
+                            retries = 0
+                except Exception:  # kvmd logs it and goes on; a bug must not stop the HID
+                    logger.exception("Could not make the HID-%s reports", self.endpoint.name)
                 continue
             if not self.endpoint.powered:
                 self.set_online(False)  # kvmd's look at the UDC while the queue is idle
@@ -282,7 +294,7 @@ class DeviceProcess:
         if self.leds is None:
             return
         before = dict(self.leds)
-        while self._outputs and self._outputs[0][0] <= self._t:
+        while self._outputs and self._outputs[0][0] <= self._t + _EPSILON:
             self.leds.update(parse_led_report(self._outputs.popleft()[1]))
         if self.leds != before:
             self._on_change()

@@ -1,8 +1,8 @@
 """The simulated machine behind the HID: what it has been sent, and what it typed.
 
-The emulator's HID worker hands events to :class:`Target` one by one, the way kvmd's
-USB gadget writes reports to a real host. The target keeps the state a host would see
-(keys and buttons down, the absolute pointer position, the keyboard LEDs it set) and the
+The emulated USB host (:mod:`._usb_host`) reads the reports kvmd's gadget writes and hands
+:class:`Target` the events they make, one by one. The target keeps the state a host would
+see (keys and buttons down, the absolute pointer position, its lock state) and the
 text the keystrokes produced on its console, so tests can assert on outcomes rather than
 on frames.
 
@@ -226,7 +226,8 @@ class Target:
 
     @property
     def leds(self) -> dict[str, bool]:
-        """The keyboard LEDs the host set: ``caps``, ``num``, ``scroll``."""
+        """The host's lock state, ``caps``, ``num``, ``scroll``: what it sends back to the
+        keyboard's LEDs when it echoes them (kvmd's own ``leds`` follow that echo)."""
         with self._lock:
             return dict(self._leds)
 
@@ -248,6 +249,8 @@ class Target:
 
     def usb_stall_end(self, at: float) -> float | None:
         """When the stall that holds monotonic time ``at`` ends (``None``: no stall)."""
+        if not self._stalls:  # the common case, asked at every poll: no lock needed
+            return None
         with self._lock:
             ends = [end for start, end in self._stalls if start <= at < end]
         return max(ends) if ends else None

@@ -35,6 +35,7 @@ from typing import IO, Final
 from ._hid_reports import (
     BUTTON_BITS,
     KEY_NAMES,
+    LOCK_KEYS,
     MODIFIER_NAMES,
     led_report,
     parse_keyboard_report,
@@ -134,10 +135,8 @@ class UsbHost:
         self._last: dict[str, bytes] = {}
         self.endpoints = {name: Endpoint(name, self) for name in DEVICES}
         self._epoch_offset = time.time() - time.monotonic()
-
-    @property
-    def powered(self) -> bool:
-        return self._target.powered
+        self.powered = target.powered
+        """The host's power as the HID last heard of it (:meth:`power_changed`)."""
 
     def open_log(self) -> None:
         if self._log_path is not None and self._log is None:
@@ -162,8 +161,9 @@ class UsbHost:
             at = end
         return math.inf
 
-    def power_changed(self, at: float) -> None:
+    def power_changed(self, at: float, powered: bool) -> None:
         """The host went off or came back: it forgets what it had read."""
+        self.powered = powered
         self._last.clear()
         for endpoint in self.endpoints.values():
             endpoint.drop(at)
@@ -180,10 +180,13 @@ class UsbHost:
             events = _keyboard_events(previous, report)
         else:
             events = _mouse_events(previous, report, absolute=_ABSOLUTE[dev])
-        leds = self._target.leds
+        locks = self._led_echo and any(
+            isinstance(e, KeyEvent) and e.state and e.key in LOCK_KEYS for e in events
+        )
+        leds = self._target.leds if locks else None
         for event in events:
             self._target.apply(event)
-        if self._led_echo and self._target.leds != leds:
+        if locks and self._target.leds != leds:
             self._on_output(at + self._latency, led_report(self._target.leds))
 
 
@@ -194,18 +197,21 @@ def _bits(mask: int) -> list[int]:
 def _keyboard_events(previous: bytes | None, report: Report) -> list[HidEvent]:
     if report.clear:
         return [ClearEvent(keyboard=True, mouse=False)]
-    old_mods, _ = parse_keyboard_report(previous or bytes(8))
-    new_mods, new_keys = parse_keyboard_report(report.data)
-    old_slots = [code for code in (previous or bytes(8))[2:] if code]
-    new_slots = [code for code in report.data[2:] if code]
+    old = previous or bytes(8)
+    new = report.data
+    parse_keyboard_report(new)  # the length checked
+    old_mods, new_mods = old[0], new[0]
+    old_slots, new_slots = old[2:], new[2:]
     events: list[HidEvent] = []
-    events += [KeyEvent(MODIFIER_NAMES[b], False) for b in _bits(old_mods & ~new_mods)]
-    events += [KeyEvent(KEY_NAMES[c], False) for c in old_slots if c not in new_keys]
-    events += [KeyEvent(MODIFIER_NAMES[b], True) for b in _bits(new_mods & ~old_mods)]
+    if old_mods & ~new_mods:
+        events += [KeyEvent(MODIFIER_NAMES[b], False) for b in _bits(old_mods & ~new_mods)]
+    events += [KeyEvent(KEY_NAMES[c], False) for c in old_slots if c and c not in new_slots]
+    if new_mods & ~old_mods:
+        events += [KeyEvent(MODIFIER_NAMES[b], True) for b in _bits(new_mods & ~old_mods)]
     events += [
         KeyEvent(KEY_NAMES[c], True)
         for c in new_slots
-        if c not in old_slots and c in KEY_NAMES  # a usage the host has no key for: none
+        if c and c not in old_slots and c in KEY_NAMES  # a usage the host has no key for
     ]
     return events
 

@@ -3,7 +3,7 @@
 The fixture yields a started, thread-backed emulator, so it works in sync tests and under
 any async framework. Options go through a marker::
 
-    @pytest.mark.pikvm_emulator(totp_secret="JBSWY3DPEHPK3PXP", hid_delay=0.05)
+    @pytest.mark.pikvm_emulator(totp_secret="JBSWY3DPEHPK3PXP", hid_poll=0.05)
     def test_login(pikvm_emulator): ...
 
 Nothing heavy is imported here: aiohttp is loaded only when a test uses the fixture.
