@@ -27,7 +27,7 @@ from ._checks import (
     check_timeout,
     invalid,
 )
-from ._typing_defaults import DEFAULT_ACK_EVERY, DEFAULT_TYPING_DELAY, check_typing
+from ._typing_defaults import DEFAULT_ACK_EVERY, check_typing
 from .errors import (
     InvalidInputError,
     ProtocolError,
@@ -80,10 +80,11 @@ class ClientActions:
         text: str,
         *,
         layout: str | Layout = "en-us",
-        delay: float = DEFAULT_TYPING_DELAY,
+        delay: float | None = None,
         progress: Progress | None = None,
         ack_every: int = DEFAULT_ACK_EVERY,
         reconnect: bool | RetryPolicy = False,
+        ack: str = "auto",
     ) -> TypingResult:
         """Type ``text`` on the target over a short input-only (``stream=0``) WebSocket
         session: see :meth:`PiKVMWebSocket.type_text`, which takes the same arguments and
@@ -98,11 +99,11 @@ class ClientActions:
         """
         from .protocol.typing import check_typable  # its tables load when first needed
 
-        check_typing(layout, delay, ack_every, progress)
+        check_typing(layout, delay, ack_every, progress, ack)
         check_typable(text, layout)
         async with self.ws(stream=False, reconnect=reconnect) as ws:
             return await ws.type_text(
-                text, layout=layout, delay=delay, progress=progress, ack_every=ack_every
+                text, layout=layout, delay=delay, progress=progress, ack_every=ack_every, ack=ack
             )
 
     # ----- waiting for the screen ---------------------------------------------------------

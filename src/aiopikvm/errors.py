@@ -87,17 +87,40 @@ class TypingResult:
     that follows may combine with it. Every other character of the first ``typed``
     reached the target, exactly once. ``disruptions`` counts the drops and queue losses
     typing went through.
-    """
+
+    :meth:`vouched_by` a character: the host (in a ``host_acked`` range ``[start, end)``,
+    by a keyboard-LED echo: :mod:`aiopikvm.session.pace`), kvmd's answer, or nothing.
+    ``ack`` is what typing waited for (``"host"``, ``"kvmd"``); ``fallback`` why it went
+    on with kvmd's answers after asking the host (``""``: it did not); ``host_event_time``
+    the seconds per event the host took; ``delay_too_short``: a ``delay`` was below it."""
 
     total: int
     typed: int
     uncertain: tuple[int, ...] = ()
     disruptions: int = 0
+    ack: str = "kvmd"
+    host_acked: tuple[tuple[int, int], ...] = ()
+    fallback: str = ""
+    host_event_time: float | None = None
+    delay_too_short: bool = False
 
     @property
     def exact(self) -> bool:
-        """Whether the whole text reached the target, with no character in doubt."""
+        """Whether the whole text reached the target, each character vouched for."""
         return self.typed == self.total and not self.uncertain
+
+    @property
+    def host_vouched(self) -> int:
+        """How many characters the host itself acknowledged."""
+        return sum(end - start for start, end in self.host_acked)
+
+    def vouched_by(self, index: int) -> str:
+        """``"host"``, ``"kvmd"`` or ``"none"``: what vouches for ``text[index]``."""
+        if index in self.uncertain or not 0 <= index < self.typed:
+            return "none"
+        if any(start <= index < end for start, end in self.host_acked):
+            return "host"
+        return "kvmd"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,11 @@ So text sent faster than the slowest link drains sits in that queue, where an un
 session (another browser tab, a script's next ``kvm.type_text``) or a glitch throws it away.
 How typing notices that, and goes on, is in :mod:`.typist`.
 
-The default, ``delay=0.025`` s per HID event (40 events/s; a tap is two events, a press or
-release of Shift/AltGr one), stays under the CH9329's 45 events/s, and near kvmd's own
-``hid/print?slow=1`` (20 ms per event); about 20 plain characters per second. On a USB OTG
+By default typing follows the host's own pace, acknowledged by its keyboard-LED echoes
+(:mod:`.pace`); when the host does not echo, or with a ``delay``, it keeps a fixed pace. The
+fixed pace's default, ``delay=0.025`` s per HID event (40 events/s; a tap is two events, a
+press or release of Shift/AltGr one), stays under the CH9329's 45 events/s, and near kvmd's
+own ``hid/print?slow=1`` (20 ms per event); about 20 plain characters a second. On a USB OTG
 PiKVM the host sets the pace: it takes one report per poll (every 1-10 ms; firmware often
 polls every 10 ms, 100 reports a second), and kvmd skips a report not taken within 0.1 s, so
 a smaller ``delay`` is safe only at a rate measured on that host. Frames are not sent before
@@ -42,7 +44,12 @@ from .._checks import (
     check_names,
     check_timeout,
 )
-from .._typing_defaults import DEFAULT_ACK_EVERY, DEFAULT_TYPING_DELAY, check_typing
+from .._typing_defaults import (
+    DEFAULT_ACK_EVERY,
+    DEFAULT_TYPING_DELAY,
+    check_typing,
+    resolve_ack,
+)
 from ..errors import InvalidInputError, PiKVMError
 from ..protocol.keys import FINISH_EXEMPT
 from ..protocol.layout import Layout
@@ -87,9 +94,10 @@ class SessionActions:
         text: str,
         *,
         layout: str | Layout = "en-us",
-        delay: float = DEFAULT_TYPING_DELAY,
+        delay: float | None = None,
         progress: Progress | None = None,
         ack_every: int = DEFAULT_ACK_EVERY,
+        ack: str = "auto",
     ) -> TypingResult:
         """Type ``text`` on a target whose keyboard layout is ``layout``, and say how it went.
 
@@ -101,16 +109,31 @@ class SessionActions:
         typed on that layout, :class:`~aiopikvm.UntypableTextError` lists each one with its
         position, and nothing is sent. There is no length limit.
 
-        Typing is paced at ``delay`` seconds per HID event (a tap is two): ``delay`` is
-        taken as the time the device needs per event. A ping follows each character, and
-        no more than ``ack_every`` characters go out before kvmd has answered for the ones
-        before. The call returns once every character is known to have reached the
-        target, with a :class:`~aiopikvm.TypingResult`. ``progress(typed, total)`` is
-        called after each character. If Caps Lock is on (as the device reports it), it is
-        switched off for the typing and back on after. Keys held on this session would
-        turn the text into shortcuts, so they are refused. Typing owns the session's input
-        while it runs: keys, mouse input, shortcuts and held keys sent from other tasks wait
-        until it is done, so they can neither garble the text nor slip in unnoticed.
+        Pacing. By default (``delay`` not given, ``ack="auto"``, a text of 16 characters or
+        more) typing follows the host's own pace: every few characters it toggles Num Lock,
+        and the host's keyboard-LED echo, which kvmd publishes, acknowledges everything
+        sent before it (see :mod:`aiopikvm.session.pace`); no more than a small window of
+        characters goes out unacknowledged, so kvmd's queue stays short, and the toggles
+        come in pairs, so Num Lock ends as it began. Until the first echo, and for good if
+        none comes within half a second (a host or firmware that does not set its LEDs),
+        typing goes on at the fixed pace below, and the result's ``fallback`` says why.
+        ``ack="host"`` asks the host whatever the text (with ``delay`` as the least time
+        per event; one the host was slower than is reported, ``delay_too_short``);
+        ``ack="kvmd"`` never touches Num Lock.
+
+        With a ``delay`` (and ``ack`` left ``"auto"``), or when the host does not echo,
+        typing is paced at ``delay`` seconds per HID event (a tap is two; default 0.025):
+        ``delay`` is taken as the time the device needs per event, and kvmd's answers vouch
+        for the characters. A ping follows each character, and no more than ``ack_every``
+        characters go out before kvmd has answered for the ones before. The call returns
+        once every character is known to have reached the target, with a
+        :class:`~aiopikvm.TypingResult` that says what vouches for each.
+        ``progress(typed, total)`` is called after each character. If Caps Lock is on (as
+        the device reports it), it is switched off for the typing and back on after. Keys
+        held on this session would turn the text into shortcuts, so they are refused.
+        Typing owns the session's input while it runs: keys, mouse input, shortcuts and
+        held keys sent from other tasks wait until it is done, so they can neither garble
+        the text nor slip in unnoticed.
 
         When kvmd throws away the input in flight — another session opened or closed, or
         this one dropped and reconnected (``reconnect``) — typing goes on after the last
@@ -125,7 +148,7 @@ class SessionActions:
         ``result``. Whatever the typing pressed is released before an exception or a
         cancellation propagates; the target may still hold a dead key then.
         """
-        check_typing(layout, delay, ack_every, progress)
+        check_typing(layout, delay, ack_every, progress, ack)
         plan = plan_typing(text, layout)
         if self._run.finished:
             raise self._run.closed()
@@ -140,9 +163,11 @@ class SessionActions:
                 self._input,
                 plan,
                 len(text),
-                delay=delay,
+                delay=DEFAULT_TYPING_DELAY if delay is None else delay,
                 ack_every=ack_every,
                 progress=progress,
+                host=resolve_ack(ack, delay, len(text)),
+                floor=0.0 if delay is None else delay,
             )
             return await typist.run()
 

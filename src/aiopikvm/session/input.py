@@ -225,5 +225,9 @@ class Pacer:
         if wait > 0:
             await asyncio.sleep(wait)
 
+    def remaining(self) -> float:
+        """Seconds until the next frame's time (0 if it has come)."""
+        return max(self._next - time.monotonic(), 0.0)
+
     def sent(self, events: int) -> None:
         self._next = max(self._next, time.monotonic()) + events * self._delay

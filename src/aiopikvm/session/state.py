@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import ProtocolError, RequestInfo
@@ -81,7 +82,15 @@ class LiveState:
 class SessionState:
     """The session's side of things, across its connections."""
 
-    __slots__ = ("_changed", "clears", "held_buttons", "held_keys", "live", "partial_count")
+    __slots__ = (
+        "_changed",
+        "clears",
+        "held_buttons",
+        "held_keys",
+        "live",
+        "partial_count",
+        "watchers",
+    )
 
     def __init__(self) -> None:
         self.live = LiveState()  # the state, as the current connection knows it
@@ -93,9 +102,14 @@ class SessionState:
         self.clears = 0
         self.partial_count = False  # the device's `clients` count leaves sessions out
         self._changed: asyncio.Event | None = None
+        # Called at every notify, before the waiters wake: typing reads the LEDs' echoes
+        # here, so that no change between two of its reads goes unseen.
+        self.watchers: list[Callable[[], None]] = []
 
     def notify(self) -> None:
         """After every event, and when a connection or the session ends."""
+        for watcher in self.watchers:
+            watcher()
         changed, self._changed = self._changed, None
         if changed is not None:
             changed.set()

@@ -20,6 +20,11 @@ or may not have arrived. Typing never sends one of them again (it might arrive t
 goes on from the next character once the session is back: the modifiers the plan holds
 are released explicitly and pressed again, Caps Lock is put back as typing needs it. The
 window is a few characters: a round trip and the time the HID takes for one character.
+
+When the host echoes the keyboard LEDs, it vouches itself (:mod:`.typist_host`,
+:mod:`.pace`): an echo of a Num Lock toggle proves that everything sent before the toggle
+reached it, so the uncertain window after a disruption starts at the last echo, if that is
+later than what the bound above settled.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ from ..protocol.keys import MODIFIERS
 from ..protocol.typing import TypingResult, TypingStep
 from .input import InputPath, Pacer
 from .link import Link, send_ping
+from .pace import ranges_minus
+from .typist_host import HostAcking, QueueLost
 
 ANSWER_TIMEOUT: Final = 10.0
 """Seconds typing waits for kvmd to answer a ping before it takes the link for dead."""
@@ -61,10 +68,6 @@ Progress = Callable[[int, int], object]
 function is awaited)."""
 
 
-class _QueueLost(Exception):
-    """kvmd may have thrown queued input away (a session opened or closed)."""
-
-
 @dataclass(slots=True)
 class _Mark:
     """A ping sent after character ``pos - 1``, with ``events`` HID events sent before it."""
@@ -75,7 +78,7 @@ class _Mark:
     answer: asyncio.Future[int]
 
 
-class Typist:
+class Typist(HostAcking):
     """Types one plan through a session's :class:`~.input.InputPath` (and its supervisor,
     ``inp.run``, for the connection); :meth:`run` returns the :class:`TypingResult`.
 
@@ -91,6 +94,8 @@ class Typist:
         delay: float,
         ack_every: int,
         progress: Progress | None,
+        host: bool = False,
+        floor: float = 0.0,
     ) -> None:
         self.inp = inp
         self.supervisor = inp.run
@@ -101,6 +106,10 @@ class Typist:
         self.ack_every = ack_every
         self.progress = progress
         self.pacer = Pacer(delay)
+        self.pacer_is_fixed = True  # at ``delay``; else at ``floor``, the host's pace
+        self.floor = floor
+        self.explicit_delay = floor > 0
+        self.answered = 0  # text[:answered] is in kvmd's hands (a ping after it answered)
         self.step = 0  # the next step of the plan to send
         self.attempted = 0  # text[:attempted] has had a key sent (or being sent)
         self.settled = 0  # text[:settled] arrived, or is in `uncertain`
@@ -117,18 +126,31 @@ class Typist:
             s.char for s in plan if s.typed == s.char and s.input.key not in MODIFIERS
         }
         self._reset_marks(0)
+        self._init_host(host)
 
     def result(self) -> TypingResult:
+        measured = self.measured
+        uncertain = self.uncertain
         return TypingResult(
             total=self.total,
             typed=self.attempted,
-            uncertain=tuple(sorted(self.uncertain)),
+            uncertain=tuple(sorted(uncertain)),
             disruptions=self.disruptions,
+            ack="host" if self.host is not None else "kvmd",
+            host_acked=tuple(
+                ranges_minus(self.host_ranges, uncertain) if uncertain else self.host_ranges
+            ),
+            fallback=self.fallback,
+            host_event_time=None if measured is None else measured.event_time,
+            delay_too_short=(
+                measured is not None and self.explicit_delay and measured.too_fast(self.floor)
+            ),
         )
 
     async def run(self) -> TypingResult:
         run, clock = self.supervisor, self.inp.clock
         clock.typing_pace = self.delay  # typing states the HID's pace
+        self.inp.state.watchers.append(self._on_state)
         try:
             while True:
                 link: Link | None = None
@@ -138,7 +160,7 @@ class Typist:
                     await self._type(link)
                     await self._settle(link)
                     return self.result()
-                except _QueueLost:
+                except QueueLost:
                     self._account()
                 except ConnectionClosedError as error:
                     self._account()
@@ -149,8 +171,10 @@ class Typist:
                         raise self._interrupted(final) from final
                     # else the session reconnects, and _until_open waits for it
         finally:
+            self.inp.state.watchers.remove(self._on_state)
             self._drop_marks()
-            if self.pressed or self.caps_off:
+            host = self.host
+            if self.pressed or self.caps_off or (host and host.host_led != self.num_at_start):
                 await asyncio.shield(asyncio.ensure_future(self._undo()))
             clock.typing_pace = None
 
@@ -170,7 +194,7 @@ class Typist:
     def _account(self) -> None:
         """What was sent and not settled is uncertain; typing goes on after it."""
         self.disruptions += 1
-        lost = range(self.settled, self.attempted)
+        lost = range(max(self.settled, self.host_acked), self.attempted)
         self.uncertain.update(lost)
         if self.attempted < self.total and not self.dead_keys.isdisjoint(lost):
             self.uncertain.add(self.attempted)  # it may combine with a dead key left over
@@ -227,9 +251,8 @@ class Typist:
         sent += await self._fix_caps()
         self.pacer.sent(sent)
         self._reset_marks(sent)
-
-    def _hid(self) -> HidState | None:
-        return self.inp.state.live.device_state().hid
+        self.answered = self.attempted
+        await self._host_begin(link)
 
     async def _hid_state(self) -> HidState | None:
         if self._hid() is None:
@@ -289,17 +312,19 @@ class Typist:
         return 2
 
     async def _type(self, link: Link) -> None:
-        inp, plan, pacer = self.inp, self.plan, self.pacer
+        inp, plan = self.inp, self.plan
         while self.step < len(plan):
             step = plan[self.step]
             key = step.input
             is_modifier = key.key in MODIFIERS
             starts_char = not is_modifier and step.char >= self.attempted
-            await pacer.wait()
+            await self._pace()
+            pacer = self.pacer  # the host's pace, once it echoes
             if starts_char:  # bound what is in flight
-                await self._collect(link, wait=self.attempted - self.settled >= self.ack_every)
+                await self._host_gate(link)
+                await self._collect(link, wait=self._behind())
             if inp.state.clears != self.epoch:
-                raise _QueueLost
+                raise QueueLost
             if starts_char:
                 self.attempted = step.char + 1  # from here on it may reach the target
             if is_modifier and key.state and key.key not in self.pressed:
@@ -317,16 +342,32 @@ class Typist:
                     if inspect.isawaitable(result):
                         await result
         if self.caps_off:
-            await pacer.wait()
+            await self.pacer.wait()
             self.caps_off = False
             await inp.key("CapsLock")
             self.events += 2
-            pacer.sent(2)
+            self.pacer.sent(2)
+
+    @property
+    def all_sent(self) -> bool:
+        """Whether the whole plan has gone out (kvmd's queue may run dry)."""
+        return self.step >= len(self.plan)
+
+    def _behind(self) -> bool:
+        """Whether ``ack_every`` characters are out that kvmd has not answered for (with
+        fixed pacing: that have not settled)."""
+        if self.host is not None and self.host.echoed:
+            return self.attempted - self.answered >= self.ack_every
+        return self.attempted - self.settled >= self.ack_every
 
     async def _settle(self, link: Link) -> None:
         """Wait until every character sent is known to have arrived."""
         await self.pacer.wait()
         await self._mark(link)
+        await self._host_settle(link)
+        if self.host is not None:
+            self.settled = self.attempted  # the host acknowledged each, or it is uncertain
+            await self._collect(link, wait=False)
         while self.settled < self.attempted:
             if not self.marks:
                 # Everything is answered: one more ping, once the HID has had its time.
@@ -354,7 +395,8 @@ class Typist:
                 wait = False
             self.marks.popleft()
             if mark.answer.result() != self.epoch:
-                raise _QueueLost
+                raise QueueLost
+            self.answered = max(self.answered, mark.pos)
             now = time.monotonic()
             while self.waiting and self.waiting[0][0] <= mark.sent_at:
                 self.settled = max(self.settled, self.waiting.popleft()[1])
@@ -386,3 +428,4 @@ class Typist:
             if self.caps_off:
                 self.caps_off = False
                 await inp.key("CapsLock")
+            await self._restore_num()
