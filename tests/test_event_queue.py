@@ -7,7 +7,9 @@ import asyncio
 import json
 from typing import Any
 
-from aiopikvm.session.queue import PARSED_PER_TURN, EventQueue
+import pytest
+
+from aiopikvm.session.queue import PARSED_PER_TURN, UNREAD_QUEUE_BYTES, EventQueue
 
 
 def frame(index: int, size: int) -> tuple[dict[str, Any], str]:
@@ -53,3 +55,29 @@ async def test_before_events_begins_everything_waits_as_text() -> None:
     got = queue.pop()
     assert got == event
     assert got is not event
+
+
+async def test_a_queue_nobody_reads_keeps_its_newest_events_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Keeping only the newest UNREAD_QUEUE_BYTES is what an unread queue is for (a session
+    # that only types or sends input), not a reader falling behind.
+    queue = EventQueue(1024)
+    for index in range(8):
+        event, text = frame(index, UNREAD_QUEUE_BYTES // 4)
+        queue.push(event, text, len(text))
+    assert queue.dropped > 0
+    assert not [r for r in caplog.records if "event queue full" in r.getMessage()]
+
+
+async def test_a_reader_that_falls_behind_is_warned_once(caplog: pytest.LogCaptureFixture) -> None:
+    queue = EventQueue(4)
+    for index in range(3):  # dropped before reading began: no warning
+        event, text = frame(index, UNREAD_QUEUE_BYTES // 2)
+        queue.push(event, text, len(text))
+    queue.start_reading()
+    for index in range(10):
+        event, text = frame(index, 10)
+        queue.push(event, text, len(text))
+    warned = [r for r in caplog.records if "event queue full" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].levelname == "WARNING"

@@ -80,13 +80,24 @@ class EventQueue:
     until :attr:`reading`); once :meth:`close` d, it takes nothing more (nobody will read
     it)."""
 
-    __slots__ = ("_budget", "_bytes", "_events", "_max", "closed", "dropped", "reading", "ready")
+    __slots__ = (
+        "_budget",
+        "_bytes",
+        "_events",
+        "_max",
+        "_warned",
+        "closed",
+        "dropped",
+        "reading",
+        "ready",
+    )
 
     def __init__(self, max_queue: int) -> None:
         self._events: collections.deque[Queued] = collections.deque()
         self._max = max_queue
         self._bytes = 0
         self.dropped = 0
+        self._warned = False
         self.closed = False
         self.reading = False  # events() has begun: see start_reading()
         self._budget: TurnBudget | None = None
@@ -120,7 +131,8 @@ class EventQueue:
         while len(queue) > self._max or (self._bytes > limit and len(queue) > 1):
             self._bytes -= queue.popleft()[1]
             self.dropped += 1
-            if self.dropped == 1:
+            if self.reading and not self._warned:  # unread, keeping the newest is the design
+                self._warned = True
                 logger.warning(
                     "event queue full (%d events or %d bytes): dropping the oldest events; "
                     "read events() or raise max_queue",
