@@ -147,6 +147,7 @@ def test_keys_and_shortcuts_by_friendly_names(cli: Cli, device: ThreadedEmulator
 
 def test_type_a_line_and_from_stdin(cli: Cli, device: ThreadedEmulator) -> None:
     cli.device(device)
+    num_lock = device.target.leds["num"]
     ran = cli("--json", "type", "hello world", "--delay", "0.002")
     assert ran.code == 0, ran.err
     assert ran.json() == {
@@ -163,6 +164,14 @@ def test_type_a_line_and_from_stdin(cli: Cli, device: ThreadedEmulator) -> None:
     }
     assert cli("type", "-", "--delay", "0.002", stdin="from stdin").out == "typed 10 characters\n"
     _until(lambda: device.target.screen_text == "hello worldfrom stdin")
+    # No --delay: the host's LED echoes vouch (the emulated host echoes), unless --ack kvmd.
+    line = " and a line long enough to ask the host"
+    assert cli("type", line).out == f"typed {len(line)} characters (acknowledged by the host)\n"
+    ran = cli("--json", "type", "x", "--ack", "kvmd")
+    assert ran.code == 0 and ran.json()["ack"] == "kvmd"
+    assert cli("type", "x", "--ack", "nobody").code == 2
+    _until(lambda: device.target.screen_text == "hello worldfrom stdin" + line + "x")
+    assert device.target.leds["num"] == num_lock  # the host's acks toggled it in pairs
 
 
 def test_untypable_text_types_nothing_and_exits_8(cli: Cli, device: ThreadedEmulator) -> None:

@@ -61,10 +61,25 @@ def shortcut(ctx: click.Context, keys: str) -> None:
 @click.command("type")
 @click.argument("text")
 @click.option("--layout", default="en-us", show_default=True, help="The target's keyboard layout.")
-@click.option("--delay", type=click.FloatRange(0, 10), help="Seconds per HID event [0.025].")
+@click.option(
+    "--delay",
+    type=click.FloatRange(0, 10),
+    help="Seconds per HID event, a fixed pace (default: the host's own, from its LED echoes;"
+    " 0.025 when it gives none).",
+)
+@click.option(
+    "--ack",
+    type=click.Choice(["auto", "host", "kvmd"]),
+    default="auto",
+    show_default=True,
+    help="What vouches for the characters: the host's Num Lock LED echoes (host), kvmd's"
+    " answers (kvmd: Num Lock is never touched; for macOS), or host unless --delay (auto).",
+)
 @click.option("--enter", "newline", is_flag=True, help="End with Enter.")
 @click.pass_context
-def type_(ctx: click.Context, text: str, layout: str, delay: float | None, newline: bool) -> None:
+def type_(
+    ctx: click.Context, text: str, layout: str, delay: float | None, ack: str, newline: bool
+) -> None:
     """Type TEXT (- reads it from standard input) and say whether every character arrived."""
     if text == "-":
         text = sys.stdin.read(MAX_STDIN_TEXT + 1)
@@ -74,7 +89,7 @@ def type_(ctx: click.Context, text: str, layout: str, delay: float | None, newli
         text += "\n"
     check_typable(text, layout)  # before anything is shown or sent
     out = output(ctx)
-    options: dict[str, Any] = {"layout": layout}
+    options: dict[str, Any] = {"layout": layout, "ack": ack}
     if delay is not None:
         options["delay"] = delay
 
@@ -83,11 +98,13 @@ def type_(ctx: click.Context, text: str, layout: str, delay: float | None, newli
             return await kvm.type_text(text, progress=update, **options)
 
     def show(result: Any) -> str:
+        vouched = " (acknowledged by the host)" if result.ack == "host" else ""
+        fallback = f"; {result.fallback}" if result.fallback else ""
         if result.exact:
-            return f"typed {result.typed} characters"
+            return f"typed {result.typed} characters{vouched}{fallback}"
         return (
             f"typed {result.typed} of {result.total} characters; "
-            f"uncertain at positions {list(result.uncertain)}"
+            f"uncertain at positions {list(result.uncertain)}{fallback}"
         )
 
     execute(ctx, out, action, show)
