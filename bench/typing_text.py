@@ -121,7 +121,8 @@ SLOW_TEXT: Final = ACK_UNIT[:30]
 ACK_VARIANTS: Final[dict[str, dict[str, Any]]] = {
     "default pacing (ack=kvmd)": {"ack": "kvmd"},
     "host-acknowledged (default)": {},
-    "delay=0.001 (ack=kvmd)": {"delay": 0.001},
+    "delay=0.001 (ack=kvmd)": {"delay": 0.001, "ack": "kvmd"},
+    "delay=0.001 (default: checked by the host)": {"delay": 0.001},
 }
 ACK_REFERENCE: Final = "default pacing (ack=kvmd)"
 TARGET_SHARE: Final = 0.8

@@ -69,15 +69,28 @@ async def test_a_host_that_does_not_echo_gets_the_default_pacing_and_the_result_
     assert all(result.vouched_by(i) == "kvmd" for i in range(len(text)))
 
 
-async def test_a_fixed_delay_or_kvmd_acks_leave_num_lock_alone() -> None:
+async def test_kvmd_acks_or_a_short_text_leave_num_lock_alone() -> None:
     async with Emulator() as emu, PiKVM(emu.url, passwd="admin") as kvm:
-        fixed = await kvm.type_text("abcdefghijklmnopqrstuvwxyz", delay=0.002)
-        kvmd = await kvm.type_text("abcdefghijklmnopqrstuvwxyz", ack="kvmd")
-        short = await kvm.type_text("short")  # too short to be worth two toggles
+        kvmd = await kvm.type_text("abcdefghijklmnopqrstuvwxyz", delay=0.002, ack="kvmd")
+        short = await kvm.type_text("short", delay=0.002)  # too short to be worth two toggles
         assert not any(e[:2] == ("key", "NumLock") for e in emu.target.events)
-    for result in (fixed, kvmd, short):
+    for result in (kvmd, short):
         assert result.exact and result.ack == "kvmd" and result.host_acked == ()
         assert result.vouched_by(0) == "kvmd"
+
+
+async def test_a_fixed_delay_is_checked_against_the_host() -> None:
+    # A delay is the least time per event; the host's echoes still vouch, and say whether
+    # the host kept up (this emulated host polls every 4 ms: 4 ms per event).
+    text = "abcdefghijklmnopqrstuvwxyz"
+    async with Emulator(hid_poll=0.004) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        num = emu.target.leds["num"]
+        slow = await kvm.type_text(text, delay=0.005)
+        fast = await kvm.type_text(text, delay=0.0005)
+        assert emu.target.screen_text == text * 2
+        await eventually(lambda: emu.target.leds["num"] == num)
+    assert slow.exact and slow.ack == "host" and not slow.delay_too_short
+    assert fast.exact and fast.ack == "host" and fast.delay_too_short
 
 
 async def test_a_delay_below_what_the_host_takes_is_reported() -> None:

@@ -24,7 +24,7 @@ characters two Num Lock taps and their echoes save nothing."""
 def resolve_ack(ack: str, delay: float | None, length: int) -> bool:
     """Whether typing asks the host for keyboard-LED echoes (see ``type_text``)."""
     if ack == "auto":
-        return delay is None and length >= HOST_MIN_TEXT
+        return length >= HOST_MIN_TEXT
     return ack == "host"
 
 

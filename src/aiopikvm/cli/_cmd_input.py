@@ -64,7 +64,7 @@ def shortcut(ctx: click.Context, keys: str) -> None:
 @click.option(
     "--delay",
     type=click.FloatRange(0, 10),
-    help="Seconds per HID event, a fixed pace (default: the host's own, from its LED echoes;"
+    help="Seconds per HID event at least (default: the host's own pace, from its LED echoes;"
     " 0.025 when it gives none).",
 )
 @click.option(
@@ -73,7 +73,8 @@ def shortcut(ctx: click.Context, keys: str) -> None:
     default="auto",
     show_default=True,
     help="What vouches for the characters: the host's Num Lock LED echoes (host), kvmd's"
-    " answers (kvmd: Num Lock is never touched; for macOS), or host unless --delay (auto).",
+    " answers (kvmd: Num Lock is never touched; for macOS), or host for 16 characters or"
+    " more (auto).",
 )
 @click.option("--enter", "newline", is_flag=True, help="End with Enter.")
 @click.pass_context

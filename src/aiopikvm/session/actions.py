@@ -109,20 +109,20 @@ class SessionActions:
         typed on that layout, :class:`~aiopikvm.UntypableTextError` lists each one with its
         position, and nothing is sent. There is no length limit.
 
-        Pacing. By default (``delay`` not given, ``ack="auto"``, a text of 16 characters or
-        more) typing follows the host's own pace: every few characters it toggles Num Lock,
+        Pacing. By default (``ack="auto"``, a text of 16 characters or more) typing
+        follows the host's own pace: every few characters it toggles Num Lock,
         and the host's keyboard-LED echo, which kvmd publishes, acknowledges everything
         sent before it (see :mod:`aiopikvm.session.pace`); no more than a small window of
         characters goes out unacknowledged, so kvmd's queue stays short, and the toggles
         come in pairs, so Num Lock ends as it began. Until the first echo, and for good if
         none comes within half a second (a host or firmware that does not set its LEDs),
         typing goes on at the fixed pace below, and the result's ``fallback`` says why.
-        ``ack="host"`` asks the host whatever the text (with ``delay`` as the least time
-        per event; one the host was slower than is reported, ``delay_too_short``);
-        ``ack="kvmd"`` never touches Num Lock.
+        A ``delay`` is then the least time per event, and one the host was slower than is
+        reported (``delay_too_short``, ``host_event_time``), not believed. ``ack="host"``
+        asks the host whatever the text's length; ``ack="kvmd"`` never touches Num Lock.
 
-        With a ``delay`` (and ``ack`` left ``"auto"``), or when the host does not echo,
-        typing is paced at ``delay`` seconds per HID event (a tap is two; default 0.025):
+        With ``ack="kvmd"``, for a shorter text, or when the host does not echo, typing is
+        paced at ``delay`` seconds per HID event (a tap is two; default 0.025):
         ``delay`` is taken as the time the device needs per event, and kvmd's answers vouch
         for the characters. A ping follows each character, and no more than ``ack_every``
         characters go out before kvmd has answered for the ones before. The call returns
@@ -167,7 +167,7 @@ class SessionActions:
                 ack_every=ack_every,
                 progress=progress,
                 host=resolve_ack(ack, delay, len(text)),
-                floor=0.0 if delay is None else delay,
+                floor=delay,
             )
             return await typist.run()
 

@@ -95,7 +95,7 @@ class Typist(HostAcking):
         ack_every: int,
         progress: Progress | None,
         host: bool = False,
-        floor: float = 0.0,
+        floor: float | None = None,
     ) -> None:
         self.inp = inp
         self.supervisor = inp.run
@@ -107,8 +107,8 @@ class Typist(HostAcking):
         self.progress = progress
         self.pacer = Pacer(delay)
         self.pacer_is_fixed = True  # at ``delay``; else at ``floor``, the host's pace
-        self.floor = floor
-        self.explicit_delay = floor > 0
+        self.floor = 0.0 if floor is None else floor  # the caller's delay, if any (0 too)
+        self.explicit_delay = floor is not None
         self.answered = 0  # text[:answered] is in kvmd's hands (a ping after it answered)
         self.step = 0  # the next step of the plan to send
         self.attempted = 0  # text[:attempted] has had a key sent (or being sent)
