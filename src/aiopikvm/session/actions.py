@@ -56,10 +56,10 @@ from ..protocol.layout import Layout
 from ..protocol.typing import TypingResult, plan_typing
 from .input import InputPath
 from .supervisor import Supervisor
-from .typist import Progress, Typist
 
 if TYPE_CHECKING:
     from ..models import DeviceState
+    from .typist import Progress
 
 SHORTCUT_DELAY: Final = 0.05
 """Seconds between the presses and releases of a shortcut: what kvmd's own
@@ -159,6 +159,8 @@ class SessionActions:
                     "keys are held on this session and would turn the text into shortcuts: "
                     + ", ".join(held)
                 )
+            from .typist import Typist  # on first use: a session that never types skips it
+
             typist = Typist(
                 self._input,
                 plan,
