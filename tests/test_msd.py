@@ -411,9 +411,17 @@ async def test_busy_while_uploading(kvm: PiKVM) -> None:
         )
         with pytest.raises(BusyError):
             await kvm.msd.upload("other.iso", b"x")
+        with pytest.raises(InvalidInputError, match="busy_wait"):
+            await kvm.msd.set_connected(False, busy_wait=-1)
+        # busy_wait: the 409s are answered by trying again until the drive is free.
+        waiting = asyncio.create_task(kvm.msd.set_params(cdrom=False, busy_wait=60))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
     finally:
         release.set()
     assert (await upload).written == 131072
+    await waiting
+    assert (await kvm.msd.get_state()).drive.cdrom is False
     state = await kvm.msd.get_state()
     assert state.busy is False and state.storage is not None and state.storage.uploading is None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -102,32 +102,14 @@ _mode = click.option(
 )
 
 
-async def _while_busy(call: Callable[[], Awaitable[None]]) -> None:
-    """``call()``, again while kvmd answers 409 for at most :data:`BUSY_WAIT` seconds: an
-    operation that has just ended (a download whose last bytes we already read) still
-    holds the drive for a moment."""
-    from ..errors import BusyError
-
-    loop = asyncio.get_running_loop()
-    deadline, delay = loop.time() + BUSY_WAIT, 0.05
-    while True:
-        try:
-            return await call()
-        except BusyError:
-            if loop.time() + delay > deadline:
-                raise
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 1.0)
-
-
 async def _connect(kvm: PiKVM, name: str | None, cdrom: bool | None, rw: bool | None) -> None:
     with _kvmd_errors():
         if name is not None or cdrom is not None or rw is not None:
             params: dict[str, Any] = {"cdrom": cdrom, "rw": rw}
             if name is not None:
                 params["image"] = name
-            await _while_busy(lambda: kvm.msd.set_params(**params))
-        await _while_busy(lambda: kvm.msd.set_connected(True))
+            await kvm.msd.set_params(**params, busy_wait=BUSY_WAIT)
+        await kvm.msd.set_connected(True, busy_wait=BUSY_WAIT)
 
 
 async def _until_unlisted(kvm: PiKVM, name: str) -> None:
@@ -235,7 +217,7 @@ def msd_disconnect(ctx: click.Context) -> None:
     """Unplug the drive from the host."""
 
     async def action(kvm: PiKVM) -> Any:
-        await _while_busy(lambda: kvm.msd.set_connected(False))
+        await kvm.msd.set_connected(False, busy_wait=BUSY_WAIT)
         return await _state(kvm)
 
     execute(ctx, output(ctx), action, lambda _: "disconnected")

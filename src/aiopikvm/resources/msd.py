@@ -35,6 +35,7 @@ from ..transport.http_errors import request_info
 from ..transport.params import Params
 from ..transport.redaction import SecretURL
 from ._base import Resource, parse
+from .msd_busy import check_busy_wait, while_busy
 from .msd_upload import (
     Progress,
     UploadSource,
@@ -94,11 +95,15 @@ class Msd(Resource):
         image: str | _Unset | None = _UNSET,
         cdrom: bool | None = None,
         rw: bool | None = None,
+        busy_wait: float = 0.0,
     ) -> None:
         """Select an ``image`` from storage (``None`` unselects), and how the host sees
         the drive: ``cdrom=True`` a CD-ROM, ``False`` a flash drive, writable with
         ``rw=True`` (a CD-ROM never is). Only the arguments given change. Refused while
-        the drive is connected."""
+        the drive is connected. ``busy_wait``: seconds to try again, backing off, while
+        kvmd answers :class:`~aiopikvm.BusyError` (an operation that has just ended, such
+        as a download whose last bytes were read, still holds the drive a moment)."""
+        wait = check_busy_wait(busy_wait)
         params: dict[str, str | bool] = {}
         if image is not _UNSET:
             if image is None:
@@ -116,17 +121,22 @@ class Msd(Resource):
             raise InvalidInputError("a CD-ROM is read-only: cdrom=True and rw=True conflict")
         if not params:
             raise InvalidInputError("set_params() needs image, cdrom or rw")
-        await self._http.request("POST", "msd/set_params", params=params)
+        await while_busy(wait, lambda: self._http.request("POST", "msd/set_params", params=params))
 
-    async def set_connected(self, connected: bool, *, strict: bool = False) -> None:
+    async def set_connected(
+        self, connected: bool, *, strict: bool = False, busy_wait: float = 0.0
+    ) -> None:
         """Plug the drive into the host (``True``; an image must be selected) or unplug
         it. A drive already in that state is left as it is; with ``strict=True`` that
         raises kvmd's :class:`~aiopikvm.BadRequestError` instead (``MsdConnectedError``,
-        ``MsdDisconnectedError``)."""
+        ``MsdDisconnectedError``). ``busy_wait``: as :meth:`set_params`'."""
         params = {"connected": check_bool(connected, "connected")}
         check_bool(strict, "strict")
+        wait = check_busy_wait(busy_wait)
         try:
-            await self._http.request("POST", "msd/set_connected", params=params)
+            await while_busy(
+                wait, lambda: self._http.request("POST", "msd/set_connected", params=params)
+            )
         except BadRequestError as exc:
             # kvmd/plugins/msd/otg: check_online_disconnected / check_online_connected
             already = "MsdConnectedError" if connected else "MsdDisconnectedError"

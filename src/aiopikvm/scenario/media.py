@@ -12,10 +12,9 @@ import asyncio
 import contextlib
 import hashlib
 import os
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Final
 
-from ..errors import BusyError, InvalidInputError
+from ..errors import InvalidInputError
 
 if TYPE_CHECKING:
     from .. import PiKVM
@@ -33,7 +32,7 @@ async def mount(kvm: PiKVM, file: str | None, image: str | None, *, cdrom: bool,
     name = image or os.path.basename(file or "")
     state = await kvm.msd.get_state()
     if state.drive is not None and state.drive.connected:
-        await _while_busy(lambda: kvm.msd.set_connected(False))
+        await kvm.msd.set_connected(False, busy_wait=BUSY_WAIT)
     did = f"using {name} from the device"
     if file is not None:
         size = await asyncio.to_thread(_size, file)
@@ -55,13 +54,13 @@ async def mount(kvm: PiKVM, file: str | None, image: str | None, *, cdrom: bool,
             await kvm.msd.upload(name, file, remove_incomplete=True)
             await kvm.msd.wait_for_image(name, timeout=IMAGE_WAIT)
             did = f"uploaded {name} ({size} bytes)"
-    await _while_busy(lambda: kvm.msd.set_params(image=name, cdrom=cdrom, rw=rw))
-    await _while_busy(lambda: kvm.msd.set_connected(True))
+    await kvm.msd.set_params(image=name, cdrom=cdrom, rw=rw, busy_wait=BUSY_WAIT)
+    await kvm.msd.set_connected(True, busy_wait=BUSY_WAIT)
     return f"{did}; connected as a {'CD-ROM' if cdrom else 'flash drive'}"
 
 
 async def unmount(kvm: PiKVM) -> str:
-    await _while_busy(lambda: kvm.msd.set_connected(False))
+    await kvm.msd.set_connected(False, busy_wait=BUSY_WAIT)
     return "disconnected"
 
 
@@ -85,19 +84,6 @@ async def _device_hash(kvm: PiKVM, name: str) -> str:
         async for chunk in chunks:
             digest.update(chunk)
     return digest.hexdigest()
-
-
-async def _while_busy(call: Callable[[], Awaitable[None]]) -> None:
-    loop = asyncio.get_running_loop()
-    deadline, delay = loop.time() + BUSY_WAIT, 0.05
-    while True:
-        try:
-            return await call()
-        except BusyError:
-            if loop.time() + delay > deadline:
-                raise
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 1.0)
 
 
 async def _until_unlisted(kvm: PiKVM, name: str) -> None:
