@@ -35,14 +35,12 @@ if TYPE_CHECKING:
         ProtocolError,
         ReconnectFailedError,
         RequestInfo,
-        ScreenDiff,
         ScreenTimeoutError,
         ServerError,
         StreamError,
         TextNotFoundError,
         TLSError,
         TypingInterruptedError,
-        TypingResult,
         UnavailableError,
         UntypableTextError,
         WaitTimeoutError,
@@ -51,6 +49,7 @@ if TYPE_CHECKING:
     from .models import DeviceState
     from .protocol.keys import KEYS, MOUSE_BUTTONS
     from .resources.video import H264Frame, VideoFrame
+    from .results import ScreenDiff, TypingResult
     from .screen.match import ImageMatch
     from .screen.text import TextMatch
     from .session.websocket import PiKVMWebSocket
@@ -116,9 +115,9 @@ _HOMES: dict[str, str] = {
     "PiKVM": "._client",
     "PiKVMWebSocket": ".session.websocket",
     "RetryPolicy": ".transport.retry",
-    "ScreenDiff": ".errors",
+    "ScreenDiff": ".results",
     "TextMatch": ".screen.text",
-    "TypingResult": ".errors",
+    "TypingResult": ".results",
     "VideoFrame": ".resources.video",
 }
 

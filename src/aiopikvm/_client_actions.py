@@ -31,11 +31,11 @@ from ._typing_defaults import DEFAULT_ACK_EVERY, check_typing
 from .errors import (
     InvalidInputError,
     ProtocolError,
-    ScreenDiff,
     ScreenTimeoutError,
     TextNotFoundError,
     UnavailableError,
 )
+from .results import ScreenDiff
 from .screen import compare
 from .screen.compare import DEFAULT_TOLERANCE, Box
 

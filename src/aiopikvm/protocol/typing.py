@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import InvalidInputError, TypingResult, UntypableTextError
+from ..errors import InvalidInputError, UntypableTextError
+from ..results import TypingResult
 from .frames import KeyInput
 from .keys import FINISH_EXEMPT
 from .layout import Layout, load_layout

@@ -34,7 +34,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from ..errors import InvalidInputError, ProtocolError, ScreenDiff
+from ..errors import InvalidInputError, ProtocolError
+from ..results import ScreenDiff
 
 if TYPE_CHECKING:
     import numpy as np
