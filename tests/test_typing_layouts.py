@@ -1,7 +1,8 @@
 """Every shipped layout, end to end: text typed over a session arrives exactly.
 
 One emulator and one session serve the whole module (the target's layout is switched per
-test), so the hundreds of examples stay fast. Pacing is off here (``delay=0``), which is
+test), so the hundreds of examples stay fast. Pacing is off here (``delay=0``,
+``ack="kvmd"``: no Num Lock asks), which is
 true only of an instant HID (``hid_delay=0``), which no device is: what these tests study
 is the layouts, not the HID's pace, which has tests of its own.
 """
@@ -49,7 +50,7 @@ async def test_typed_text_arrives_exactly(
     text = data.draw(st.text(st.sampled_from(typable), min_size=1, max_size=40), label="text")
     typing_emu.target.set_layout(name)
     typing_emu.target.clear_screen()
-    await session.type_text(text, layout=name, delay=0)
+    await session.type_text(text, layout=name, delay=0, ack="kvmd")
     assert typing_emu.target.screen_text == text
     assert typing_emu.target.held_keys == frozenset()
     assert session.held_keys == ()
@@ -63,6 +64,6 @@ async def test_more_than_kvmds_1024_characters_arrive(
     text = "".join(random.Random(1024).choice(typable) for _ in range(3000))
     typing_emu.target.set_layout("de")
     typing_emu.target.clear_screen()
-    await session.type_text(text, layout="de", delay=0)
+    await session.type_text(text, layout="de", delay=0, ack="kvmd")
     assert typing_emu.target.screen_text == text
     assert typing_emu.target.held_keys == frozenset()

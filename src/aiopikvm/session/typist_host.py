@@ -215,6 +215,11 @@ class HostAcking:
         hid = self._hid()
         if hid is not None and not hid.keyboard.online:
             await self._check_keyboard(link)  # raises if it stays offline
+        if hid is not None:
+            ack = host.settle(hid.keyboard.leds.num, hid.keyboard.online, time.monotonic())
+            if ack is not None:  # every open ask landed; some echoes coalesced
+                ranges_add(self.host_ranges, ack.start, ack.end)
+                return
         self.reasks += 1
         if self.reasks > REASKS:
             await self._fall_back(f"the host stopped echoing the keyboard LEDs ({REASKS} asks)")
@@ -232,11 +237,22 @@ class HostAcking:
             return
         if host.acked < self.attempted and (not host.asks or host.last_ask < self.attempted):
             await self._ask()
+        rounds = 0  # waits with everything acknowledged but asks still open
         while self.host is host and (host.acked < self.attempted or host.asks):
+            if host.acked >= self.attempted:
+                rounds += 1
+                if rounds > REASKS:  # two echoes coalesced in kvmd's state: stop asking
+                    await self._fall_back("the host's LED echoes did not settle")
+                    return
             await self._await_ack(link)
         if self.host is host and host.led != self.num_at_start:
             await self._ask()  # its echo puts Num Lock back as it was
+            rounds = 0
             while self.host is host and host.asks:
+                rounds += 1
+                if rounds > REASKS:
+                    await self._fall_back("the host's LED echoes did not settle")
+                    return
                 await self._await_ack(link)
         if self.host is host:
             self.inp.clock.idle_at = time.monotonic()  # the host took everything
