@@ -8,7 +8,6 @@ from aiopikvm.session.pace import (
     ACK_KEY,
     EVERY_MAX,
     EVERY_MIN,
-    SKIP_AFTER,
     Ack,
     HostPace,
     ranges_add,
@@ -115,23 +114,3 @@ def test_no_layout_types_anything_with_the_keypad_while_num_lock_may_be_flipped(
         keys = {step.input.key for step in plan_typing(text + "\n\t", layout)}
         assert not {key for key in keys if key.startswith("Numpad")}, name
         assert ACK_KEY not in keys, name
-
-
-def test_a_coalesced_pair_is_settled_once_the_led_stands_as_all_toggles_leave_it() -> None:
-    # Two toggles kvmd published as no change leave both asks open; each later echo pops
-    # only the oldest. After a quiet spell, an LED as every toggle sent leaves it, with the
-    # keyboard online throughout, means they all landed (an ideal host hung here for good).
-    pace = HostPace(True, 0, 0, 0.0)
-    pace.ask(10, 20, 1.0)
-    pace.ask(20, 40, 1.1)  # both land at once: kvmd shows True again, no change
-    assert pace.observe(True, True, 1.2) is None and len(pace.asks) == 2
-    assert pace.settle(False, True, 9.0) is None  # not what the toggles leave: unproven
-    assert pace.settle(True, False, 9.0) is None  # offline: reports may have been skipped
-    # Not before the host must have taken the 40 events: 0.1 s each at most, kvmd's skip.
-    assert pace.settle(True, True, 1.1 + 40 * SKIP_AFTER) is None
-    assert pace.settle(True, True, 9.0) == Ack(0, 20, vouched=True)
-    assert pace.acked == 20 and not pace.asks
-    pace.ask(30, 60, 2.0)
-    pace.observe(False, False, 2.1)  # acknowledged, but kvmd flagged it offline meanwhile
-    pace.ask(40, 80, 2.2)
-    assert pace.settle(True, True, 99.0) is None  # an offline spell since the last ack

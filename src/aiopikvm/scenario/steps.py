@@ -79,20 +79,12 @@ class MediaStep(_Step):
         return 3600.0 if self.action == "mount" else 30.0
 
 
-class WaitStep(_Step):
-    """Wait until the screen shows ``text`` (a substring) or ``regex``, an ``image`` (a
-    template file), has stayed ``stable`` for that many seconds, or ``change``\\s. Text is
-    read by the device's OCR, or by a local Tesseract with ``ocr: local``. ``fail_on``
-    lists texts (substrings) that end the wait at once as a failure: an installer's
-    error screen, rather than the whole timeout."""
+class _OnScreen(_Step):
+    """What a wait or an assert looks for on the screen, and how it reads it."""
 
-    kind: Literal["wait"] = "wait"
     text: str | None = None
     regex: str | None = None
-    fail_on: list[str] = []
     image: str | None = None
-    stable: Annotated[float, Field(gt=0)] | None = None
-    change: bool = False
     ocr: Literal["device", "local"] = "device"
     region: _Region | None = None
     threshold: Annotated[float, Field(gt=0, le=1)] | None = None
@@ -101,6 +93,19 @@ class WaitStep(_Step):
     @classmethod
     def _valid_regex(cls, value: str | None) -> str | None:
         return _check_regex(value)
+
+
+class WaitStep(_OnScreen):
+    """Wait until the screen shows ``text`` (a substring) or ``regex``, an ``image`` (a
+    template file), has stayed ``stable`` for that many seconds, or ``change``\\s. Text is
+    read by the device's OCR, or by a local Tesseract with ``ocr: local``. ``fail_on``
+    lists texts (substrings) that end the wait at once as a failure: an installer's
+    error screen, rather than the whole timeout."""
+
+    kind: Literal["wait"] = "wait"
+    fail_on: list[str] = []
+    stable: Annotated[float, Field(gt=0)] | None = None
+    change: bool = False
 
     @model_validator(mode="after")
     def _one_condition(self) -> Self:
@@ -176,21 +181,10 @@ class SleepStep(_Step):
         return self.seconds + 30.0
 
 
-class AssertStep(_Step):
+class AssertStep(_OnScreen):
     """The screen shows ``text``/``regex`` or ``image`` now (one read, no waiting)."""
 
     kind: Literal["assert"] = "assert"
-    text: str | None = None
-    regex: str | None = None
-    image: str | None = None
-    ocr: Literal["device", "local"] = "device"
-    region: _Region | None = None
-    threshold: Annotated[float, Field(gt=0, le=1)] | None = None
-
-    @field_validator("regex")
-    @classmethod
-    def _valid_regex(cls, value: str | None) -> str | None:
-        return _check_regex(value)
 
     @model_validator(mode="after")
     def _one_condition(self) -> Self:

@@ -163,20 +163,14 @@ class InputPath:
             return
         frame = self._key_frame(key, state, finish)
         # The hot path: a press or a release, one frame, written at once.
-        if not state:
-            pending = self._sending(frame, 1)
-            if pending is not None:
-                await self._settle(pending)
-            held.pop(key, None)
-        elif finish and key not in FINISH_EXEMPT:
-            pending = self._sending(frame, 2)  # kvmd releases it
-            if pending is not None:
-                await self._settle(pending)
-        else:
+        events = 2 if state and finish and key not in FINISH_EXEMPT else 1  # kvmd releases it
+        if state and events == 1:
             held[key] = None
-            pending = self._sending(frame, 1)
-            if pending is not None:
-                await self._settle(pending)
+        pending = self._sending(frame, events)
+        if pending is not None:
+            await self._settle(pending)
+        if not state:
+            held.pop(key, None)
 
     async def _settle(self, pending: Awaitable[None]) -> None:
         try:

@@ -51,9 +51,6 @@ REASKS: Final = 3
 QUIET: Final = 0.25
 """After kvmd threw its queue away, seconds an echo of a toggle from before can still come
 in (kvmd reads the LED report at its next loop, at most 0.1 s later, then publishes)."""
-SKIP_AFTER: Final = 0.1
-"""Seconds kvmd waits for the host to take a report before it skips it and flags the
-keyboard offline (select_timeout, kvmd/plugins/hid/otg/device.py)."""
 ASK_INTERVAL: Final = 0.04
 """Seconds of the host's work one acknowledgement aims to cover."""
 EVERY_MIN: Final = 12
@@ -162,26 +159,6 @@ class HostPace:
         self.acked, self.acked_events, self.acked_at = ask.pos, ask.events, now
         self.echo_at = now
         self.offline = not online
-        return ack
-
-    def settle(self, led: bool, online: bool, now: float) -> Ack | None:
-        """After :data:`ASK_TIMEOUT` with no change: every open ask landed, if the LED shows
-        what all the toggles sent leave it at and the keyboard stayed online. Two echoes
-        kvmd published as one state (or as none) keep asks open that did land, and each
-        later echo only pops the oldest: without this, an ideal host that echoes at once
-        kept two asks open for good. None landed looks the same with an even count open, so
-        this waits until the host must have taken them: kvmd skips a report the host has
-        not taken within :data:`SKIP_AFTER` and flags the keyboard offline, so with it
-        online every event queued was taken within that much of the one before."""
-        if not self.asks or self.offline or not online or led != self.host_led:
-            return None
-        ask = self.asks[-1]
-        if now - ask.sent_at < (ask.events - self.acked_events) * SKIP_AFTER + QUIET:
-            return None
-        self.asks.clear()
-        self.led = led
-        ack = Ack(self.acked, ask.pos, vouched=True)
-        self.acked, self.acked_events = ask.pos, ask.events
         return ack
 
     @property

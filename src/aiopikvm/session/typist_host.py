@@ -215,11 +215,6 @@ class HostAcking:
         hid = self._hid()
         if hid is not None and not hid.keyboard.online:
             await self._check_keyboard(link)  # raises if it stays offline
-        if hid is not None:
-            ack = host.settle(hid.keyboard.leds.num, hid.keyboard.online, time.monotonic())
-            if ack is not None:  # every open ask landed; some echoes coalesced
-                ranges_add(self.host_ranges, ack.start, ack.end)
-                return
         self.reasks += 1
         if self.reasks > REASKS:
             await self._fall_back(f"the host stopped echoing the keyboard LEDs ({REASKS} asks)")
