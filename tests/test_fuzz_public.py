@@ -98,6 +98,8 @@ WAIT = {"keep_video": False, "timeout": 0.05, "interval": 0.05}
 LONG_WAIT = {"timeout": {"2**63", "1e300"}}
 SCREEN_OK: Final = {"tolerance": {"-0.0"}, "ignore": {"[]"}}
 TIMEOUTS: Final = {"2**63", "1e300"}
+BUSY_WAIT: Final = {"-0.0"} | TIMEOUTS
+"""A bound on retries while kvmd is busy: zero tries once; a huge one waits out any upload."""
 """Valid, if long, as a timeout: a finite number of seconds."""
 REQUEST_OK: Final = {
     "method": {"'10'"},
@@ -210,8 +212,10 @@ SURFACE: Final[dict[tuple[str, str], Case]] = {
     ("hid", "send_mouse_relative"): Case({"dx": 0, "dy": 0}, ok={"dx": {"-1"}, "dy": {"-1"}}),
     ("hid", "send_mouse_wheel"): Case({"dx": 0, "dy": 0}, ok={"dx": {"-1"}, "dy": {"-1"}}),
     ("hid", "send_shortcut"): Case(varargs=("KeyA",)),
-    ("msd", "set_params"): Case({"rw": False}, ok={"image": {"None", "'10'"}}),
-    ("msd", "set_connected"): Case({"connected": False}),
+    ("msd", "set_params"): Case(
+        {"rw": False}, ok={"image": {"None", "'10'"}, "busy_wait": BUSY_WAIT}
+    ),
+    ("msd", "set_connected"): Case({"connected": False}, ok={"busy_wait": BUSY_WAIT}),
     ("msd", "remove"): Case({"image": "fuzz.img"}, ok={"image": {"'10'"}}),
     ("msd", "wait_for_image"): Case(
         {"name": "fuzz.img", "timeout": 0.05},
