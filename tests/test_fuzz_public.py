@@ -291,6 +291,9 @@ SURFACE: Final[dict[tuple[str, str], Case]] = {
     ("ws", "wait_for"): Case(
         {"predicate": "<true>", "timeout": 0.05}, ok={"timeout": {"None", "-0.0"} | TIMEOUTS}
     ),
+    ("ws", "wait_for_screen_size"): Case(
+        {"timeout": 0.05}, ok={"timeout": {"-0.0"}}, skip={"timeout": {"None"} | TIMEOUTS}
+    ),
     ("ws", "ping"): Case(ok={"timeout": {"None"} | TIMEOUTS}),
     ("ws", "move_to"): Case({"x": 1, "y": 1, **POINT}, ok={"x": {"-0.0"}, "y": {"-0.0"}}),
     ("ws", "click"): Case({"x": 1, "y": 1, **POINT}, ok={"x": {"-0.0"}, "y": {"-0.0"}}),

@@ -20,7 +20,7 @@ from typing import Final
 
 import pytest
 
-from aiopikvm import DeviceState, InvalidInputError, PiKVM
+from aiopikvm import DeviceState, InvalidInputError, PiKVM, WaitTimeoutError
 from aiopikvm.emulator import Emulator
 from aiopikvm.protocol.pointer import to_absolute
 
@@ -142,6 +142,17 @@ async def test_no_signal_is_an_unknown_resolution() -> None:
         )
         with pytest.raises(InvalidInputError, match="no signal"):
             ws.screen_size()
+        with pytest.raises(WaitTimeoutError, match=r"no signal.*waited 0.2 s"):
+            await ws.wait_for_screen_size(timeout=0.2)
+
+
+async def test_waiting_for_the_screen_size_sees_the_first_report(emu: Emulator) -> None:
+    async with PiKVM(emu.url, passwd="admin") as kvm:
+        async with kvm.ws(stream=False) as ws:  # first: the video never ran
+            with pytest.raises(WaitTimeoutError, match="stream=True"):
+                await ws.wait_for_screen_size(timeout=0)
+        async with kvm.ws(stream=True) as ws:
+            assert await ws.wait_for_screen_size(timeout=5) == (1920, 1080)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import InvalidInputError
 from ..protocol.typing import check_typable
 from ._exit import CliError
 from ._keys import chord, key_name
@@ -141,16 +140,8 @@ async def _open_knowing_screen(kvm: PiKVM, screen: tuple[int, int] | None) -> Pi
     ws = kvm.ws(stream=screen is None)
     await ws.connect()
     if screen is None:
-
-        def known(_: Any) -> bool:  # the session's own test of the streamer's report
-            try:
-                ws.screen_size()
-            except InvalidInputError:
-                return False
-            return True
-
         try:
-            await ws.wait_for(known, timeout=SCREEN_WAIT)
+            await ws.wait_for_screen_size(timeout=SCREEN_WAIT)
         except BaseException:
             await ws.aclose()
             raise

@@ -115,19 +115,7 @@ class Device:
     async def screen_size(self) -> tuple[int, int]:
         """The screen's size as the streamer reports it, waiting for its first report."""
         ws = await self.session()
-
-        def known(_: object) -> bool:
-            try:
-                ws.screen_size()
-            except InvalidInputError:
-                return False
-            return True
-
-        try:
-            await ws.wait_for(known, timeout=VIDEO_TIMEOUT)
-        except PiKVMError:
-            ws.screen_size()  # raises the reason the size is unknown
-        return ws.screen_size()
+        return await ws.wait_for_screen_size(timeout=VIDEO_TIMEOUT)
 
     async def pointer_geometry(self) -> Geometry:
         """The geometry pointer coordinates refer to: the last screenshot's, while the

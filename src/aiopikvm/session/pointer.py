@@ -15,10 +15,11 @@ from .._checks import (
     check_button,
     check_delay,
     check_int,
+    check_timeout,
     invalid,
     show,
 )
-from ..errors import InvalidInputError, PiKVMError
+from ..errors import InvalidInputError, PiKVMError, PiKVMTimeoutError, WaitTimeoutError
 from ..protocol.frames import MouseMoveInput, MouseWheelInput
 from ..protocol.keys import DELTA_MAX
 from ..protocol.pointer import to_absolute
@@ -63,6 +64,27 @@ class Pointer:
                 " host (pass screen_size=(width, height) to use the mouse anyway)"
             )
         return source.resolution.width, source.resolution.height
+
+    async def wait_for_screen_size(self, *, timeout: float | None = 10.0) -> tuple[int, int]:
+        """The screen's size once the streamer reports it (see :meth:`screen_size`): on a
+        session just opened with ``stream=True`` its first report takes a moment. Raises
+        :class:`WaitTimeoutError` with the reason it stayed unknown when ``timeout``
+        seconds pass first (None waits for ever)."""
+        check_timeout(timeout, none_ok=True, zero_ok=True)
+
+        def known(_: object) -> bool:
+            with contextlib.suppress(InvalidInputError):
+                return bool(self.screen_size())
+            return False
+
+        try:
+            await self._run.wait_for(known, timeout=timeout)
+        except PiKVMTimeoutError:
+            try:
+                self.screen_size()
+            except InvalidInputError as unknown:
+                raise WaitTimeoutError(f"{unknown} (waited {timeout} s)") from None
+        return self.screen_size()
 
     def _absolute(self, x: float, y: float, screen_size: tuple[int, int] | None) -> tuple[int, int]:
         width, height = self.screen_size() if screen_size is None else _size(screen_size)

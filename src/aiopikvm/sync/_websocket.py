@@ -214,6 +214,7 @@ class PiKVMWebSocket(Wrapper[_ws.PiKVMWebSocket]):
         """See :meth:`aiopikvm.PiKVMWebSocket.screen_size`."""
         return self._runner.call(self._async.screen_size)
 
+    wait_for_screen_size = Blocking(_Async.wait_for_screen_size)
     send_key = Blocking(_Async.send_key)
     send_mouse_button = Blocking(_Async.send_mouse_button)
     send_mouse_move = Blocking(_Async.send_mouse_move)
