@@ -223,8 +223,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         emulator = _emulator(args)
     except ValueError as exc:  # a GPIO scheme, a screen size or a secret it cannot use
         parser.error(str(exc))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(emulator, args))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(emulator, args))
+    except OSError as error:  # the address: taken, not this machine's, or a privileged port
+        print(
+            f"pikvm-emulator: cannot listen on {args.host}:{args.port}: "
+            f"{error.strerror or error} (--port 0 takes any free port)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
