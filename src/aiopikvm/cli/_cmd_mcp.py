@@ -35,7 +35,11 @@ def register(cli: click.Group) -> None:
     help="--http: the variable holding the bearer token clients must send.",
 )
 @click.option("--allow-remote", is_flag=True, help="--http: allow a non-loopback --host.")
-@click.option("--read-only", is_flag=True, help="Only the tools that look: no input at all.")
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Only the screen tools (and list_devices): no input, power, media or status.",
+)
 @click.option("--allow-power", is_flag=True, help="Allow the power tool (still with confirm).")
 @click.option("--allow-media", is_flag=True, help="Allow media_mount/unmount (with confirm).")
 @click.option(

@@ -94,10 +94,13 @@ def register(app: MCPServer, ctx: Context, *, read_only: bool) -> None:
 
         return await ctx.call("list_devices", "look", {}, body)
 
-    for tool in (power_status, media_list, device_info, list_devices):
-        app.add_tool(tool, annotations=LOOK)
+    # Read-only serves the screen tools, and list_devices: it reads only this server's
+    # configuration, and names what the screen tools' device argument takes.
+    app.add_tool(list_devices, annotations=LOOK)
     if read_only:
         return
+    for tool in (power_status, media_list, device_info):
+        app.add_tool(tool, annotations=LOOK)
 
     async def power(
         action: Annotated[
