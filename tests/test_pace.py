@@ -8,6 +8,9 @@ from aiopikvm.session.pace import (
     ACK_KEY,
     EVERY_MAX,
     EVERY_MIN,
+    QUIET,
+    SLOWER,
+    SLOWEST_EVENT,
     Ack,
     HostPace,
     ranges_add,
@@ -40,6 +43,29 @@ def test_coalesced_echoes_delay_acknowledgements_but_never_fake_one() -> None:
     assert pace.observe(True, True, 1.4) == Ack(0, 8, vouched=True)
     assert pace.acked == 8 and len(pace.asks) == 2
     assert pace.host_led is True  # three toggles from False
+
+
+def test_an_even_number_of_asks_unseen_may_be_resynced_once_drained() -> None:
+    pace = HostPace(False, 0, 0, 0.0)
+    pace.ask(8, 18, 1.0)
+    assert not pace.coalesced(online=True)  # one toggle unseen is no coalescing
+    pace.ask(16, 36, 1.1)
+    assert pace.coalesced(online=True)
+    assert not pace.coalesced(online=False)  # kvmd may have skipped reports
+    assert pace.drain_time(36) == QUIET + 36 * SLOWEST_EVENT * SLOWER  # no pace measured
+    assert pace.resync(1.5) == (0, 16)  # settled, but not vouched for by the host
+    assert pace.acked == 16 and not pace.asks and pace.single
+    assert pace.host_led is False  # two toggles from False
+    pace.ask(24, 54, 1.6)
+    assert pace.observe(True, True, 1.7) == Ack(16, 24, vouched=True)
+
+
+def test_an_offline_flag_forbids_a_resync() -> None:
+    pace = HostPace(False, 0, 0, 0.0)
+    pace.ask(8, 18, 1.0)
+    pace.observe(False, False, 1.05)  # no change, and kvmd flagged the keyboard offline
+    pace.ask(16, 36, 1.1)
+    assert not pace.coalesced(online=True)
 
 
 def test_an_offline_keyboard_taints_the_acknowledgement_that_follows() -> None:

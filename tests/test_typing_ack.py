@@ -39,6 +39,27 @@ async def test_the_text_arrives_exactly_and_the_host_vouches_for_it(poll: float)
     assert result.host_event_time is not None
 
 
+async def test_an_ideal_host_whose_echoes_coalesce_is_followed_not_given_up() -> None:
+    """On a host that takes everything at once (hid_poll=0) kvmd publishes two asks' LED
+    changes as one, i.e. none: typing took that for a host gone silent and fell back to
+    the fixed pace (13 s for 200 characters). Now it resyncs on kvmd's answers (those
+    characters vouched for by kvmd) and asks one at a time — and the session remembers."""
+    rng = random.Random(1)  # found with these: mixed case, so Shift is held across asks
+    text = "".join(rng.choice(string.ascii_letters + " ") for _ in range(200))
+    async with Emulator(hid_poll=0) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        num = emu.target.leds["num"]
+        async with kvm.ws() as ws:
+            first = await ws.type_text(text)
+            second = await ws.type_text(text)
+        assert emu.target.screen_text == text * 2
+        assert emu.target.leds["num"] == num
+    for result in (first, second):
+        assert result.exact and result.ack == "host" and result.fallback == ""
+        assert {result.vouched_by(i) for i in range(result.total)} <= {"host", "kvmd"}
+    assert first.host_vouched > 0
+    assert _host_vouched_all(second)  # one ask at a time from the start: nothing coalesced
+
+
 async def test_num_lock_off_at_the_start_ends_off_and_caps_lock_still_comes_back() -> None:
     async with Emulator() as emu, PiKVM(emu.url, passwd="admin") as kvm:
         await kvm.hid.send_key("CapsLock")

@@ -63,6 +63,9 @@ NUDGES: Final = (0.005, 0.01, 0.02, 0.04)
 sends kvmd a release of :data:`ACK_KEY`, which is up: no report (kvmd's keyboard process
 makes none for a key that is not down), but kvmd's loop comes round and reads the host's
 LED report at once, instead of after its 0.1 s idle wait."""
+SLOWEST_EVENT: Final = 0.01
+"""Seconds per HID event a host is taken to need, before its pace is measured: one report
+per poll of the slowest common firmware (10 ms)."""
 SLOWER: Final = 1.25
 """A ``delay`` is reported too short when the host took more than this times it per event
 (and half a millisecond more: timer noise)."""
@@ -96,6 +99,7 @@ class HostPace:
         self.samples: collections.deque[float] = collections.deque(maxlen=16)
         self.every = EVERY_MIN
         self.echoed = False  # the host has echoed at least once
+        self.single = False  # at most one ask open: the host's echoes coalesce
         self.rebase(led, pos, events, now)
 
     def rebase(self, led: bool, pos: int, events: int, now: float) -> None:
@@ -133,6 +137,32 @@ class HostPace:
 
     def full(self, pos: int) -> bool:
         return pos - self.acked >= self.window
+
+    def coalesced(self, online: bool) -> bool:
+        """Whether the asks open could all have landed unseen: an even number of them (so
+        the LED, unchanged, stands as they would leave it), with kvmd's keyboard online
+        throughout (no report skipped). The caller adds kvmd's answers and the time."""
+        return bool(self.asks) and len(self.asks) % 2 == 0 and online and not self.offline
+
+    def drain_time(self, events: int) -> float:
+        """Seconds within which the host takes ``events`` queued events, generously:
+        :data:`QUIET` (an echo read late by kvmd) plus the measured pace, or
+        :data:`SLOWEST_EVENT`'s, with :data:`SLOWER`'s margin."""
+        took = self.event_time
+        per = took if took is not None else SLOWEST_EVENT
+        return QUIET + max(events, 0) * per * SLOWER
+
+    def resync(self, now: float) -> tuple[int, int]:
+        """Take the asks open as landed (see the module): nothing is open, the LED stands
+        as the host shows it; from now on one ask at a time. Returns the characters
+        ``(start, end)`` this settles, which the host did not vouch for."""
+        last = self.asks[-1]
+        start = self.acked
+        self.asks.clear()
+        self.acked, self.acked_events, self.acked_at = last.pos, last.events, now
+        self.echo_at = None  # no pace sample across the gap
+        self.single = True
+        return start, last.pos
 
     @property
     def host_led(self) -> bool:

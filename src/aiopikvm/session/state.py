@@ -124,11 +124,14 @@ class SessionState:
 class HidClock:
     """When the device's HID will have applied everything sent, if it takes ``event_time``
     per event (``hid_event_time``; typing states its own pace in ``typing_pace``). kvmd
-    throws away what is still queued when the session closes, so closing waits for it."""
+    throws away what is still queued when the session closes, so closing waits for it.
+    ``host_coalesces``: typing saw two LED echoes of this host coalesce (it asks one at a
+    time from then on, :class:`~.pace.HostPace`'s ``single``)."""
 
-    __slots__ = ("event_time", "idle_at", "typing_pace")
+    __slots__ = ("event_time", "host_coalesces", "idle_at", "typing_pace")
 
     def __init__(self, event_time: float) -> None:
         self.event_time = event_time
         self.typing_pace: float | None = None
         self.idle_at = 0.0  # time.monotonic()
+        self.host_coalesces = False

@@ -38,6 +38,7 @@ class HostAcking:
     inp: InputPath
     total: int
     attempted: int
+    answered: int
     events: int
     epoch: int
     pressed: list[str]
@@ -112,6 +113,7 @@ class HostAcking:
             self.host = self.measured = HostPace(
                 self.num_at_start, self.attempted, self.events, time.monotonic()
             )
+            self.host.single = self.inp.clock.host_coalesces
         else:
             await asyncio.sleep(QUIET)  # let echoes of toggles from before come in first
             hid = self._hid()
@@ -167,6 +169,10 @@ class HostAcking:
             self.pacer_is_fixed = False
             self.inp.clock.typing_pace = self.floor
         if host.due(self.attempted):
+            while self.host is host and host.single and host.asks:
+                await self._await_ack(link)  # one ask open at a time
+            if self.host is not host:
+                return
             # The last ask before the end's own: skipped when the toggles stand odd, so
             # that the end's ask both vouches for the tail and puts Num Lock back.
             last = self.total - self.attempted <= host.every
@@ -182,7 +188,8 @@ class HostAcking:
         acked, open_asks = host.acked, len(host.asks)
         now = time.monotonic()
         deadline = self.echo_deadline if not host.echoed else now + ASK_TIMEOUT
-        nudges = [now + wait for wait in NUDGES] if self.all_sent else []
+        nudges = [now + wait for wait in NUDGES] if self.all_sent or host.single else []
+        coalesce_at = now + host.drain_time(self.events - host.acked_events)
         while self.host is host and (host.acked, len(host.asks)) == (acked, open_asks):
             if self.inp.state.clears != self.epoch:
                 raise QueueLost
@@ -195,16 +202,36 @@ class HostAcking:
             await self._collect(link, wait=False)
             self.wake.clear()
             until = min(deadline, nudges[0]) if nudges else deadline
+            if host.echoed and host.coalesced(self._online()):
+                until = min(until, coalesce_at)
             try:
                 async with asyncio.timeout(max(until - time.monotonic(), 0.0)):
                     await self.wake.wait()
             except TimeoutError:
+                if until == coalesce_at and self._resync():
+                    return
                 if until == deadline:
                     await self._no_echo(link)
                     return
                 nudges.pop(0)
                 self.events += 1
                 await self.inp.key(ACK_KEY, False)
+
+    def _online(self) -> bool:
+        hid = self._hid()
+        return hid is not None and hid.keyboard.online
+
+    def _resync(self) -> bool:
+        """The asks open coalesced (see :mod:`.pace`), if kvmd has answered for all of
+        them: take them as landed, vouched for by kvmd; ask one at a time from now."""
+        host = self.host
+        assert host is not None
+        if not (host.coalesced(self._online()) and self.answered >= host.asks[-1].pos):
+            return False
+        host.resync(time.monotonic())
+        self.inp.clock.host_coalesces = True  # the session's next typing starts single
+        self.reasks = 0
+        return True
 
     async def _no_echo(self, link: Link) -> None:
         host = self.host
@@ -228,6 +255,10 @@ class HostAcking:
             return
         while self.host is host and not host.echoed:
             await self._await_ack(link)
+        if self.host is not host:
+            return
+        while self.host is host and host.single and host.asks:
+            await self._await_ack(link)  # one ask open at a time
         if self.host is not host:
             return
         if host.acked < self.attempted and (not host.asks or host.last_ask < self.attempted):
