@@ -36,6 +36,7 @@ from ..transport.params import Params
 from ..transport.redaction import SecretURL
 from ._base import Resource, parse
 from .msd_busy import check_busy_wait, while_busy
+from .msd_names import check_image_name, check_prefix
 from .msd_upload import (
     Progress,
     UploadSource,
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
 DownloadDest: TypeAlias = str | os.PathLike[str] | IO[bytes]
 Compress: TypeAlias = Literal["lzma", "zstd"]
 
-_NAME_LIMIT: Final = 255  # kvmd cuts each part of a name to this many characters
 _URL_PATTERN: Final = re.compile(r"^(?:https?)://[\[\w]+\S*", re.IGNORECASE | re.MULTILINE)
 _MIN_REMOTE_TIMEOUT: Final = 0.1
 _REMOTE_TIMEOUT: Final = 10.0  # kvmd's default wait for the origin (api/msd.py)
@@ -111,7 +111,7 @@ class Msd(Resource):
             else:
                 if isinstance(image, str) and not image.strip():
                     raise invalid("image", "an image name (image=None unselects)", image)
-                params["image"] = _check_image_name(image)
+                params["image"] = check_image_name(image)
         if cdrom is not None:
             params["cdrom"] = check_bool(cdrom, "cdrom")
         if rw is not None:
@@ -145,7 +145,7 @@ class Msd(Resource):
 
     async def remove(self, image: str) -> None:
         """Delete an image from storage (refused while the drive is connected)."""
-        params = {"image": _check_image_name(image)}
+        params = {"image": check_image_name(image)}
         await self._http.request("POST", "msd/remove", params=params)
 
     async def reset(self) -> None:
@@ -158,7 +158,7 @@ class Msd(Resource):
         kvmd lists a new image only when its storage watcher notices the file, a moment
         after the upload returned; selecting it before that fails with
         ``MsdUnknownImageError``."""
-        name = _check_image_name(name)
+        name = check_image_name(name)
         check_timeout(timeout, none_ok=False, zero_ok=True)
         deadline = time.monotonic() + timeout
         while True:
@@ -194,9 +194,9 @@ class Msd(Resource):
         Returns what kvmd stored (``name`` includes the prefix). The storage lists the new
         image a moment later: see :meth:`wait_for_image`.
         """
-        _check_image_name(name, "name")
-        _check_prefix(prefix)
-        _check_image_name(f"{prefix or ''}/{name}")
+        check_image_name(name, "name")
+        check_prefix(prefix)
+        check_image_name(f"{prefix or ''}/{name}")
         check_optional_bool(remove_incomplete, "remove_incomplete")
         if size is not None:
             check_int(size, "size", low=0)
@@ -249,10 +249,10 @@ class Msd(Resource):
         if _URL_PATTERN.match(url.strip()) is None:
             raise invalid("url", "an http or https URL", url)
         if image is not None:
-            _check_image_name(image, "image")
-        _check_prefix(prefix)
+            check_image_name(image, "image")
+        check_prefix(prefix)
         if image is not None:
-            _check_image_name(f"{prefix or ''}/{image}")
+            check_image_name(f"{prefix or ''}/{image}")
         check_optional_bool(insecure, "insecure")
         check_optional_bool(remove_incomplete, "remove_incomplete")
         if timeout is not None:
@@ -364,41 +364,10 @@ class Msd(Resource):
 # ----- checks -------------------------------------------------------------------------------
 
 
-def _check_image_name(name: object, what: str = "image name") -> str:
-    """kvmd's image name rules: a path relative to the storage, whose parts do not start
-    with a dot and are not ``lost+found``. Names kvmd would silently change (unprintable
-    characters, parts over 255 characters) are refused too, so an image is never stored,
-    selected or removed under a name the caller did not give."""
-    if not isinstance(name, str):
-        raise invalid(what, "a str", name)
-    parts = [part.strip() for part in name.strip().split("/") if part]
-    if not parts:
-        raise invalid(what, "a non-empty image name", name)
-    for part in parts:
-        if not part or part.startswith(".") or part == "lost+found" or "\0" in part:
-            raise InvalidInputError(
-                f"{what} {show(name)}: {show(part)} is not allowed (empty, hidden or lost+found)"
-            )
-        if len(part) > _NAME_LIMIT or not part.isprintable():
-            raise InvalidInputError(
-                f"{what} {show(name)}: each part must be printable and at most {_NAME_LIMIT} "
-                "characters (kvmd would change it)"
-            )
-    return name
-
-
-def _check_prefix(prefix: object) -> None:
-    if prefix is not None:
-        check_str(prefix, "prefix")
-        assert isinstance(prefix, str)
-        if prefix.strip("/ "):
-            _check_image_name(prefix, "prefix")
-
-
 def _read_params(name: str, compress: Compress | None) -> Params:
     if compress is not None:
         check_choice(compress, "compress", ("lzma", "zstd"))
-    return {"image": _check_image_name(name), "compress": compress}
+    return {"image": check_image_name(name), "compress": compress}
 
 
 def _discard(file: IO[bytes], path: str | os.PathLike[str]) -> None:

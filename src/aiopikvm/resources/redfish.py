@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 from .._checks import check_bool, check_choice, check_json, check_mapping, invalid, show
 from ..errors import InvalidInputError
 from ._base import Resource, parse
-from .msd import _check_image_name
+from .msd_names import check_image_name
 
 if TYPE_CHECKING:
     from ..models.redfish import (
@@ -127,7 +127,7 @@ class Redfish(Resource):
         ``inserted=False``. ``write_protected=False`` makes the drive writable. An image the
         storage does not have is refused by the MSD (``MsdUnknownImageError``); with the MSD
         offline kvmd fails with a 500 (:class:`~aiopikvm.ServerError`)."""
-        _check_image_name(image, "image")
+        check_image_name(image, "image")
         check_bool(inserted, "inserted")
         check_bool(write_protected, "write_protected")
         if "://" in image:
