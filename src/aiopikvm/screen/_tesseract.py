@@ -22,8 +22,10 @@ from ..errors import OcrUnavailableError, WaitTimeoutError
 if TYPE_CHECKING:
     from .match import Image
 
-PAGE_LAYOUT: Final = "3"
-"""Tesseract's ``--psm 3``, automatic page layout: a console, a dialog, a desktop alike."""
+PAGE_LAYOUT: Final = "4"
+"""Tesseract's ``--psm 4``, a column of lines of any size: a console, a dialog, a desktop
+alike, a row of the screen being one line (columns side by side join). The automatic layout
+(``--psm 3``) read no word at all of a console whose underline cursor showed."""
 MAX_OUTPUT: Final = 16 * 1024 * 1024
 """The most TSV read back (a full 4K screen of text is well under 1 MiB)."""
 _LIST_TIMEOUT: Final = 30.0
