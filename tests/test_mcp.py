@@ -23,6 +23,7 @@ from .mcp_helpers import call, data_of, image_of, mcp_session, text_of
 ALL_TOOLS = {
     "screenshot",
     "read_screen",
+    "find_text",
     "wait_for_text",
     "wait_for_screen",
     "click",

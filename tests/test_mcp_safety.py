@@ -71,6 +71,7 @@ async def test_read_only_has_no_input(emu: ThreadedEmulator) -> None:
         assert names == {
             "screenshot",
             "read_screen",
+            "find_text",
             "wait_for_text",
             "wait_for_screen",
             "list_devices",

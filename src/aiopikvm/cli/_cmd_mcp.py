@@ -84,10 +84,11 @@ def mcp(
 ) -> None:
     """Serve the device(s) to AI agents over MCP (Model Context Protocol).
 
-    Tools: screenshot, read_screen, wait_for_text, wait_for_screen, click, double_click,
-    move, drag, scroll, type_text, press_keys, power_status, power, media_list,
-    media_mount, media_unmount, device_info, list_devices. Input stops while a human uses
-    the device; power and media need --allow-power / --allow-media and confirm: true.
+    Tools: screenshot, read_screen, find_text, wait_for_text, wait_for_screen, click,
+    double_click, move, drag, scroll, type_text, press_keys, power_status, power,
+    media_list, media_mount, media_unmount, device_info, list_devices. Input stops while a
+    human uses the device; power and media need --allow-power / --allow-media and
+    confirm: true.
     """
     try:
         from .. import mcp as server

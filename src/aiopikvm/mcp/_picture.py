@@ -67,6 +67,17 @@ class Geometry:
             -(-bottom * self.screen_height // self.height),
         )
 
+    def box_from_screen(self, box: tuple[int, int, int, int]) -> list[int]:
+        """A ``(left, top, right, bottom)`` box of the screen as the screenshot's pixels
+        that cover it (right and bottom excluded), the inverse of :meth:`region_to_screen`."""
+        left, top, right, bottom = box
+        return [
+            min(self.width - 1, left * self.width // self.screen_width),
+            min(self.height - 1, top * self.height // self.screen_height),
+            min(self.width, -(-right * self.width // self.screen_width)),
+            min(self.height, -(-bottom * self.height // self.screen_height)),
+        ]
+
     def describe(self) -> dict[str, Any]:
         return {
             "width": self.width,
@@ -93,3 +104,11 @@ def scaled(jpeg: bytes, max_side: int) -> tuple[bytes, Geometry]:
     out = io.BytesIO()
     small.save(out, format="JPEG", quality=JPEG_QUALITY)
     return out.getvalue(), geometry
+
+
+def geometry_of(jpeg: bytes, max_side: int) -> Geometry:
+    """The geometry :func:`scaled` would give ``jpeg``, without scaling it."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(jpeg)) as picture:
+        return Geometry.for_screen(picture.size, max_side)

@@ -17,8 +17,9 @@ from ._safety import Safety
 INSTRUCTIONS: Final = """\
 You operate a real computer through a PiKVM: you see its screen and use its keyboard and
 mouse as a person at it would. Start with screenshot (or device_info). Coordinates are pixels
-of your latest screenshot. After an action, wait_for_text or wait_for_screen instead of
-guessing how long it takes. Type with type_text (exact characters, for the host's layout);
+of your latest screenshot; find_text gives where a label or a button's text is, to click
+its center. After an action, wait_for_text or wait_for_screen instead of guessing how long
+it takes. Type with type_text (exact characters, for the host's layout);
 shortcuts with press_keys. If input is refused because a human is using the machine, stop
 and ask; use force only when told you may. Power and media changes need confirm: true.
 """

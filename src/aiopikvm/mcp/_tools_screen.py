@@ -1,4 +1,4 @@
-"""The tools that look: ``screenshot``, ``read_screen``, ``wait_for_text``,
+"""The tools that look: ``screenshot``, ``read_screen``, ``find_text``, ``wait_for_text``,
 ``wait_for_screen``. They need no permission, and send no input."""
 
 from __future__ import annotations
@@ -13,12 +13,16 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from ..errors import UnavailableError
+from ..screen import text as screen_text
 from ._context import Context, image_content, text_result
 from ._device import VIDEO_RETRY, VIDEO_TIMEOUT, Device
 from ._params import DeviceName, Region, Timeout
+from ._picture import geometry_of
 
 MAX_TEXT: Final = 20_000
 """Characters of OCR text returned at most."""
+MAX_MATCHES: Final = 100
+"""Matches ``find_text`` returns at most."""
 LOOK: Final = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 
 
@@ -48,6 +52,49 @@ def register(app: MCPServer, ctx: Context) -> None:
             return text_result({"text": text[:MAX_TEXT], "truncated": len(text) > MAX_TEXT})
 
         return await ctx.call("read_screen", "look", {"region": region, "device": device}, body)
+
+    async def find_text(
+        text: Annotated[
+            str, Field(min_length=1, max_length=1000, description="The text to look for.")
+        ],
+        regex: Annotated[
+            bool, Field(description="text is a regular expression (Python's), not a substring.")
+        ] = False,
+        region: Region = None,
+        device: DeviceName = None,
+    ) -> CallToolResult:
+        """Where the text shows on the screen now: each match with its box [left, top,
+        right, bottom] and its center [x, y] in screenshot pixels, to click it (read by
+        Tesseract on the machine running this server; a match lies within one line). The
+        coordinates are those of a screenshot of the screen now, which the pointer tools
+        then take; an empty list when the text is nowhere."""
+        arguments = {"text": text, "regex": regex, "region": region}
+
+        async def body(dev: Device) -> CallToolResult:
+            pattern = re.compile(text if regex else re.escape(text))
+            jpeg = await dev.snapshot()
+            geometry = await asyncio.to_thread(geometry_of, jpeg, dev.max_side)
+            box = None if region is None else geometry.region_to_screen(region)
+            found = await asyncio.to_thread(
+                screen_text.find_text, jpeg, pattern, region=box, timeout=VIDEO_TIMEOUT
+            )
+            dev.geometry = geometry  # the pointer tools take these coordinates from now on
+            matches = []
+            for match in found[:MAX_MATCHES]:
+                left, top, right, bottom = geometry.box_from_screen(match.box)
+                center = [(left + right - 1) // 2, (top + bottom - 1) // 2]
+                matches.append(
+                    {
+                        "text": match.text,
+                        "box": [left, top, right, bottom],
+                        "center": center,
+                        "confidence": round(match.confidence, 3),
+                    }
+                )
+            note = {"matches": matches, "truncated": len(found) > MAX_MATCHES}
+            return text_result({**note, "screenshot": geometry.describe()})
+
+        return await ctx.call("find_text", "look", {**arguments, "device": device}, body)
 
     async def wait_for_text(
         text: Annotated[
@@ -116,7 +163,7 @@ def register(app: MCPServer, ctx: Context) -> None:
 
         return await ctx.call("wait_for_screen", "look", {**arguments, "device": device}, body)
 
-    for tool in (screenshot, read_screen, wait_for_text, wait_for_screen):
+    for tool in (screenshot, read_screen, find_text, wait_for_text, wait_for_screen):
         app.add_tool(tool, annotations=LOOK)
 
 
