@@ -22,7 +22,7 @@ import pytest
 
 from aiopikvm import PiKVM, PiKVMWebSocket
 from aiopikvm.emulator import Emulator, Installer
-from aiopikvm.emulator._installer import FETCH_LIMIT
+from aiopikvm.emulator._installer_fetch import FETCH_LIMIT
 from aiopikvm.emulator._installer_screens import KICKSTART_KERNEL_LINE
 
 FAST = {"interval": 0.05, "keep_video": False}
@@ -282,8 +282,8 @@ async def test_without_an_installer_the_console_is_unchanged() -> None:
 
 
 def test_bad_installer_parameters_are_refused() -> None:
-    with pytest.raises(ValueError, match="choose 'debian' or 'kickstart'"):
-        Emulator(installer="ubuntu")
+    with pytest.raises(ValueError, match="choose 'debian', 'kickstart' or 'ubuntu'"):
+        Emulator(installer="windows")
     with pytest.raises(ValueError, match="installer_boot_timeout"):
         Emulator(installer="debian", installer_boot_timeout=-1)
     with pytest.raises(ValueError, match="installer_speed"):
@@ -333,3 +333,79 @@ async def test_the_command_line_flags() -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+# ----- Ubuntu ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def seed(tmp_path: Path) -> Iterator[Files]:
+    (tmp_path / "user-data").write_text("#cloud-config\nautoinstall:\n  version: 1\n")
+    (tmp_path / "meta-data").write_text("instance-id: test\n")
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "user-data").write_text("#cloud-config\nhostname: x\n")
+    (tmp_path / "plain" / "meta-data").write_text("")
+    with Files(tmp_path).serving() as served:
+        yield served
+
+
+async def grub_edit(kvm: PiKVM, ws: PiKVMWebSocket, typed: str) -> None:
+    """Power on, open the first entry in GRUB's editor, append ``typed`` to its linux line."""
+    await kvm.atx.power_on()
+    await see(kvm, "GNU GRUB", "Try or Install Ubuntu Server")
+    await ws.type_text("e")
+    await see(kvm, "Press Ctrl-x or F10 to boot")
+    for key in ("ArrowDown", "ArrowDown", "ArrowDown", "End"):
+        await ws.send_key(key)
+    await ws.type_text(typed)
+
+
+async def test_ubuntu_autoinstall_from_grub(seed: Files) -> None:
+    async with machine(installer="ubuntu", **QUICK) as (emu, kvm, ws):
+        await grub_edit(kvm, ws, f" autoinstall ds=nocloud\\;s={seed.url}/x")
+        await ws.send_key("Backspace")  # the editor's own Backspace
+        await see(kvm, f"linux /casper/vmlinuz --- autoinstall ds=nocloud\\;s={seed.url}/")
+        await ws.send_shortcut("ControlLeft", "KeyX")  # GRUB boots the edited entry
+        await see(kvm, "Install complete!")
+        done = installer(emu)
+        assert done.state == "complete"
+        assert done.command_line == f"--- autoinstall ds=nocloud;s={seed.url}/"
+        assert [(f.url, f.status) for f in done.fetched] == [
+            (f"{seed.url}/user-data", 200),
+            (f"{seed.url}/meta-data", 200),
+        ]
+    assert seed.requests == ["/user-data", "/meta-data"]
+
+
+async def test_ubuntu_asks_before_an_autoinstall_the_kernel_line_did_not_confirm(
+    seed: Files,
+) -> None:
+    async with machine(installer="ubuntu", **QUICK) as (emu, kvm, ws):
+        await grub_edit(kvm, ws, f' "ds=nocloud;s={seed.url}/"')
+        await ws.send_key("F10")
+        await see(kvm, "Continue with autoinstall? (yes|no)")
+        assert installer(emu).state == "confirm"
+        await ws.type_text("yes\n")
+        await see(kvm, "Install complete!")
+
+
+async def test_ubuntu_without_a_seed_or_its_autoinstall_goes_interactive(seed: Files) -> None:
+    async with machine(installer="ubuntu", **QUICK) as (emu, kvm, ws):
+        await grub_edit(kvm, ws, f" autoinstall ds=nocloud\\;s={seed.url}/plain/")
+        await ws.send_key("F10")
+        await see(kvm, "select your language")
+        assert installer(emu).state == "interactive"  # a seed with no autoinstall section
+        await kvm.atx.reset_hard()
+        await grub_edit(kvm, ws, f" autoinstall ds=nocloud\\;s={seed.url}/missing/")
+        await ws.send_key("F10")
+        await see(kvm, "url_helper.py[WARNING]", "select your language")
+        assert installer(emu).state == "failed"
+        assert [f.status for f in installer(emu).fetched][-1] == 404
+        await kvm.atx.reset_hard()
+        await grub_edit(kvm, ws, " autoinstall")
+        await ws.send_key("Escape")  # the edits discarded
+        await see(kvm, "Use the Up and Down keys")
+        await ws.send_key("ArrowDown")
+        await ws.send_key("Enter")  # the HWE entry, unedited: no seed
+        await see(kvm, "select your language")
+        assert installer(emu).command_line == "---"

@@ -279,3 +279,40 @@ async def test_wait_for_a_change(plain: tuple[Emulator, PiKVM]) -> None:
         kvm, parse_scenario("steps:\n  - wait: {change: true, timeout: 1}\n")
     )
     assert _failed(unchanged)[2].startswith("the screen did not change within 1")
+
+
+# ----- Ubuntu: GRUB's editor and cloud-init's seed --------------------------------------
+
+
+async def test_the_ubuntu_example_installs(tmp_path: Path) -> None:
+    scenario = _shortened(load_scenario(EXAMPLES / "ubuntu-autoinstall.yaml"))
+    result, emu = await _installer("ubuntu", scenario, tmp_path)
+    assert result.ok, result.as_dict()
+    installer = emu.target.installer
+    assert installer is not None and installer.state == "complete"
+    assert [fetch.url.rsplit("/", 1)[1] for fetch in installer.fetched] == [
+        "user-data",
+        "meta-data",
+    ]
+    assert installer.command_line is not None
+    assert installer.command_line.startswith("--- autoinstall ds=nocloud;s=http://")
+    assert (tmp_path / "installed.png").read_bytes().startswith(b"\x89PNG")
+
+
+async def test_ubuntu_seed_typed_with_a_bare_semicolon_never_reaches_the_kernel(
+    tmp_path: Path,
+) -> None:
+    scenario = _shortened(load_scenario(EXAMPLES / "ubuntu-autoinstall.yaml"), timeout=3.0)
+    steps = list(scenario.steps)
+    typing = steps[2]
+    assert isinstance(typing, TypeStep) and typing.boot_command is not None
+    steps[2] = typing.model_copy(update={"boot_command": typing.boot_command.replace("\\;", ";")})
+    bare = scenario.model_copy(update={"steps": steps})
+    result, emu = await _installer("ubuntu", bare, tmp_path)
+    number, label, _ = _failed(result)
+    assert (number, label) == (4, "cloud-init fetches the seed")
+    installer = emu.target.installer
+    assert installer is not None and installer.fetched == []
+    assert installer.command_line == "--- autoinstall ds=nocloud"  # GRUB ended it at ';'
+    assert installer.state == "interactive"
+    assert (tmp_path / "step-04-failed.jpg").read_bytes().startswith(JPEG)

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
-    from ._installer import Fetch, Installer
+    from ._installer import Installer
+    from ._installer_fetch import Fetch
     from ._login import LoginPrompt
     from ._target import Target, TargetEvent
     from ._threaded import ThreadedEmulator
@@ -41,7 +42,7 @@ __all__ = [
 _EXPORTS: Final = {
     "Button": "_widgets",
     "Emulator": "_emulator",
-    "Fetch": "_installer",
+    "Fetch": "_installer_fetch",
     "Installer": "_installer",
     "LoginPrompt": "_login",
     "ThreadedEmulator": "_threaded",

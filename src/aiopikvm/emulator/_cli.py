@@ -119,9 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     installer = parser.add_argument_group("an OS installer on the host")
     installer.add_argument(
         "--installer",
-        choices=("debian", "kickstart"),
-        help="on power-on or reset the host boots an installer (Debian preseed or RHEL "
-        "kickstart) that fetches the URL typed on its boot line",
+        choices=("debian", "kickstart", "ubuntu"),
+        help="on power-on or reset the host boots an installer (Debian preseed, RHEL "
+        "kickstart or Ubuntu autoinstall) that fetches the URL typed on its boot line",
     )
     installer.add_argument(
         "--installer-boot-timeout",

@@ -58,12 +58,13 @@ class Emulator:
     keys with (a kvmd keymap name, e.g. ``"de"``). ``hid_rate_limit`` caps the reports
     per second each HID device gets to the target (a CH9329 at 9600 baud takes about 45):
     the host then polls no faster, and faster input waits in kvmd's queue. ``installer``
-    (``"debian"`` or ``"kickstart"``) makes the host an OS installer that boots to a menu
-    on power-on or reset, reads a boot line and fetches the preseed or kickstart URL typed
-    on it (see ``aiopikvm.emulator._installer``; ``emu.target.installer`` tells what it
-    did); the menu boots its default entry after ``installer_boot_timeout`` seconds, and
-    ``installer_speed`` divides the time its POST and install steps take; a fetch that
-    takes longer than ``installer_fetch_timeout`` seconds fails.
+    (``"debian"``, ``"kickstart"`` or ``"ubuntu"``) makes the host an OS installer that
+    boots to a menu on power-on or reset, reads a boot line and fetches the preseed,
+    kickstart or cloud-init URL typed on it (see ``aiopikvm.emulator._installer``;
+    ``emu.target.installer`` tells what it did); the menu boots its default entry after
+    ``installer_boot_timeout`` seconds, and ``installer_speed`` divides the time its POST
+    and install steps take; a fetch that takes longer than ``installer_fetch_timeout``
+    seconds fails.
     ``screen_size`` is the host's video mode (see :meth:`set_resolution`); the video
     streamer finds its signal ``streamer_start_delay`` seconds after it starts and stops
     ``streamer_stop_delay`` seconds after the last ``stream=1`` session leaves (kvmd's

@@ -1,5 +1,6 @@
 """An OS installer the simulated host runs, for scenario tests: a Debian netinst
-(``"debian"``, preseed) or a RHEL DVD (``"kickstart"``).
+(``"debian"``, preseed), a RHEL DVD (``"kickstart"``) or an Ubuntu live server
+(``"ubuntu"``, autoinstall through cloud-init's NoCloud seed).
 
 When the host powers on or is reset the screen clears; after a short POST the boot menu
 counts down ``boot_timeout`` seconds (``0``: it waits, as syslinux's ``timeout 0``) and
@@ -14,6 +15,14 @@ the wrong keyboard layout). Debian's ``auto`` without a URL fails the same way, 
 looks for a preseed file it cannot find; a line without a URL boots the interactive
 installer. Screens: :mod:`._installer_screens`.
 
+Ubuntu boots GRUB (:mod:`._grub`): ``e`` edits the highlighted entry, the arrows, Home and
+End move in it, Ctrl-X or F10 boots it. A ``ds=nocloud;s=<url>`` that reached the kernel
+(GRUB ends a command at a bare ``;``) makes the host fetch ``<url>user-data`` and
+``<url>meta-data``; with both answered and an ``autoinstall:`` section in the user-data it
+installs — after asking "Continue with autoinstall? (yes|no)" unless ``autoinstall`` is on
+the kernel command line, as subiquity does. A failed fetch stops at cloud-init's warning
+and the interactive installer; no seed at all is the interactive installer.
+
 It runs on the emulator's loop; the target calls it on its writer's thread and each call
 is posted to the loop. Its state is readable from any thread.
 """
@@ -25,45 +34,33 @@ import contextlib
 import math
 import threading
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any, Final
 
-import aiohttp
-from yarl import URL
-
+from . import _grub as grub
 from . import _installer_screens as screens
+from ._installer_fetch import Fetch, fetch_url
 from ._target import Target
 from ._tasks import Tasks
 
-KINDS: Final = ("debian", "kickstart")
+KINDS: Final = ("debian", "kickstart", "ubuntu")
 FETCH_TIMEOUT: Final = 10.0
 """Seconds for the whole fetch by default: an installer gives up on a silent server."""
-FETCH_LIMIT: Final = 1 << 20
-"""Bytes of an answer read at most: a preseed or kickstart file is a few kilobytes."""
-_MAX_REDIRECTS: Final = 5
 _LINE_LIMIT: Final = 2048
 """Characters a boot line holds at most (Linux's x86 command-line size); more are dropped."""
 _POST_TIME: Final = 0.5
 _STEP_TIME: Final = 0.4
 _URL_KEYS: Final = {"debian": ("url", "preseed/url"), "kickstart": ("inst.ks", "ks")}
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class Fetch:
-    """One URL the installer asked for: the HTTP ``status`` (``None`` without an answer)
-    and why it failed (``error``, ``None`` on success), ``size`` the bytes read."""
-
-    url: str
-    status: int | None
-    error: str | None = None
-    size: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def __repr__(self) -> str:  # no URL credential in a repr
-        return f"Fetch(url={_without_credentials(self.url)!r}, status={self.status!r})"
+_GRUB_MOVES: Final = {
+    "ArrowUp": "ArrowUp",
+    "ArrowDown": "ArrowDown",
+    "ArrowLeft": "ArrowLeft",
+    "ArrowRight": "ArrowRight",
+    "Home": "Home",
+    "End": "End",
+}
+_GRUB_CTRL: Final = {"KeyP": "ArrowUp", "KeyN": "ArrowDown", "KeyB": "ArrowLeft"}
+_GRUB_CTRL.update({"KeyF": "ArrowRight", "KeyA": "Home", "KeyE": "End"})
+_CTRL: Final = frozenset({"ControlLeft", "ControlRight"})
 
 
 class Installer:
@@ -79,7 +76,9 @@ class Installer:
         fetch_timeout: float = FETCH_TIMEOUT,
     ) -> None:
         if kind not in KINDS:
-            raise ValueError(f"unknown installer {kind!r}: choose 'debian' or 'kickstart'")
+            raise ValueError(
+                f"unknown installer {kind!r}: choose 'debian', 'kickstart' or 'ubuntu'"
+            )
         if not 0 <= boot_timeout < math.inf:
             raise ValueError(f"installer_boot_timeout must be >= 0 seconds, got {boot_timeout}")
         if not 0 < speed < math.inf:
@@ -94,6 +93,9 @@ class Installer:
         self._lock = threading.Lock()
         self._state = "off"
         self._line = ""
+        self._selected = 0  # GRUB's highlighted entry
+        self._editor: grub.Editor | None = None
+        self._seed = ""  # the NoCloud seed waiting for "yes" at the confirmation
         self._command_line: str | None = None
         self._fetched: list[Fetch] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -105,7 +107,8 @@ class Installer:
 
     @property
     def state(self) -> str:
-        """``"off"``, ``"post"``, ``"menu"``, ``"prompt"``, ``"installing"``,
+        """``"off"``, ``"post"``, ``"menu"``, ``"prompt"`` (GRUB's editor on Ubuntu),
+        ``"confirm"`` (Ubuntu asking whether to autoinstall), ``"installing"``,
         ``"complete"``, ``"failed"`` or ``"interactive"``."""
         with self._lock:
             return self._state
@@ -146,6 +149,20 @@ class Installer:
     def key(self, text: str) -> None:
         self._post(self._key, text)
 
+    def press(self, key: str, modifiers: frozenset[str]) -> bool:
+        if self.kind != "ubuntu" or self.state not in ("menu", "prompt"):
+            return False
+        ctrl = bool(modifiers & _CTRL)
+        if (ctrl and key == "KeyX") or key == "F10":
+            self._post(self._grub_boot)
+        elif key in ("ArrowUp", "ArrowDown", "Delete") or key in _GRUB_MOVES:
+            self._post(self._grub_key, key)
+        elif ctrl and key in _GRUB_CTRL:
+            self._post(self._grub_key, _GRUB_CTRL[key])
+        else:
+            return False
+        return True
+
     def _post(self, call: Callable[..., None], *args: str) -> None:
         loop = self._loop
         if loop is not None:
@@ -174,30 +191,37 @@ class Installer:
 
     def _boot(self) -> None:
         self._target.clear_screen()
-        self._set("post", screens.POST)
+        self._set("post", screens.post(self.kind))
         self._run(self._menu(), "menu")
 
     async def _menu(self) -> None:
         await asyncio.sleep(_POST_TIME / self._speed)
-        self._line = ""
+        self._line, self._selected, self._editor = "", 0, None
         if self._boot_timeout == 0:
-            self._set("menu", screens.menu(self.kind, None))
+            self._set("menu", self._menu_screen(None))
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._boot_timeout
         while (remaining := deadline - loop.time()) > 0:
             seconds = math.ceil(remaining)
-            self._set("menu", screens.menu(self.kind, seconds))
+            self._set("menu", self._menu_screen(seconds))
             await asyncio.sleep(remaining - (seconds - 1))
         self._task = None
         self._interactive()
+
+    def _menu_screen(self, seconds: int | None) -> str:
+        if self.kind == "ubuntu":
+            return grub.menu(self._selected, seconds)
+        return screens.menu(self.kind, seconds)
 
     def _interactive(self) -> None:
         self._set("interactive", screens.interactive(self.kind))
 
     def _key(self, text: str) -> None:
         state = self.state
-        if state == "menu":
+        if self.kind == "ubuntu":
+            self._ubuntu_key(state, text)
+        elif state == "menu":
             self._menu_key(text)
         elif state == "prompt":
             self._prompt_key(text)
@@ -244,63 +268,112 @@ class Installer:
         else:
             self._interactive()
 
+    # ----- Ubuntu: GRUB, then cloud-init and subiquity ----------------------------------
+
+    def _ubuntu_key(self, state: str, text: str) -> None:
+        editor = self._editor
+        if state == "menu":
+            self._cancel()  # any key stops GRUB's countdown
+            if text == "\n":
+                self._boot_entry(grub.entry(self._selected))
+            elif text == "e":
+                self._editor = grub.Editor(grub.entry(self._selected))
+                self._set("prompt", self._editor.screen())
+            else:
+                self._set("menu", self._menu_screen(None))
+        elif state == "prompt" and editor is not None:
+            if text == "\x1b":  # the edits discarded, back to the menu
+                self._editor = None
+                self._set("menu", self._menu_screen(None))
+                return
+            if text == "\b":
+                editor.backspace()
+            elif text == "\n":
+                editor.newline()
+            elif text.isprintable():
+                editor.insert(text)
+            self._set("prompt", editor.screen())
+        elif state == "confirm":
+            if text == "\n":
+                answer, self._line = self._line.strip(), ""
+                if answer == "yes":
+                    self._run(self._install(self._seed), "install")
+                elif answer == "no":
+                    self._interactive()
+                else:
+                    self._set("confirm", screens.confirm(self._line))
+                return
+            self._line = self._line[:-1] if text == "\b" else (self._line + text)[:64]
+            self._set("confirm", screens.confirm(self._line))
+
+    def _grub_key(self, key: str) -> None:
+        state, editor = self.state, self._editor
+        if state == "menu":
+            self._cancel()
+            if key == "ArrowUp":
+                self._selected = max(0, self._selected - 1)
+            elif key == "ArrowDown":
+                self._selected = min(len(grub.ENTRIES) - 1, self._selected + 1)
+            self._set("menu", self._menu_screen(None))
+        elif state == "prompt" and editor is not None:
+            if key == "Delete":
+                editor.delete()
+            else:
+                editor.move(key)
+            self._set("prompt", editor.screen())
+
+    def _grub_boot(self) -> None:
+        state, editor = self.state, self._editor
+        if state == "prompt" and editor is not None:
+            self._boot_entry(editor.lines)
+        elif state == "menu":  # Ctrl-X on the menu does nothing in GRUB
+            pass
+
+    def _boot_entry(self, lines: list[str]) -> None:
+        self._cancel()
+        self._editor = None
+        arguments = grub.kernel_arguments(lines)
+        if arguments is None:
+            self._set("failed", screens.grub_no_kernel())
+            return
+        with self._lock:
+            self._command_line = " ".join(arguments)
+        seed = grub.nocloud_seed(arguments)
+        if seed is None:
+            self._interactive()
+        else:
+            self._run(self._seeded(seed, "autoinstall" in arguments), "cloud-init")
+
+    async def _seeded(self, seed: str, unattended: bool) -> None:
+        self._set("installing", screens.cloud_init(seed))
+        bodies = []
+        for name in ("user-data", "meta-data"):
+            fetch, body = await fetch_url(seed + name, self._fetch_timeout)
+            with self._lock:
+                self._fetched.append(fetch)
+            if fetch.error is not None:
+                self._set("failed", screens.cloud_init_failed(seed + name, fetch.error))
+                return
+            bodies.append(body)
+        if b"autoinstall:" not in bodies[0]:
+            self._interactive()  # a seed without an autoinstall section: subiquity asks
+        elif unattended:
+            await self._install(seed)
+        else:
+            self._seed = seed
+            self._set("confirm", screens.confirm(""))
+
     async def _install(self, url: str) -> None:
         self._set("installing", screens.installing(self.kind, url, 0))
-        fetch = await _fetch(url, self._fetch_timeout)
-        with self._lock:
-            self._fetched.append(fetch)
-        if fetch.error is not None:
-            self._set("failed", screens.failed(self.kind, url, fetch.error))
-            return
-        for done in range(1, len(screens.PROGRESS) + 1):
+        if self.kind != "ubuntu":  # Ubuntu's seed was fetched by cloud-init before
+            fetch, _ = await fetch_url(url, self._fetch_timeout)
+            with self._lock:
+                self._fetched.append(fetch)
+            if fetch.error is not None:
+                self._set("failed", screens.failed(self.kind, url, fetch.error))
+                return
+        for done in range(1, len(screens.progress(self.kind)) + 1):
             await asyncio.sleep(_STEP_TIME / self._speed)
             self._set("installing", screens.installing(self.kind, url, done))
         await asyncio.sleep(_STEP_TIME / self._speed)
         self._set("complete", screens.complete(self.kind, url))
-
-
-async def _fetch(url: str, seconds: float) -> Fetch:
-    """GET ``url`` as the installer does: http(s) only, within ``seconds``, at most
-    :data:`FETCH_LIMIT` bytes; any failure is an answer, never an exception."""
-    try:
-        parsed = URL(url)
-    except ValueError:
-        return Fetch(url, None, "not a valid URL")
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        return Fetch(url, None, "not an http or https URL")
-    timeout = aiohttp.ClientTimeout(total=seconds)
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.get(parsed, max_redirects=_MAX_REDIRECTS) as response,
-        ):
-            if response.status != 200:
-                return Fetch(url, response.status, f"HTTP {response.status}")
-            body = bytearray()
-            while len(body) <= FETCH_LIMIT:
-                chunk = await response.content.read(FETCH_LIMIT + 1 - len(body))
-                if not chunk:
-                    break
-                body += chunk
-            if len(body) > FETCH_LIMIT:
-                return Fetch(url, response.status, f"larger than {FETCH_LIMIT} bytes")
-            return Fetch(url, response.status, None, len(body))
-    except TimeoutError:
-        return Fetch(url, None, f"no answer within {seconds:g} s")
-    except (aiohttp.ClientError, ValueError) as exc:
-        return Fetch(url, None, _reason(exc))
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        if isinstance(exc.os_error, ConnectionRefusedError):
-            return "cannot connect: connection refused"
-        return f"cannot connect: {exc.os_error.strerror or type(exc.os_error).__name__}"
-    return type(exc).__name__
-
-
-def _without_credentials(url: str) -> str:
-    try:
-        return str(URL(url).with_user(None))
-    except ValueError:
-        return "<not a URL>"

@@ -1,12 +1,15 @@
 """What the emulated installers show: the boot menus, prompts and installer screens of a
-Debian netinst and a RHEL DVD, as text for the target's console.
+Debian netinst, a RHEL DVD and an Ubuntu live server (its GRUB screens: :mod:`._grub`), as
+text for the target's console.
 
 The phrases a scenario waits for are kept exactly (the emulator's contract with its users):
 the menus' "Debian GNU/Linux installer menu" / "Press ESC for the boot prompt" and
 "Install Red Hat Enterprise Linux" / "Press Tab for full configuration options", the
 prompts ``boot: `` and ``> vmlinuz ...``, "Retrieving <url>", the progress steps,
 "Installation complete", "Failed to retrieve the preconfiguration file",
-"Failed to fetch kickstart from <url>" and "Select a language".
+"Failed to fetch kickstart from <url>" and "Select a language"; Ubuntu's "GNU GRUB",
+"Continue with autoinstall? (yes|no)", "Install complete!", cloud-init's
+"url_helper.py[WARNING]: Calling '<url>' failed" and subiquity's "select your language".
 """
 
 from __future__ import annotations
@@ -35,6 +38,25 @@ PROGRESS: Final = (
     "Finishing the installation",
 )
 COMPLETE: Final = "Installation complete"
+UBUNTU_PROGRESS: Final = (
+    "curtin command install",
+    "configuring apt",
+    "installing system",
+    "final system configuration",
+)
+UBUNTU_COMPLETE: Final = "Install complete!"
+_UBUNTU: Final = "Ubuntu Server 24.04 LTS"
+
+
+def post(kind: str) -> str:
+    """What the firmware shows before the boot menu."""
+    if kind == "ubuntu":
+        return POST.rsplit("ISOLINUX", 1)[0] + "GRUB loading.\n"
+    return POST
+
+
+def progress(kind: str) -> tuple[str, ...]:
+    return UBUNTU_PROGRESS if kind == "ubuntu" else PROGRESS
 
 
 def menu(kind: str, seconds: int | None) -> str:
@@ -73,7 +95,10 @@ def not_found(kernel: str) -> str:
 
 
 def installing(kind: str, url: str, done: int) -> str:
-    """The installer fetching ``url`` and then ``done`` of its :data:`PROGRESS` steps."""
+    """The installer fetching ``url`` and then ``done`` of its :func:`progress` steps."""
+    if kind == "ubuntu":
+        steps = "".join(f"{step}\n" for step in UBUNTU_PROGRESS[:done])
+        return f"{_UBUNTU}\n\nsubiquity: autoinstall from {url}user-data\n" + steps
     head = (
         "Debian GNU/Linux installer\n\n"
         if kind == "debian"
@@ -83,7 +108,32 @@ def installing(kind: str, url: str, done: int) -> str:
 
 
 def complete(kind: str, url: str) -> str:
-    return installing(kind, url, len(PROGRESS)) + f"\n{COMPLETE}\n"
+    done = UBUNTU_COMPLETE if kind == "ubuntu" else COMPLETE
+    return installing(kind, url, len(progress(kind))) + f"\n{done}\n"
+
+
+def cloud_init(seed: str) -> str:
+    """Ubuntu booting, cloud-init reading its NoCloud seed."""
+    return f"{_UBUNTU}\n\ncloud-init: NoCloud seed {seed}\n"
+
+
+def cloud_init_failed(url: str, reason: str) -> str:
+    """cloud-init's console warning when the seed did not answer, and subiquity asking:
+    nothing unattended happens."""
+    return (
+        f"cloud-init: url_helper.py[WARNING]: Calling '{url}' failed: {reason}\n\n"
+        + interactive("ubuntu")
+    )
+
+
+def confirm(line: str) -> str:
+    """subiquity before an autoinstall that ``autoinstall`` on the kernel line did not
+    confirm."""
+    return f"{_UBUNTU}\n\nContinue with autoinstall? (yes|no) {line}"
+
+
+def grub_no_kernel() -> str:
+    return "error: you need to load the kernel first.\n\nPress any key to continue..."
 
 
 def failed(kind: str, url: str | None, reason: str) -> str:
@@ -108,6 +158,14 @@ def failed(kind: str, url: str | None, reason: str) -> str:
 
 def interactive(kind: str) -> str:
     """The installer asking its first question: nothing unattended happened."""
+    if kind == "ubuntu":
+        return (
+            "Willkommen! Bienvenue! Welcome! Welkom!\n\n"
+            "Use UP, DOWN and ENTER keys to select your language.\n\n"
+            "  > English\n"
+            "    Deutsch\n"
+            "    Francais\n"
+        )
     if kind == "debian":
         return (
             "[!!] Select a language\n\n"

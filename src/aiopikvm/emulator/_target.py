@@ -71,6 +71,13 @@ class Application(Protocol):
     def key(self, text: str) -> None: ...
 
 
+KeyPress = Callable[[str, frozenset[str]], bool]
+"""What a program may add to :class:`Application` as ``press(key, modifiers)`` to see keys
+that type nothing: called for each key pressed (kvmd's name) with the modifiers held,
+before it is read as text; True if the program took it (an arrow in an editor, Ctrl-X),
+and then it types nothing."""
+
+
 # ----- the target ---------------------------------------------------------------------
 
 _LOCK_LEDS: Final = {"CapsLock": "caps", "NumLock": "num", "ScrollLock": "scroll"}
@@ -334,6 +341,9 @@ class Target:
             self._leds[led] = not self._leds[led]
             if key == "ScrollLock":  # Caps and Num Lock are modifiers to Compose; this is not
                 self._keyboard.composer.reset()
+            return
+        press: KeyPress | None = getattr(self._application, "press", None)
+        if press is not None and press(key, frozenset(self._modifiers)):
             return
         leds = self._leds
         self._output(self._keyboard.text(key, self._modifiers, caps=leds["caps"], num=leds["num"]))
