@@ -40,6 +40,9 @@ Region = Annotated[
         ),
     ),
 ]
+Regex = Annotated[
+    bool, Field(description="text is a regular expression (Python's), not a substring.")
+]
 Timeout = Annotated[
     float, Field(gt=0, le=600, description="Seconds to wait at most before giving up.")
 ]

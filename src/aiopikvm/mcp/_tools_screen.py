@@ -16,7 +16,7 @@ from ..errors import UnavailableError
 from ..screen import text as screen_text
 from ._context import Context, image_content, text_result
 from ._device import VIDEO_RETRY, VIDEO_TIMEOUT, Device
-from ._params import DeviceName, Region, Timeout
+from ._params import DeviceName, Regex, Region, Timeout
 from ._picture import geometry_of
 
 MAX_TEXT: Final = 20_000
@@ -57,9 +57,7 @@ def register(app: MCPServer, ctx: Context) -> None:
         text: Annotated[
             str, Field(min_length=1, max_length=1000, description="The text to look for.")
         ],
-        regex: Annotated[
-            bool, Field(description="text is a regular expression (Python's), not a substring.")
-        ] = False,
+        regex: Regex = False,
         region: Region = None,
         device: DeviceName = None,
     ) -> CallToolResult:
@@ -100,9 +98,7 @@ def register(app: MCPServer, ctx: Context) -> None:
         text: Annotated[
             str, Field(min_length=1, max_length=1000, description="The text to wait for.")
         ],
-        regex: Annotated[
-            bool, Field(description="text is a regular expression (Python's), not a substring.")
-        ] = False,
+        regex: Regex = False,
         timeout: Timeout = 30.0,
         region: Region = None,
         device: DeviceName = None,
