@@ -42,7 +42,7 @@ def test_words_as_grub_reads_them() -> None:
 
 
 def test_the_editor_moves_and_edits_as_grub() -> None:
-    editor = Editor(entry(0))
+    editor = Editor(entry(0), 2048)
     for key in ("ArrowDown", "ArrowDown", "ArrowDown", "End"):
         editor.move(key)
     editor.insert(" quiet")

@@ -37,8 +37,6 @@ EDITOR_HELP: Final = (
     "to the GRUB menu."
 )
 COUNTDOWN: Final = "The highlighted entry will be executed automatically in"
-_LINE_LIMIT: Final = 2048
-"""Characters a line holds at most (Linux's x86 command-line size); more are dropped."""
 
 
 def menu(selected: int, seconds: int | None) -> str:
@@ -63,8 +61,9 @@ def entry(selected: int) -> list[str]:
 class Editor:
     """GRUB's entry editor: lines, and a cursor that moves and inserts as GRUB's does."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], limit: int) -> None:
         self.lines = list(lines)
+        self.limit = limit  # characters a line holds at most; more are dropped
         self.row = 0
         self.column = 0
 
@@ -74,7 +73,7 @@ class Editor:
 
     def insert(self, text: str) -> None:
         line = self.lines[self.row]
-        if len(line) >= _LINE_LIMIT:
+        if len(line) >= self.limit:
             return
         self.lines[self.row] = line[: self.column] + text + line[self.column :]
         self.column += len(text)

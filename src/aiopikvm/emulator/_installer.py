@@ -50,16 +50,17 @@ _LINE_LIMIT: Final = 2048
 _POST_TIME: Final = 0.5
 _STEP_TIME: Final = 0.4
 _URL_KEYS: Final = {"debian": ("url", "preseed/url"), "kickstart": ("inst.ks", "ks")}
-_GRUB_MOVES: Final = {
-    "ArrowUp": "ArrowUp",
-    "ArrowDown": "ArrowDown",
-    "ArrowLeft": "ArrowLeft",
-    "ArrowRight": "ArrowRight",
-    "Home": "Home",
-    "End": "End",
+_GRUB_KEYS: Final = frozenset(
+    {"ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "Delete"}
+)
+_GRUB_CTRL: Final = {
+    "KeyP": "ArrowUp",
+    "KeyN": "ArrowDown",
+    "KeyB": "ArrowLeft",
+    "KeyF": "ArrowRight",
+    "KeyA": "Home",
+    "KeyE": "End",
 }
-_GRUB_CTRL: Final = {"KeyP": "ArrowUp", "KeyN": "ArrowDown", "KeyB": "ArrowLeft"}
-_GRUB_CTRL.update({"KeyF": "ArrowRight", "KeyA": "Home", "KeyE": "End"})
 _CTRL: Final = frozenset({"ControlLeft", "ControlRight"})
 
 
@@ -155,7 +156,7 @@ class Installer:
         ctrl = bool(modifiers & _CTRL)
         if (ctrl and key == "KeyX") or key == "F10":
             self._post(self._grub_boot)
-        elif key in ("ArrowUp", "ArrowDown", "Delete") or key in _GRUB_MOVES:
+        elif key in _GRUB_KEYS:
             self._post(self._grub_key, key)
         elif ctrl and key in _GRUB_CTRL:
             self._post(self._grub_key, _GRUB_CTRL[key])
@@ -242,11 +243,15 @@ class Installer:
         if text == "\x1b" and self.kind == "kickstart":  # back to the menu, countdown over
             self._set("menu", screens.menu(self.kind, None))
             return
+        self._edit_line(text)
+        self._set("prompt", screens.prompt(self.kind, self._line))
+
+    def _edit_line(self, text: str) -> None:
+        """A one-line prompt's editing: Backspace deletes, what is printable is added."""
         if text == "\b":
             self._line = self._line[:-1]
         elif text.isprintable():
             self._line = (self._line + text)[:_LINE_LIMIT]
-        self._set("prompt", screens.prompt(self.kind, self._line))
 
     def _boot_line(self, line: str) -> None:
         with self._lock:
@@ -277,7 +282,7 @@ class Installer:
             if text == "\n":
                 self._boot_entry(grub.entry(self._selected))
             elif text == "e":
-                self._editor = grub.Editor(grub.entry(self._selected))
+                self._editor = grub.Editor(grub.entry(self._selected), _LINE_LIMIT)
                 self._set("prompt", self._editor.screen())
             else:
                 self._set("menu", self._menu_screen(None))
@@ -297,13 +302,13 @@ class Installer:
             if text == "\n":
                 answer, self._line = self._line.strip(), ""
                 if answer == "yes":
-                    self._run(self._install(self._seed), "install")
+                    self._run(self._progress(self._seed), "install")
                 elif answer == "no":
                     self._interactive()
                 else:
                     self._set("confirm", screens.confirm(self._line))
                 return
-            self._line = self._line[:-1] if text == "\b" else (self._line + text)[:64]
+            self._edit_line(text)
             self._set("confirm", screens.confirm(self._line))
 
     def _grub_key(self, key: str) -> None:
@@ -323,11 +328,9 @@ class Installer:
             self._set("prompt", editor.screen())
 
     def _grub_boot(self) -> None:
-        state, editor = self.state, self._editor
-        if state == "prompt" and editor is not None:
-            self._boot_entry(editor.lines)
-        elif state == "menu":  # Ctrl-X on the menu does nothing in GRUB
-            pass
+        # Only the editor boots: Ctrl-X and F10 do nothing on GRUB's menu.
+        if self.state == "prompt" and self._editor is not None:
+            self._boot_entry(self._editor.lines)
 
     def _boot_entry(self, lines: list[str]) -> None:
         self._cancel()
@@ -358,20 +361,24 @@ class Installer:
         if b"autoinstall:" not in bodies[0]:
             self._interactive()  # a seed without an autoinstall section: subiquity asks
         elif unattended:
-            await self._install(seed)
+            await self._progress(seed)
         else:
             self._seed = seed
             self._set("confirm", screens.confirm(""))
 
     async def _install(self, url: str) -> None:
+        """Debian's and RHEL's installers: fetch the answers, then install."""
         self._set("installing", screens.installing(self.kind, url, 0))
-        if self.kind != "ubuntu":  # Ubuntu's seed was fetched by cloud-init before
-            fetch, _ = await fetch_url(url, self._fetch_timeout)
-            with self._lock:
-                self._fetched.append(fetch)
-            if fetch.error is not None:
-                self._set("failed", screens.failed(self.kind, url, fetch.error))
-                return
+        fetch, _ = await fetch_url(url, self._fetch_timeout)
+        with self._lock:
+            self._fetched.append(fetch)
+        if fetch.error is not None:
+            self._set("failed", screens.failed(self.kind, url, fetch.error))
+            return
+        await self._progress(url)
+
+    async def _progress(self, url: str) -> None:
+        """The install steps from the answers at ``url``, then "complete"."""
         for done in range(1, len(screens.progress(self.kind)) + 1):
             await asyncio.sleep(_STEP_TIME / self._speed)
             self._set("installing", screens.installing(self.kind, url, done))

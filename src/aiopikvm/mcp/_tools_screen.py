@@ -69,7 +69,7 @@ def register(app: MCPServer, ctx: Context) -> None:
         arguments = {"text": text, "regex": regex, "region": region}
 
         async def body(dev: Device) -> CallToolResult:
-            pattern = re.compile(text if regex else re.escape(text))
+            pattern = screen_text.compile_pattern(text, regex)
             jpeg = await dev.snapshot()
             geometry = await asyncio.to_thread(geometry_of, jpeg, dev.max_side)
             box = None if region is None else geometry.region_to_screen(region)
