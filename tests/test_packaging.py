@@ -35,6 +35,7 @@ def _lower_bounds() -> dict[str, Version]:
         *extras["cli"],
         *extras["vision"],
         *extras["video"],
+        *extras["fast"],
     ]:
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][0-9.]*)", requirement)
         assert match is not None, f"{requirement!r}: give it a lower bound, and nothing else"

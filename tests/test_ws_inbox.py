@@ -1,6 +1,6 @@
 """The session's fast path for events: whole frames straight from websockets' protocol to
-the reader (the inbox), JSON parsed by json's scanner called directly, and the merged
-state held as marshal bytes until it is read. Each must be what the slow path was: the
+the reader (the inbox), JSON parsed by msgspec (or json's scanner called directly), and the
+merged state held as marshal bytes until it is read. Each must be what the slow path was: the
 same messages in the same order, the same values and errors, a state that nothing merged
 later changes, and the socket left unread while the reader is behind."""
 
@@ -19,7 +19,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aiopikvm import ConnectionClosedError, PiKVMWebSocket, ProtocolError
-from aiopikvm.protocol.frames import _loads, encode_event, parse_event
+from aiopikvm.protocol import json_loads
+from aiopikvm.protocol.frames import encode_event, parse_event
 from aiopikvm.protocol.held import bound
 from aiopikvm.protocol.merge import MERGE_DEPTH, MergedState, _size, merge_event
 from aiopikvm.transport.ws_connection import INBOX_FRAMES
@@ -128,22 +129,50 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
+# What orjson refuses and json.loads takes: NaN and the infinities, integers past 64 bits,
+# lone surrogates, floats past the double's range.
+odd_values = st.recursive(
+    st.floats()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.sampled_from(["\ud800", "a\udfff"])
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
+    max_leaves=6,
+)
 around = st.sampled_from(["", " ", "\n", "\ufeff", "x", "]", "{", '"', "0", "1e", "\\"])
 
 
 @settings(max_examples=300, deadline=None)
-@given(json_values, around, around, st.booleans())
+@given(json_values | odd_values, around, around, st.booleans())
 def test_frames_parse_as_json_loads_parses_them(
     value: Any, before: str, after: str, ascii_only: bool
 ) -> None:
-    for raw in (json.dumps(value, ensure_ascii=ascii_only), before + json.dumps(value) + after):
-        try:
-            expected: Any = json.loads(raw)
-        except ValueError as exc:
-            with pytest.raises(type(exc)):
-                _loads(raw)
-        else:
-            assert _loads(raw) == expected
+    texts = [json.dumps(value, ensure_ascii=ascii_only), before + json.dumps(value) + after]
+    texts.append("[" * 1100 + "]" * 1100)  # past orjson's nesting, within json's
+    texts.append('{"n": 1e400, "m": -1e999}')
+    for raw in texts:
+        for parse in (json_loads.loads, json_loads._scanned):
+            try:
+                expected: Any = json.loads(raw)
+            except ValueError as exc:
+                with pytest.raises(type(exc)):
+                    parse(raw)
+            else:
+                assert _same(parse(raw), expected), (parse, raw)
+
+
+def test_frames_are_parsed_by_msgspec_when_it_is_there() -> None:
+    msgspec = pytest.importorskip("msgspec")  # the fast extra, in dev
+    assert json_loads.parser() == f"msgspec {msgspec.__version__}"
+    assert parse_event('{"event_type": "x", "event": {"n": 1}}') == ("x", {"n": 1})
+    assert json_loads.loads is not json_loads._first  # chosen once, by the first frame
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, and NaN where NaN is (NaN != NaN), -0.0 where -0.0 is."""
+    return json.dumps(a) == json.dumps(b) and repr(a) == repr(b)
 
 
 # ----- the merged state ---------------------------------------------------------------------

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Callable
 from typing import Any, Final
 
 from ..errors import InvalidInputError, ProtocolError
+from . import json_loads
 
 # The messages live in .inputs; imported from here too, as they always were.
 from .inputs import Input as Input
@@ -312,27 +312,10 @@ LEGACY_EVENT_NAMES: Final = {
 """kvmd before 4.36 named its events ``*_state``; the client reads both."""
 
 
-_Scanner = Callable[[str, int], tuple[Any, int]]
-# scan_once is set by JSONDecoder.__init__, and missing from its stubs.
-_SCAN: Final[_Scanner] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-"""What ``json.loads`` runs (the C scanner), called without its Python around it."""
-
-
-def _loads(text: str) -> Any:
-    """``json.loads(text)``, a microsecond sooner for a frame that is one JSON value and
-    nothing else; anything else (whitespace around it, a BOM, junk) goes to ``json.loads``
-    itself, for its value or its error."""
-    try:
-        value, end = _SCAN(text, 0)
-    except (StopIteration, ValueError, RecursionError):
-        return json.loads(text)
-    return value if end == len(text) else json.loads(text)
-
-
 def parse_event(text: str) -> tuple[str, dict[str, Any]]:
     """``(event_type, event)`` from a server text frame, legacy names translated."""
     try:
-        message = _loads(text)
+        message = json_loads.loads(text)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to decode
         raise ProtocolError(f"WebSocket text frame is not JSON: {text[:100]!r}") from exc
     if type(message) is dict:  # kvmd's shape, checked at once (JSON makes exact types)

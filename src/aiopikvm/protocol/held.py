@@ -11,10 +11,10 @@ marshal cannot nest).
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import marshal
 from typing import Any, Final
 
+from . import json_loads
 from .sizes import MARSHAL_VERSION, scalar_size, size, str_size, walked_copy
 
 Write = tuple[dict[str, Any], str, Any]
@@ -41,10 +41,10 @@ def _parse(text: str) -> Any:
     """``json.loads``, wherever the caller is: a frame nested nearly as deep as the reader
     could parse it is parsed again on a fresh stack when it is read from deep in one."""
     try:
-        return json.loads(text)
+        return json_loads.loads(text)
     except RecursionError:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(json.loads, text).result()
+            return pool.submit(json_loads.loads, text).result()
 
 
 def bound(frame: str) -> int:
