@@ -23,8 +23,14 @@ from aiopikvm.protocol import json_loads
 from aiopikvm.protocol.frames import encode_event, parse_event
 from aiopikvm.protocol.held import bound
 from aiopikvm.protocol.merge import MERGE_DEPTH, MergedState, _size, merge_event
-from aiopikvm.transport.ws_connection import INBOX_FRAMES
+from aiopikvm.transport.ws_connection import (
+    INBOX_BYTES,
+    INBOX_FLOOR,
+    LOOP_BYTES,
+    MESSAGE_COST,
+)
 
+from .emulator_helpers import eventually
 from .hostile_ws import OP_BINARY, OP_PING, OP_TEXT, RawServer, frame
 
 GUARD = 30  # seconds: what a regression waits before it fails instead of hanging
@@ -98,7 +104,8 @@ async def test_the_socket_is_not_read_while_the_inbox_is_full() -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(GUARD)
 
-    burst = b"".join(frame(OP_TEXT, text(n)) for n in range(10 * INBOX_FRAMES))
+    count = 2 * INBOX_BYTES // len(text(0))  # twice the bound in bytes alone
+    burst = b"".join(frame(OP_TEXT, text(n)) for n in range(count))
     async with (
         asyncio.timeout(GUARD),
         RawServer(silent).running() as server,
@@ -109,15 +116,50 @@ async def test_the_socket_is_not_read_while_the_inbox_is_full() -> None:
         assert conn.transport.is_reading()
         # What one read of the socket brings, handed over before the reader runs again.
         conn.data_received(burst)
-        assert len(conn.inbox) == 10 * INBOX_FRAMES  # all kept, as websockets' queue does
+        assert len(conn.inbox) == count  # all kept, as websockets' queue does
         assert not conn.transport.is_reading()  # and no more read until the reader catches up
         seen = []
         async for event in ws.events():
             seen.append(event["event"]["n"])
-            if len(seen) == 10 * INBOX_FRAMES:
+            if len(seen) == count:
                 break
-        assert seen == list(range(10 * INBOX_FRAMES))
+        assert seen == list(range(count))
         assert conn.transport.is_reading()
+
+
+async def test_a_session_queues_less_while_the_loop_s_sessions_hold_much() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(GUARD)
+
+    def burst(size: int) -> bytes:  # frames that cost the inbox about size bytes
+        count = size // (len(text(0)) + MESSAGE_COST)
+        return b"".join(frame(OP_TEXT, text(n)) for n in range(count))
+
+    async def drained(ws: PiKVMWebSocket) -> None:
+        link = ws._run.link
+        assert link is not None
+        await eventually(lambda: not link.conn.inbox)
+
+    async with (
+        asyncio.timeout(GUARD),
+        RawServer(silent).running() as server,
+        PiKVMWebSocket(server.url, passwd="x", close_timeout=0.2) as big,
+        PiKVMWebSocket(server.url, passwd="x", close_timeout=0.2) as small,
+    ):
+        assert big._run.link is not None and small._run.link is not None
+        big_conn, small_conn = big._run.link.conn, small._run.link.conn
+        between = burst((INBOX_FLOOR + INBOX_BYTES) // 2)  # over the floor, under the bound
+        small_conn.data_received(between)
+        assert small_conn.transport.is_reading()  # the loop holds little: up to the bound
+        await drained(small)
+        big_conn.data_received(burst(LOOP_BYTES))  # now it holds much
+        small_conn.data_received(between)
+        assert not small_conn.transport.is_reading()  # so the floor stops this one
+        await drained(big)
+        await drained(small)
+        assert big_conn.transport.is_reading() and small_conn.transport.is_reading()
+        small_conn.data_received(between)
+        assert small_conn.transport.is_reading()  # the loop's backlog is gone with it
 
 
 # ----- the JSON parse ----------------------------------------------------------------------

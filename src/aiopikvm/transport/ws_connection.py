@@ -9,13 +9,14 @@ way: a fragmented message, or a text frame that is not UTF-8, is left in websock
 and the inbox holds its place, so that the reader takes it with ``recv()`` in order and
 websockets reports its errors as it always does. Its bounds hold: the frame size
 (``max_size``) is checked by websockets' protocol before a frame gets here, and the inbox
-stops reading the socket as websockets' queue does (see :data:`INBOX_FRAMES`).
+stops reading the socket as websockets' queue does (see :data:`INBOX_BYTES`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import weakref
 from typing import Any, Final
 
 import websockets
@@ -23,16 +24,27 @@ from websockets.asyncio.client import ClientConnection
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-from .ws_connect import FRAMES_QUEUED, MAX_FRAME_SIZE, WRITE_BUFFER_LIMIT
+from .ws_connect import WRITE_BUFFER_LIMIT
 
-INBOX_FRAMES: Final = FRAMES_QUEUED
-"""Messages the inbox holds before the connection stops reading the socket (as websockets'
-``max_queue``), until the reader has taken all but a quarter of them. A single read of the
-socket can bring many more (as many small frames as fit in it): they are queued all the
-same, as websockets' own queue does, and reading stops after them."""
-INBOX_BYTES: Final = MAX_FRAME_SIZE
-"""The frame bytes past which the inbox stops reading the socket too, until a quarter are
-left: a few big frames stop it as surely as many small ones."""
+INBOX_BYTES: Final = 2**16
+"""What one inbox holds (64 KiB: the messages' bytes, and :data:`MESSAGE_COST` for each)
+before the connection stops reading the socket, until the reader has taken all but
+:data:`INBOX_FLOOR` // 4. A single read of the socket can bring more (as many small frames
+as fit in it): they are queued all the same, as websockets' own queue does, and reading
+stops after them. (A bound of 16 messages, websockets' ``max_queue``, stopped and resumed
+reading every 46 of kvmd's events, one 16 KiB read: ~8 % of a session's CPU, bench
+``ingest``.)"""
+INBOX_FLOOR: Final = 2**13
+"""What one inbox holds (8 KiB, about 16 of kvmd's events) once the inboxes of its event
+loop hold :data:`LOOP_BYTES` together: a fleet whose readers fall behind keeps 8 KiB a
+session queued, not 64 (bench ``sessions``: 123 -> 85 KiB RSS a session)."""
+LOOP_BYTES: Final = 2**21
+"""What the inboxes of one event loop hold together (2 MiB) before each stops at
+:data:`INBOX_FLOOR`."""
+MESSAGE_COST: Final = 128
+"""What a queued message costs besides its bytes (its str or bytes object, its tuple and
+its place in the deque), so that many tiny frames stop the reading as surely as a few big
+ones."""
 
 RECEIVE_BUFFER: Final = 2**14
 """The most one read of the socket takes (16 KiB). asyncio's selector transport asks for
@@ -48,7 +60,7 @@ KEEPALIVE_TIMEOUT: Final = 20.0
 (websockets' own keepalive timed the pong, which waits behind every frame the device sent
 before it: under load, 276 of 1,000 live sessions were cut so)."""
 
-_RESUME_FRAMES: Final = INBOX_FRAMES // 4
+_RESUME_BYTES: Final = INBOX_FLOOR // 4
 _OPEN: Final = State.OPEN
 _TEXT: Final = Opcode.TEXT
 _BINARY: Final = Opcode.BINARY
@@ -62,16 +74,37 @@ _ASSEMBLER: Final = 1  # the reasons to stop reading the socket, as bits
 _INBOX: Final = 2
 
 
+class LoopBacklog:
+    """The bytes queued in all the inboxes of one event loop (:meth:`of`)."""
+
+    __slots__ = ("__weakref__", "queued")
+
+    _backlogs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopBacklog] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def __init__(self) -> None:
+        self.queued = 0
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> LoopBacklog:
+        backlog = cls._backlogs.get(loop)
+        if backlog is None:
+            backlog = cls._backlogs[loop] = cls()
+        return backlog
+
+
 class Inbox:
     """One connection's messages, in order, for its one reader: :meth:`pop` what is
     queued, :meth:`next` to wait for more (and to learn how the connection ended)."""
 
-    __slots__ = ("_bytes", "_conn", "_items", "_paused", "_waiter", "closed")
+    __slots__ = ("_backlog", "_bytes", "_conn", "_items", "_paused", "_waiter", "closed")
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._backlog = LoopBacklog.of(asyncio.get_running_loop())
         self._items: collections.deque[tuple[str | bytes | None, int]] = collections.deque()
-        self._bytes = 0
+        self._bytes = 0  # counted in the loop's backlog too, until closed
         self._paused = False
         self._waiter: asyncio.Future[None] | None = None
         self.closed = False
@@ -82,11 +115,17 @@ class Inbox:
     def put(self, message: str | bytes | None, size: int) -> None:
         items = self._items
         items.append((message, size) if message is not None else _RECV)
-        self._bytes += size
+        cost = size + MESSAGE_COST
+        queued = self._bytes = self._bytes + cost
+        backlog = self._backlog
+        if not self.closed:
+            backlog.queued += cost
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        if not self._paused and (len(items) > INBOX_FRAMES or self._bytes > INBOX_BYTES):
+        if not self._paused and (
+            queued > INBOX_BYTES or (queued > INBOX_FLOOR and backlog.queued > LOOP_BYTES)
+        ):
             self._paused = True
             self._conn.hold_reading(_INBOX, True)
 
@@ -100,9 +139,7 @@ class Inbox:
         if received is _RECV:
             return None
         items.popleft()
-        self._bytes -= received[1]
-        if self._paused and len(items) <= _RESUME_FRAMES:
-            self._maybe_resume()
+        self._taken(received[1] + MESSAGE_COST)
         return received  # type: ignore[return-value]  # not _RECV: a message
 
     async def next(self) -> Received:
@@ -118,8 +155,7 @@ class Inbox:
                 message = await self._conn.recv()
                 # Taken out only now: a reader cancelled in recv() leaves the place kept.
                 items.popleft()
-                if self._paused:
-                    self._maybe_resume()
+                self._taken(MESSAGE_COST)
                 return message, _size(message)
             if self.closed:
                 # Nothing more comes: recv() raises how it ended, as websockets tells it.
@@ -132,13 +168,18 @@ class Inbox:
                 self._waiter = None
 
     def close(self) -> None:
+        if not self.closed:
+            self._backlog.queued -= self._bytes  # what is left is the reader's to take
         self.closed = True
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def _maybe_resume(self) -> None:
-        if len(self._items) <= _RESUME_FRAMES and self._bytes <= INBOX_BYTES // 4:
+    def _taken(self, cost: int) -> None:
+        self._bytes -= cost
+        if not self.closed:
+            self._backlog.queued -= cost
+        if self._paused and self._bytes <= _RESUME_BYTES:
             self._paused = False
             self._conn.hold_reading(_INBOX, False)
 
