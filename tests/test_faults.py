@@ -116,6 +116,18 @@ async def test_a_delayed_path_times_out_and_others_do_not(emu: Emulator) -> None
     assert emu.faults.count("hid") == 1
 
 
+async def test_a_slow_link_delays_every_frame_to_the_client_in_order(emu: Emulator) -> None:
+    with pytest.raises(ValueError, match="seconds"):
+        emu.faults.lag_ws(-1)
+    async with PiKVM(emu.url, passwd="admin") as kvm, kvm.ws() as ws:
+        emu.faults.lag_ws(1.0)  # the open session too
+        with pytest.raises(PiKVMTimeoutError):
+            await ws.ping(timeout=0.2)
+        emu.faults.clear()  # the lag with the rest
+        async with kvm.ws() as second:
+            await second.ping(timeout=0.5)  # answered sooner than the lag it had
+
+
 # ----- WebSocket drops --------------------------------------------------------------------
 
 

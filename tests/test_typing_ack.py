@@ -216,3 +216,16 @@ async def test_2000_characters_through_stalls_queue_losses_and_drops_lose_nothin
         assert num_as_began, seed
         assert result.ack == "host", seed
         assert result.host_vouched > 0, seed
+
+
+async def test_echoes_that_coalesce_on_a_slow_link_wait_for_kvmd_s_answers() -> None:
+    """On a host that takes everything at once, two asks' LED changes show as none; with
+    every frame from the device 0.3 s late, kvmd's answers to the pings after them were not
+    in when typing looked for them, and typing failed (IndexError, found by the fuzz)."""
+    text = "".join(random.Random(2).choice(string.ascii_letters) for _ in range(300))
+    async with Emulator(hid_poll=0) as emu, PiKVM(emu.url, passwd="admin") as kvm:
+        emu.faults.lag_ws(0.3)
+        result = await kvm.type_text(text, delay=0)
+        assert emu.target.screen_text == text
+    assert result.exact and result.ack == "host" and result.fallback == ""
+    assert {result.vouched_by(i) for i in range(result.total)} <= {"host", "kvmd"}

@@ -10,7 +10,8 @@
   link does (the TCP connection is aborted: no close frame, the client sees code 1006) or
   cleanly with a close frame, as kvmd does when it shuts down; :meth:`Faults.drop_ws_now`
   ends the open ones at once;
-- :meth:`Faults.send_malformed` sends frames that are not kvmd's protocol.
+- :meth:`Faults.send_malformed` sends frames that are not kvmd's protocol;
+- :meth:`Faults.lag_ws` makes every frame to a client arrive late, as on a slow link.
 
 A dropped session is closed on the emulator's side exactly like any other, so, as on kvmd,
 the HID throws away the input it had queued and not yet applied and releases every key.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import logging
+import math
 import random
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -57,6 +59,7 @@ class Faults:
         self._ws_drops: list[WsDrop] = []
         self._held: set[asyncio.Future[None]] = set()
         self._requests: deque[SeenRequest] = deque(maxlen=REQUEST_LOG_SIZE)
+        self._ws_lag = 0.0
 
     @property
     def requests(self) -> list[SeenRequest]:
@@ -69,10 +72,11 @@ class Faults:
         self._rng.seed(seed)
 
     def clear(self) -> None:
-        """Remove every rule and forget the requests seen."""
+        """Remove every rule (the lag too) and forget the requests seen."""
         self._http.clear()
         self._ws_drops.clear()
         self._requests.clear()
+        self.lag_ws(0.0)
 
     def count(self, path: str = "*", method: str | None = None) -> int:
         """How many of the :attr:`requests` logged match ``path`` (relative to ``/api``) and
@@ -226,8 +230,20 @@ class Faults:
                 session.send(frame)
         return len(sessions)
 
+    def lag_ws(self, seconds: float) -> None:
+        """Send every WebSocket frame to the clients ``seconds`` late, in order (0: at
+        once): a slow or distant link, or a kvmd busy elsewhere. A pong then comes that
+        late too, while the target has long applied the input before its ping. For the
+        sessions open now and those that open later."""
+        if not 0 <= seconds < math.inf:
+            raise ValueError(f"seconds must be a number from 0, got {seconds!r}")
+        self._ws_lag = seconds
+        for session in self._sessions():
+            session.lag = seconds
+
     def ws_opened(self, session: WsSession) -> None:
         """Called by the hub for a new session, before it sends anything."""
+        session.lag = self._ws_lag
         for rule in self._ws_drops:
             if self._arm(session, rule):
                 return

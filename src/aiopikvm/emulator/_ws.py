@@ -80,7 +80,7 @@ _CODE_FRAME_LEN: Final = 4  # op, flags, then a big-endian evdev code
 StateProvider = Callable[[str, str | None], dict[str, Any]]
 """``(event_type, info field)`` -> the event to send for that line of the burst."""
 
-_Outgoing = str | bytes | None
+_Outgoing = tuple[float, str | bytes] | None  # (when it was sent, the frame)
 
 
 class WsSession:
@@ -97,12 +97,14 @@ class WsSession:
         self.received = 0
         self.sent = 0
         self.tripwire: Tripwire | None = None  # set by fault injection: where to drop
+        self.lag = 0.0  # set by fault injection: seconds each frame takes to the client
+        self._loop = asyncio.get_running_loop()
         self._outbox: asyncio.Queue[_Outgoing] = asyncio.Queue()
         self._writer = asyncio.create_task(self._write(), name="emulator-ws-writer")
 
     def send(self, frame: str | bytes) -> None:
         if not self.ws.closed:
-            self._outbox.put_nowait(frame)
+            self._outbox.put_nowait((self._loop.time(), frame))
 
     async def close(self) -> None:
         self._outbox.put_nowait(None)
@@ -111,7 +113,10 @@ class WsSession:
         await self.ws.close()
 
     async def _write(self) -> None:
-        while (frame := await self._outbox.get()) is not None:
+        while (item := await self._outbox.get()) is not None:
+            sent_at, frame = item
+            if (late := sent_at + self.lag - self._loop.time()) > 0:
+                await asyncio.sleep(late)  # on a slow link: in order, each its time late
             try:
                 if isinstance(frame, bytes):
                     await self.ws.send_bytes(frame)

@@ -13,6 +13,7 @@ from ..errors import ConnectionClosedError
 from .input import Pacer
 from .pace import (
     ACK_KEY,
+    ASK_INTERVAL,
     ASK_TIMEOUT,
     ECHO_TIMEOUT,
     NUDGES,
@@ -208,14 +209,19 @@ class HostAcking:
                 async with asyncio.timeout(max(until - time.monotonic(), 0.0)):
                     await self.wake.wait()
             except TimeoutError:
-                if until == coalesce_at and self._resync():
-                    return
-                if until == deadline:
+                if until == coalesce_at:
+                    await self._collect(link, wait=False)  # answers came while it waited
+                    if self._resync():
+                        return
+                    # kvmd has not answered for the asks yet (a slow link): look again
+                    coalesce_at = time.monotonic() + ASK_INTERVAL
+                elif until == deadline:
                     await self._no_echo(link)
                     return
-                nudges.pop(0)
-                self.events += 1
-                await self.inp.key(ACK_KEY, False)
+                else:
+                    nudges.pop(0)
+                    self.events += 1
+                    await self.inp.key(ACK_KEY, False)
 
     def _online(self) -> bool:
         hid = self._hid()
