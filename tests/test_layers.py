@@ -66,8 +66,8 @@ EMULATOR_MAY_IMPORT: Final = (
     "aiopikvm.protocol.*",
 )
 
-MAX_LINES: Final = 450
-"""Over this, a module under src/ fails test_modules_stay_small (the aim is ~400)."""
+MAX_LINES: Final = 400
+"""Over this, a module under src/ fails test_modules_stay_small (the issue's ~400)."""
 
 OVERSIZE_FOR_NOW: Final[frozenset[str]] = frozenset(
     {

@@ -8,49 +8,19 @@ import argparse
 import asyncio
 import contextlib
 import functools
-import json
 import logging
-import math
-import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from . import _cli_args as parse
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
     from ._faults import Faults
 
 logger = logging.getLogger("aiopikvm.emulator.faults")
-
-
-def _user(value: str) -> tuple[str, str]:
-    user, sep, passwd = value.partition(":")
-    if not sep or not user:
-        raise argparse.ArgumentTypeError(f"expected USER:PASSWORD, got {value!r}")
-    return user, passwd
-
-
-def _size(value: str) -> tuple[int, int]:
-    width, _, height = value.lower().partition("x")
-    try:
-        return int(width), int(height)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {value!r}") from None
-
-
-def _json_file(value: str) -> Any:
-    try:
-        with open(value, encoding="utf-8") as file:
-            return json.load(file)
-    except (OSError, ValueError) as exc:
-        raise argparse.ArgumentTypeError(f"cannot read {value!r}: {exc}") from None
-
-
-def _directory(value: str) -> str:
-    if not os.path.isdir(value):
-        raise argparse.ArgumentTypeError(f"not a directory: {value!r}")
-    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--user",
         dest="users",
-        type=_user,
+        type=parse.user,
         action="append",
         metavar="USER:PASSWORD",
         help="a user (repeatable; default admin:admin)",
@@ -87,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host-off", action="store_true", help="start with the host off")
     parser.add_argument(
         "--screen",
-        type=_size,
+        type=parse.screen_size,
         default=(1920, 1080),
         metavar="WIDTHxHEIGHT",
         help="the host's video mode (default 1920x1080)",
@@ -97,14 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--gpio",
-        type=_json_file,
+        type=parse.json_file,
         metavar="FILE",
         help="GPIO channels: a JSON file shaped like kvmd's gpio scheme, e.g. "
         '{"relay": {"mode": "output"}, "led": {"mode": "input"}} (default: the recorded v3\'s)',
     )
     parser.add_argument(
         "--msd-dir",
-        type=_directory,
+        type=parse.directory,
         metavar="DIR",
         help="keep MSD images in this directory (default: a temporary one)",
     )
@@ -125,21 +95,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     installer.add_argument(
         "--installer-boot-timeout",
-        type=_duration,
+        type=parse.duration,
         default=30.0,
         metavar="SECONDS",
         help="its boot menu boots the default entry after this long (default 30; 0 = never)",
     )
     installer.add_argument(
         "--installer-speed",
-        type=_speed,
+        type=parse.speed,
         default=1.0,
         metavar="FACTOR",
         help="run its POST and install steps this many times faster (default 1)",
     )
     installer.add_argument(
         "--installer-fetch-timeout",
-        type=_period,
+        type=parse.period,
         default=10.0,
         metavar="SECONDS",
         help="it gives up on the preseed/kickstart server after this long (default 10)",
@@ -248,7 +218,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fail",
         action="append",
         default=[],
-        type=_fail_spec,
+        type=parse.fail_spec,
         metavar="PATH:STATUS[:TIMES]",
         help="answer requests matching PATH (a glob under /api, e.g. 'atx/*', 'ws') with "
         "STATUS, TIMES times (default: every time); repeatable",
@@ -257,20 +227,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--delay",
         action="append",
         default=[],
-        type=_delay_spec,
+        type=parse.delay_spec,
         metavar="PATH:SECONDS",
         help="hold requests matching PATH before answering; repeatable",
     )
     group.add_argument(
         "--drop-ws-after",
-        type=_frames_spec,
+        type=parse.frames_spec,
         metavar="N|LOW-HIGH",
         help="cut every WebSocket session after N frames from the client (or a random "
         "number in LOW..HIGH), like a dead link",
     )
     group.add_argument(
         "--drop-ws-every",
-        type=_period,
+        type=parse.period,
         metavar="SECONDS",
         help="cut every open WebSocket session this often (the first time after SECONDS)",
     )
@@ -281,29 +251,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--malformed-every",
-        type=_period,
+        type=parse.period,
         metavar="SECONDS",
         help="send every kind of malformed frame to the open sessions this often",
     )
     group.add_argument(
-        "--reboot-every", type=_period, metavar="SECONDS", help="reboot the device this often"
+        "--reboot-every", type=parse.period, metavar="SECONDS", help="reboot the device this often"
     )
     group.add_argument(
         "--reboot-downtime",
-        type=_duration,
+        type=parse.duration,
         default=5.0,
         metavar="SECONDS",
         help="how long a reboot refuses connections (default 5)",
     )
     group.add_argument(
         "--usb-stall-every",
-        type=_period,
+        type=parse.period,
         metavar="SECONDS",
         help="make the host stop polling its USB HID this often (kvmd then skips reports)",
     )
     group.add_argument(
         "--usb-stall",
-        type=_duration,
+        type=parse.duration,
         default=0.5,
         metavar="SECONDS",
         help="how long each of those stalls lasts (default 0.5)",
@@ -357,54 +327,3 @@ async def _every(seconds: float, what: str, action: Callable[[], Awaitable[objec
         await asyncio.sleep(seconds)
         logger.info("Fault: %s", what)
         await action()
-
-
-def _duration(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not 0 <= seconds < math.inf:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}")
-    return seconds
-
-
-def _speed(value: str) -> float:
-    factor = _duration(value)
-    if factor == 0:
-        raise argparse.ArgumentTypeError("expected a factor of more than 0")
-    return factor
-
-
-def _period(value: str) -> float:
-    seconds = _duration(value)
-    if seconds == 0:
-        raise argparse.ArgumentTypeError("expected a period of more than 0 seconds")
-    return seconds
-
-
-def _fail_spec(value: str) -> tuple[str, int, int | None]:
-    parts = value.split(":")
-    try:
-        if len(parts) == 3:
-            return parts[0], int(parts[1]), int(parts[2])
-        path, status = parts
-        return path, int(status), None
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected PATH:STATUS[:TIMES], got {value!r}") from None
-
-
-def _delay_spec(value: str) -> tuple[str, float]:
-    path, _, seconds = value.rpartition(":")
-    try:
-        return path, float(seconds)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected PATH:SECONDS, got {value!r}") from None
-
-
-def _frames_spec(value: str) -> int | tuple[int, int]:
-    low, _, high = value.partition("-")
-    try:
-        return (int(low), int(high)) if high else int(low)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected N or LOW-HIGH, got {value!r}") from None

@@ -30,12 +30,10 @@ later than what the bound above settled.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import inspect
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from ..errors import (
@@ -50,6 +48,7 @@ from ..protocol.typing import TypingResult, TypingStep
 from .input import InputPath, Pacer
 from .link import Link, send_ping
 from .pace import ranges_minus
+from .typist_bound import Mark, PingBound
 from .typist_host import HostAcking, QueueLost
 
 ANSWER_TIMEOUT: Final = 10.0
@@ -66,16 +65,6 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], object]
 """``progress(typed, total)``: characters typed so far, of the text's length (a coroutine
 function is awaited)."""
-
-
-@dataclass(slots=True)
-class _Mark:
-    """A ping sent after character ``pos - 1``, with ``events`` HID events sent before it."""
-
-    pos: int
-    events: int
-    sent_at: float
-    answer: asyncio.Future[int]
 
 
 class Typist(HostAcking):
@@ -125,7 +114,8 @@ class Typist(HostAcking):
         self.dead_keys = {
             s.char for s in plan if s.typed == s.char and s.input.key not in MODIFIERS
         }
-        self._reset_marks(0)
+        self.bound = PingBound(delay, 0)
+        self.events = 0  # HID events sent since the bound began
         self._init_host(host)
 
     def result(self) -> TypingResult:
@@ -172,7 +162,7 @@ class Typist(HostAcking):
                     # else the session reconnects, and _until_open waits for it
         finally:
             self.inp.state.watchers.remove(self._on_state)
-            self._drop_marks()
+            self.bound.drop()
             host = self.host
             if self.pressed or self.caps_off or (host and host.host_led != self.num_at_start):
                 await asyncio.shield(asyncio.ensure_future(self._undo()))
@@ -199,7 +189,7 @@ class Typist(HostAcking):
         if self.attempted < self.total and not self.dead_keys.isdisjoint(lost):
             self.uncertain.add(self.attempted)  # it may combine with a dead key left over
         self.settled = self.attempted
-        self._drop_marks()
+        self.bound.drop()
         # Skip the rest of a character cut in two, keeping track of the modifiers.
         held = list(self.pressed)
         while self.step < len(self.plan) and self.plan[self.step].char < self.attempted:
@@ -211,21 +201,6 @@ class Typist(HostAcking):
                     held.remove(key.key)
             self.step += 1
         self.needed = held
-
-    def _reset_marks(self, events: int) -> None:
-        self.marks: collections.deque[_Mark] = collections.deque()
-        self.waiting: collections.deque[tuple[float, int]] = collections.deque()  # (U, pos)
-        self.events = 0
-        self.applied_by = time.monotonic() + events * self.delay  # U of the last answer
-        self.applied_events = 0
-
-    def _drop_marks(self) -> None:
-        for mark in self.marks:
-            if mark.answer.done() and not mark.answer.cancelled():
-                mark.answer.exception()  # retrieved: it is accounted for
-            else:
-                mark.answer.cancel()  # its answer, if it comes, is still matched to it
-        self.marks.clear()
 
     # ----- the phases ---------------------------------------------------------------------
 
@@ -250,7 +225,8 @@ class Typist(HostAcking):
         self.epoch = epoch
         sent += await self._fix_caps()
         self.pacer.sent(sent)
-        self._reset_marks(sent)
+        self.bound = PingBound(self.delay, sent)
+        self.events = 0
         self.answered = self.attempted
         await self._host_begin(link)
 
@@ -369,10 +345,9 @@ class Typist(HostAcking):
             self.settled = self.attempted  # the host acknowledged each, or it is uncertain
             await self._collect(link, wait=False)
         while self.settled < self.attempted:
-            if not self.marks:
+            if not self.bound.marks:
                 # Everything is answered: one more ping, once the HID has had its time.
-                wait = self.waiting[0][0] - time.monotonic() if self.waiting else 0
-                if wait > 0:
+                if wait := self.bound.wait():
                     await asyncio.sleep(wait)
                 await self._mark(link)
             await self._collect(link, wait=True)
@@ -382,29 +357,23 @@ class Typist(HostAcking):
     async def _mark(self, link: Link) -> None:
         sent_at = time.monotonic()  # no later than the ping leaves
         answer = await send_ping(self.inp.config, link)
-        self.marks.append(_Mark(self.attempted, self.events, sent_at, answer))
+        self.bound.marks.append(Mark(self.attempted, self.events, sent_at, answer))
 
     async def _collect(self, link: Link, *, wait: bool) -> None:
         """Take in the answers that came (waiting for the oldest one if ``wait``)."""
-        while self.marks:
-            mark = self.marks[0]
+        marks = self.bound.marks
+        while marks:
+            mark = marks[0]
             if not mark.answer.done():
                 if not wait:
                     return
                 await self._answer(link, mark.answer)
                 wait = False
-            self.marks.popleft()
+            marks.popleft()
             if mark.answer.result() != self.epoch:
                 raise QueueLost
             self.answered = max(self.answered, mark.pos)
-            now = time.monotonic()
-            while self.waiting and self.waiting[0][0] <= mark.sent_at:
-                self.settled = max(self.settled, self.waiting.popleft()[1])
-            self.applied_by = (
-                max(now, self.applied_by) + (mark.events - self.applied_events) * self.delay
-            )
-            self.applied_events = mark.events
-            self.waiting.append((self.applied_by, mark.pos))
+            self.settled = max(self.settled, self.bound.answered(mark))
 
     async def _answer(self, link: Link, answer: asyncio.Future[int]) -> int:
         """The answer to a ping; a device silent for too long is a dead link."""
