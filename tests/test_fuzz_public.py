@@ -45,6 +45,8 @@ from aiopikvm import (
 )
 from aiopikvm.emulator import Emulator
 
+from .test_screen_text import REQUIRE_ENV
+
 HOSTILE: Final[dict[str, object]] = {
     "None": None,
     "True": True,
@@ -498,7 +500,7 @@ def no_ocr(error: BaseException) -> bool:
     return (
         isinstance(error, OcrUnavailableError)
         and shutil.which("tesseract") is None
-        and not os.environ.get("AIOPIKVM_REQUIRE_TESSERACT")
+        and not os.environ.get(REQUIRE_ENV)
     )
 
 

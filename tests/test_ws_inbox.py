@@ -54,6 +54,11 @@ def text(n: int) -> bytes:
     return encode_event("x_n", {"n": n}).encode()
 
 
+async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A server that sends nothing: the test hands the client its frames itself."""
+    await asyncio.sleep(GUARD)
+
+
 async def events_of(wire: bytes, count: int) -> tuple[list[Any], BaseException | None]:
     """The first ``count`` events a session yields from a server that writes ``wire``, and
     how ``events()`` ended if it ended first."""
@@ -101,9 +106,6 @@ async def test_a_text_frame_that_is_not_utf8_ends_the_session_after_the_events_b
 
 
 async def test_the_socket_is_not_read_while_the_inbox_is_full() -> None:
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(GUARD)
-
     count = 2 * INBOX_BYTES // len(text(0))  # twice the bound in bytes alone
     burst = b"".join(frame(OP_TEXT, text(n)) for n in range(count))
     async with (
@@ -128,9 +130,6 @@ async def test_the_socket_is_not_read_while_the_inbox_is_full() -> None:
 
 
 async def test_a_session_queues_less_while_the_loop_s_sessions_hold_much() -> None:
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(GUARD)
-
     def burst(size: int) -> bytes:  # frames that cost the inbox about size bytes
         count = size // (len(text(0)) + MESSAGE_COST)
         return b"".join(frame(OP_TEXT, text(n)) for n in range(count))

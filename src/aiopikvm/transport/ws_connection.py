@@ -104,7 +104,7 @@ class Inbox:
         self._conn = conn
         self._backlog = LoopBacklog.of(asyncio.get_running_loop())
         self._items: collections.deque[tuple[str | bytes | None, int]] = collections.deque()
-        self._bytes = 0  # counted in the loop's backlog too, until closed
+        self._bytes = 0  # counted in the loop's backlog too
         self._paused = False
         self._waiter: asyncio.Future[None] | None = None
         self.closed = False
@@ -118,8 +118,7 @@ class Inbox:
         cost = size + MESSAGE_COST
         queued = self._bytes = self._bytes + cost
         backlog = self._backlog
-        if not self.closed:
-            backlog.queued += cost
+        backlog.queued += cost
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -169,7 +168,10 @@ class Inbox:
 
     def close(self) -> None:
         if not self.closed:
-            self._backlog.queued -= self._bytes  # what is left is the reader's to take
+            # What is left is the reader's to take, off the loop's count: from now on it
+            # is counted in a backlog of its own.
+            self._backlog.queued -= self._bytes
+            self._backlog = LoopBacklog()
         self.closed = True
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -177,8 +179,7 @@ class Inbox:
 
     def _taken(self, cost: int) -> None:
         self._bytes -= cost
-        if not self.closed:
-            self._backlog.queued -= cost
+        self._backlog.queued -= cost
         if self._paused and self._bytes <= _RESUME_BYTES:
             self._paused = False
             self._conn.hold_reading(_INBOX, False)
